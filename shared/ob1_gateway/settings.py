@@ -1,0 +1,89 @@
+"""Every OB1GW_ setting in one validated object, so a bad value fails at start and names itself."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+OB1_UPSTREAM_URL = "https://dashboard.openblocklabs.com/api/v1"
+WORKOS_AUTH_URL = "https://api.workos.com/user_management"
+OB1_CLIENT_ID = "client_01K8YDZSSKDMK8GYTEHBAW4N4S"
+
+
+class SettingsError(ValueError):
+    """Raised with a message naming each invalid OB1GW_ variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OB1GW_", extra="ignore", frozen=True)
+
+    home: Path = Field(default=Path("~/.ob1gw"), description="Data directory for the local backend.")
+    backend: Literal["local", "aws"] = "local"
+
+    upstream_url: str = OB1_UPSTREAM_URL
+    upstream_api_key: SecretStr | None = Field(
+        default=None, description="Static key for any OpenAI-compatible upstream; skips the OB-1 login."
+    )
+    auth_url: str = WORKOS_AUTH_URL
+    client_id: str = OB1_CLIENT_ID
+    send_ob1_client_headers: bool = True
+
+    model_aliases: dict[str, str] = Field(default_factory=dict)
+    models_ttl_seconds: float = Field(default=300.0, gt=0)
+    pricing: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="USD per million tokens by model: input/output/cache_read/cache_write."
+    )
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=600.0, gt=0)
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    refresh_margin_seconds: float = Field(default=300.0, ge=0)
+    key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    # AWS backend
+    secret_id: str | None = None
+    table_name: str | None = None
+    aws_endpoint_url: str | None = Field(default=None, description="For tests against a local moto server.")
+
+    @field_validator("upstream_url", "auth_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("home")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def token_file(self) -> Path:
+        return self.home / "ob1-token.json"
+
+    @property
+    def database_file(self) -> Path:
+        return self.home / "gateway.sqlite3"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = "OB1GW_" + "_".join(str(p) for p in err["loc"]).upper()
+            problems.append(f"{name}: {err['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

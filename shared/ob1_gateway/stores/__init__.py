@@ -1,0 +1,1 @@
+"""Persistence adapters behind small interfaces: local (SQLite, file) and AWS (DynamoDB, Secrets Manager)."""

@@ -1,0 +1,141 @@
+"""The records the gateway keeps and the interfaces every backend implements.
+
+Interfaces are synchronous: the SQLite, file and boto3 adapters are all blocking, and async callers
+run them in a worker thread (``asyncio.to_thread``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class OB1Token:
+    """An OB-1 login. Secrets are excluded from repr so they never reach a log by accident."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    expires_at: float = 0.0  # epoch seconds
+    organization_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+
+    def authorization(self) -> str:
+        """The upstream header value: ``Bearer <access_token>:<org_id>`` (token alone without an org)."""
+        if self.organization_id:
+            return f"Bearer {self.access_token}:{self.organization_id}"
+        return f"Bearer {self.access_token}"
+
+    def expires_within(self, seconds: float, now: float | None = None) -> bool:
+        return self.expires_at - (time.time() if now is None else now) <= seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OB1Token:
+        return cls(
+            access_token=data["access_token"],
+            refresh_token=data.get("refresh_token"),
+            expires_at=float(data.get("expires_at") or 0.0),
+            organization_id=data.get("organization_id"),
+            user_id=data.get("user_id"),
+            email=data.get("email"),
+        )
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A caller key as stored: only the sha256 of its secret, never the secret."""
+
+    key_id: str
+    name: str
+    secret_sha256: str = field(repr=False)
+    created_at: float
+    disabled: bool = False
+    budget_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One request's usage; ``request_id`` makes writing it idempotent."""
+
+    request_id: str
+    key_id: str
+    model: str
+    route: str
+    stream: bool
+    status: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_micros: int = 0  # USD × 1e6, an integer so sums are exact
+    latency_ms: float = 0.0
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def cost_usd(self) -> float:
+        return self.cost_micros / 1_000_000
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    """Summed usage for one (key, model, day) group; fields not grouped on are ``None``."""
+
+    key_id: str | None
+    model: str | None
+    day: str | None
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_micros: int
+
+    @property
+    def cost_usd(self) -> float:
+        return self.cost_micros / 1_000_000
+
+
+class TokenStore(Protocol):
+    """Where the single OB-1 login lives. ``lease`` serialises refreshes across processes."""
+
+    def load(self) -> OB1Token | None: ...
+
+    def save(self, token: OB1Token) -> None: ...
+
+    def lease(self) -> AbstractContextManager[None]: ...
+
+
+class KeyStore(Protocol):
+    def put(self, record: KeyRecord) -> None: ...
+
+    def get(self, key_id: str) -> KeyRecord | None: ...
+
+    def list(self) -> list[KeyRecord]: ...
+
+    def set_disabled(self, key_id: str, disabled: bool) -> bool: ...
+
+    def set_budget(self, key_id: str, budget_usd: float | None) -> bool: ...
+
+
+class UsageStore(Protocol):
+    def record(self, usage: UsageRecord) -> bool:
+        """Store once; returns False when this request id was already recorded."""
+        ...
+
+    def totals(
+        self,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        key_id: str | None = None,
+        group_by: tuple[str, ...] = ("key_id", "model"),
+    ) -> list[UsageTotal]: ...
+
+    def records(self) -> Iterator[UsageRecord]: ...
