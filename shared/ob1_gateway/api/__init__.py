@@ -1,0 +1,1 @@
+"""Thin HTTP routers: authenticate, translate in, call upstream, translate out, meter."""

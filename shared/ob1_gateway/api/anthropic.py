@@ -1,0 +1,103 @@
+"""Anthropic ingress: ``POST /v1/messages`` (stream and not) and ``POST /v1/messages/count_tokens``,
+translated to and from upstream chat completions by the shared translator."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ..metering import RequestMeter
+from ..runtime import Gateway
+from ..stores.base import KeyRecord
+from ..translate.anthropic_in import InvalidRequest, anthropic_to_chat
+from ..translate.anthropic_out import chat_to_anthropic
+from ..translate.anthropic_stream import AnthropicStream
+from ..translate.sse import encode_sse
+from ..translate.token_count import estimate_input_tokens
+from ..translate.usage import Usage
+from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from .body import read_json_object, require_str
+from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .errors import ApiError
+from .streaming import with_keepalive
+
+router = APIRouter()
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def _message_id() -> str:
+    return "msg_" + uuid.uuid4().hex[:24]
+
+
+@router.post("/v1/messages/count_tokens")
+async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+    """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost."""
+    gw = gateway(request)
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    require_str(body, "model")
+    if not isinstance(body.get("messages"), list):
+        raise ApiError(400, "'messages' must be an array", param="messages")
+    try:
+        return JSONResponse({"input_tokens": estimate_input_tokens(body)})
+    except InvalidRequest as exc:
+        raise ApiError(400, exc.message, param=exc.param) from None
+
+
+@router.post("/v1/messages", response_model=None)
+async def messages(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+    gw = gateway(request)
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    requested = require_str(body, "model")
+    model = await resolve_model(gw, requested)
+    try:
+        plan = anthropic_to_chat(body, upstream_model=model.id)
+    except InvalidRequest as exc:
+        raise ApiError(400, exc.message, param=exc.param) from None
+    meter = new_meter(request, key, stream=plan.stream)
+    meter.model, meter.pricing = model.id, model.pricing
+
+    try:
+        if plan.stream:
+            chunks = await gw.upstream.open_chat_stream(plan.body)
+        else:
+            response = await gw.upstream.chat(plan.body)
+    except UpstreamError as exc:
+        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
+        raise upstream_api_error(exc) from None
+    if not plan.stream:
+        message, usage = chat_to_anthropic(response, plan, message_id=_message_id())
+        gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
+        return JSONResponse(message)
+    translator = AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
+    return StreamingResponse(
+        _relay(gw, chunks, translator, meter),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _relay(
+    gw: Gateway, chunks: ChatStream, translator: AnthropicStream, meter: RequestMeter
+) -> AsyncIterator[bytes]:
+    status = 499  # until the stream completes, the client is assumed to have gone away
+    try:
+        for name, data in translator.start():
+            yield encode_sse(name, data)
+        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            events = [translator.ping()] if chunk is None else translator.feed(chunk)
+            for name, data in events:
+                yield encode_sse(name, data)
+        for name, data in translator.finish():
+            yield encode_sse(name, data)
+        status = 200
+    except UpstreamStreamError as exc:
+        status = exc.status
+        for name, data in translator.fail(exc.status, exc.message):
+            yield encode_sse(name, data)
+    finally:
+        await chunks.aclose()
+        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))

@@ -1,0 +1,55 @@
+"""Caller authentication: ``x-api-key`` or ``Authorization: Bearer`` checked against the key store.
+
+Records are cached per process for ``key_cache_ttl_seconds`` (≤ 60 s), which bounds how long a
+revoked key keeps working and keeps the key store off the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import Request
+
+from ..keys import parse_key, secret_matches
+from ..stores.base import KeyRecord, KeyStore
+from .errors import ApiError
+
+
+def presented_key(request: Request) -> str | None:
+    key = request.headers.get("x-api-key")
+    if key:
+        return key.strip()
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class KeyAuthenticator:
+    def __init__(self, store: KeyStore, ttl_seconds: float) -> None:
+        self.store = store
+        self.ttl = ttl_seconds
+        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+
+    async def _record(self, key_id: str) -> KeyRecord | None:
+        hit = self._cache.get(key_id)
+        now = time.monotonic()
+        if hit and now - hit[0] < self.ttl:
+            return hit[1]
+        record = await asyncio.to_thread(self.store.get, key_id)
+        self._cache[key_id] = (now, record)
+        return record
+
+    async def authenticate(self, request: Request) -> KeyRecord:
+        key = presented_key(request)
+        if key is None:
+            raise ApiError(401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'",
+                           code="missing_api_key")
+        parsed = parse_key(key)
+        record = await self._record(parsed[0]) if parsed else None
+        if record is None or parsed is None or not secret_matches(record, parsed[1]):
+            raise ApiError(401, "invalid API key", code="invalid_api_key")
+        if record.disabled:
+            raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
+        return record

@@ -1,0 +1,133 @@
+"""OpenAI ingress: ``GET /v1/models`` and ``POST /v1/chat/completions`` (pass-through with model
+resolution; usage is always requested upstream, and the usage-only chunk is forwarded only when the
+client asked for it)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ..metering import RequestMeter
+from ..runtime import Gateway
+from ..stores.base import KeyRecord
+from ..translate.errors import openai_error_body
+from ..translate.sse import encode_sse
+from ..translate.usage import Usage, usage_from_openai
+from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from .body import optional_bool, read_json_object, require_str
+from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .errors import ApiError
+from .streaming import with_keepalive
+
+router = APIRouter()
+
+KEEPALIVE_SECONDS = 15.0
+_DONE = b"data: [DONE]\n\n"
+
+
+@router.get("/v1/models")
+async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+    """OpenAI's list shape, or Anthropic's when the caller sends ``anthropic-version``."""
+    gw = gateway(request)
+    try:
+        models = await gw.catalog.listing()
+    except UpstreamError as exc:
+        raise upstream_api_error(exc) from None
+    if "anthropic-version" in request.headers:
+        data = [
+            {"type": "model", "id": m["id"], "display_name": m.get("name", m["id"]),
+             "created_at": _iso(m.get("created"))}
+            for m in models
+        ]
+        return JSONResponse({"data": data, "has_more": False,
+                             "first_id": data[0]["id"] if data else None,
+                             "last_id": data[-1]["id"] if data else None})
+    data = [
+        {**m, "object": "model", "created": m.get("created") or 0, "owned_by": m["id"].split("/", 1)[0]}
+        for m in models
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@router.get("/v1/models/{model_id:path}")
+async def get_model(model_id: str, request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+    model = await resolve_model(gateway(request), model_id)
+    raw = model.raw or {"id": model.id}
+    return JSONResponse({**raw, "object": "model", "created": model.created,
+                         "owned_by": model.id.split("/", 1)[0]})
+
+
+def _iso(created: Any) -> str:
+    from datetime import UTC, datetime
+
+    ts = created if isinstance(created, int | float) else 0
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+    gw = gateway(request)
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    requested = require_str(body, "model")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ApiError(400, "'messages' must be a non-empty array", param="messages")
+    if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
+        raise ApiError(400, "each message must be an object with a 'role'", param="messages")
+    stream = optional_bool(body, "stream")
+    model = await resolve_model(gw, requested)
+    meter = new_meter(request, key, stream=stream)
+    meter.model, meter.pricing = model.id, model.pricing
+
+    upstream_body = {**body, "model": model.id, "usage": {"include": True}}
+    stream_options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
+    client_wants_usage = bool(stream_options.get("include_usage"))
+    if stream:
+        upstream_body["stream_options"] = {**stream_options, "include_usage": True}
+    else:
+        upstream_body.pop("stream_options", None)
+
+    try:
+        if not stream:
+            response = await gw.upstream.chat(upstream_body)
+        else:
+            chunks = await gw.upstream.open_chat_stream(upstream_body)
+    except UpstreamError as exc:
+        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
+        raise upstream_api_error(exc) from None
+    if not stream:
+        gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 200, gw.settings.pricing))
+        return JSONResponse(response)
+    return StreamingResponse(
+        _relay(gw, chunks, meter, client_wants_usage),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _relay(gw: Gateway, chunks: ChatStream, meter: RequestMeter, client_wants_usage: bool) -> AsyncIterator[bytes]:
+    usage = Usage()
+    status = 499  # until the stream completes, the client is assumed to have gone away
+    try:
+        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            if chunk is None:
+                yield b": keep-alive\n\n"
+                continue
+            if chunk.get("usage"):
+                usage = usage_from_openai(chunk["usage"])
+                if not client_wants_usage:
+                    if not chunk.get("choices"):
+                        continue
+                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
+            yield encode_sse(None, chunk)
+        status = 200
+        yield _DONE
+    except UpstreamStreamError as exc:
+        status = exc.status
+        yield encode_sse(None, openai_error_body(exc.status, exc.message))
+    finally:
+        await chunks.aclose()
+        gw.recorder.submit(meter.record(usage, status, gw.settings.pricing))

@@ -1,0 +1,32 @@
+"""``create_app``: the one FastAPI app behind ``ob1gw serve``, the Mangum Lambda and the LWA Lambda."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api import anthropic, health, openai
+from .api.errors import install_error_handlers
+from .backends import Backends, build_backends
+from .runtime import build_gateway
+from .settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, backends: Backends | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    gateway = build_gateway(settings, backends or build_backends(settings))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await gateway.aclose()
+
+    app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan)
+    app.state.gateway = gateway
+    install_error_handlers(app)
+    for module in (health, openai, anthropic):
+        app.include_router(module.router)
+    return app

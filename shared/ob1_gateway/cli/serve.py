@@ -1,0 +1,26 @@
+"""``ob1gw serve``: the gateway under uvicorn on the configured (by default local) backends."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+from .common import load_or_exit
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+) -> None:
+    """Run the gateway."""
+    import uvicorn
+
+    from ..app import create_app
+
+    settings = load_or_exit()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = create_app(settings)
+    typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
+    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)

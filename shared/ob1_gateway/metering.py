@@ -1,0 +1,80 @@
+"""Turn a finished request into one ``UsageRecord`` and write it off the client's critical path.
+
+Writes run in worker threads as tracked tasks, so a client that disconnects mid-stream still gets
+its record written, and shutdown drains what is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+from .pricing import cost_usd, to_micros
+from .stores.base import UsageRecord, UsageStore
+from .translate.usage import Usage
+
+log = logging.getLogger("ob1_gateway.usage")
+
+
+@dataclass
+class RequestMeter:
+    """What is known about one request while it runs."""
+
+    request_id: str
+    key_id: str
+    route: str
+    stream: bool
+    model: str = ""
+    pricing: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+    def record(self, usage: Usage, status: int, table: dict[str, dict[str, float]] | None = None) -> UsageRecord:
+        return UsageRecord(
+            request_id=self.request_id,
+            key_id=self.key_id,
+            model=self.model,
+            route=self.route,
+            stream=self.stream,
+            status=status,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.completion_tokens,
+            cache_read_tokens=usage.cache_read_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            cost_micros=to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model))),
+            latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+        )
+
+
+class UsageRecorder:
+    def __init__(self, store: UsageStore) -> None:
+        self.store = store
+        self._pending: set[asyncio.Task[None]] = set()
+
+    def submit(self, record: UsageRecord) -> None:
+        """Schedule the write; safe to call from a ``finally`` while the request is being cancelled."""
+        task = asyncio.get_running_loop().create_task(self._write(record))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    async def _write(self, record: UsageRecord) -> None:
+        try:
+            await asyncio.to_thread(self.store.record, record)
+        except Exception:
+            log.exception("usage record %s could not be written", record.request_id)
+            return
+        log.info(
+            "usage",
+            extra={"usage": {
+                "request_id": record.request_id, "key_id": record.key_id, "model": record.model,
+                "route": record.route, "stream": record.stream, "status": record.status,
+                "input_tokens": record.input_tokens, "output_tokens": record.output_tokens,
+                "cache_read_tokens": record.cache_read_tokens, "cache_write_tokens": record.cache_write_tokens,
+                "cost_usd": record.cost_usd, "latency_ms": record.latency_ms,
+            }},
+        )
+
+    async def drain(self) -> None:
+        while self._pending:
+            await asyncio.gather(*list(self._pending), return_exceptions=True)

@@ -1,0 +1,48 @@
+"""The long-lived parts of a running gateway, built once per process from settings and backends."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .api.auth import KeyAuthenticator
+from .backends import Backends
+from .metering import UsageRecorder
+from .settings import Settings
+from .upstream.catalog import ModelCatalog
+from .upstream.client import UpstreamClient
+from .upstream.token import OB1TokenManager, StaticKey, TokenProvider
+from .upstream.workos import WorkOSClient
+
+
+@dataclass
+class Gateway:
+    settings: Settings
+    backends: Backends
+    upstream: UpstreamClient
+    catalog: ModelCatalog
+    auth: KeyAuthenticator
+    recorder: UsageRecorder
+
+    async def aclose(self) -> None:
+        await self.recorder.drain()
+        await self.upstream.aclose()
+
+
+def token_provider(settings: Settings, backends: Backends) -> TokenProvider:
+    if settings.upstream_api_key is not None:
+        return StaticKey(settings.upstream_api_key.get_secret_value())
+    return OB1TokenManager(backends.token_store, WorkOSClient(settings), settings.refresh_margin_seconds)
+
+
+def build_gateway(settings: Settings, backends: Backends) -> Gateway:
+    upstream = UpstreamClient(settings, token_provider(settings, backends))
+    return Gateway(
+        settings=settings,
+        backends=backends,
+        upstream=upstream,
+        catalog=ModelCatalog(
+            upstream.list_models, ttl_seconds=settings.models_ttl_seconds, aliases=settings.model_aliases
+        ),
+        auth=KeyAuthenticator(backends.key_store, settings.key_cache_ttl_seconds),
+        recorder=UsageRecorder(backends.usage_store),
+    )
