@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ..redaction import install_redaction
 from .common import load_or_exit
 
 
@@ -21,6 +22,7 @@ def serve(
 
     settings = load_or_exit()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    install_redaction()
     app = create_app(settings)
     typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
