@@ -1,0 +1,12 @@
+"""ApiFunction: the buffered routes through Mangum.
+
+The app is built once per execution environment (module scope), so warm invocations pay nothing for
+settings, backends or the model-list cache. ``lifespan="off"``: Mangum would otherwise run startup and
+shutdown around every event.
+"""
+
+from mangum import Mangum
+from ob1_gateway.app import create_app
+
+app = create_app()
+handler = Mangum(app, lifespan="off")

@@ -1,0 +1,63 @@
+"""TokenKeeperFunction: refresh the OB-1 login ahead of expiry, on an EventBridge schedule.
+
+Requests then almost never pay for a refresh themselves. The refresh goes through the same
+OB1TokenManager (and DynamoDB lease) the request path uses, so a keeper run racing a request that
+also decided to refresh costs one refresh, not two. Returns a status without any token material.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from ob1_gateway.backends import build_backends
+from ob1_gateway.settings import get_settings
+
+logger = Logger()
+metrics = Metrics()
+
+
+def _margin_seconds(settings_margin: float) -> float:
+    """At least two schedule periods by default (KEEPER_MARGIN_SECONDS), never less than the app's."""
+    return max(float(os.environ.get("KEEPER_MARGIN_SECONDS", "1200")), settings_margin)
+
+
+async def keep_fresh(margin_seconds: float | None = None) -> dict[str, Any]:
+    from ob1_gateway.upstream.token import OB1TokenManager
+    from ob1_gateway.upstream.workos import WorkOSClient
+
+    settings = get_settings()
+    margin = _margin_seconds(settings.refresh_margin_seconds) if margin_seconds is None else margin_seconds
+    store = build_backends(settings).token_store
+    before = await asyncio.to_thread(store.load)
+    if before is None:
+        return {"status": "not_logged_in"}
+    manager = OB1TokenManager(store, WorkOSClient(settings), margin)
+    await manager.authorization()
+    after = await asyncio.to_thread(store.load) or before
+    return {
+        "status": "refreshed" if after.expires_at != before.expires_at else "fresh",
+        "expires_in": int(after.expires_at - time.time()),
+        "margin_seconds": int(margin),
+    }
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        result = asyncio.run(keep_fresh())
+    except Exception:
+        logger.exception("OB-1 token refresh failed")
+        metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=1)
+        raise  # a failed run shows in the function's Errors metric (and a later issue's alarm)
+    if result["status"] == "refreshed":
+        metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
+    if "expires_in" in result:
+        metrics.add_metric(name="TokenExpiresInSeconds", unit=MetricUnit.Seconds, value=result["expires_in"])
+    logger.info("token keeper", extra=result)
+    return result

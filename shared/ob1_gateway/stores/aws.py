@@ -1,0 +1,57 @@
+"""AWS backend: the OB-1 login in Secrets Manager, keys and usage in one DynamoDB table.
+
+``settings.aws_endpoint_url`` points every client at a local moto server in tests.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from ..settings import Settings, SettingsError
+from .aws_keys import DuplicateKeyError, DynamoKeyStore
+from .aws_tokens import LeaseTimeout, SecretsManagerTokenStore
+from .aws_usage import DynamoUsageStore
+
+if TYPE_CHECKING:
+    from ..backends import Backends
+
+__all__ = [
+    "DuplicateKeyError",
+    "DynamoKeyStore",
+    "DynamoUsageStore",
+    "LeaseTimeout",
+    "SecretsManagerTokenStore",
+    "aws_client",
+    "build_aws_backends",
+]
+
+# Standard retries cover throttling; a larger pool lets usage writes from many threads share a client.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_connections=64)
+
+
+def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) -> Any:
+    """A boto3 client honouring ``aws_endpoint_url`` (moto in tests, real AWS otherwise)."""
+    endpoint = settings.aws_endpoint_url if settings else None
+    return boto3.session.Session().client(service, endpoint_url=endpoint, config=_CLIENT_CONFIG, **kwargs)
+
+
+def build_aws_backends(settings: Settings) -> Backends:
+    from ..backends import Backends  # backends.py imports this module lazily; avoid the cycle
+
+    missing = [name for name in ("secret_id", "table_name") if not getattr(settings, name)]
+    if missing:
+        raise SettingsError(
+            "the aws backend needs " + " and ".join(f"OB1GW_{name.upper()}" for name in missing)
+        )
+    assert settings.secret_id and settings.table_name
+    dynamodb = aws_client("dynamodb", settings)
+    return Backends(
+        token_store=SecretsManagerTokenStore(
+            aws_client("secretsmanager", settings), dynamodb, settings.secret_id, settings.table_name
+        ),
+        key_store=DynamoKeyStore(dynamodb, settings.table_name),
+        usage_store=DynamoUsageStore(dynamodb, settings.table_name),
+    )
