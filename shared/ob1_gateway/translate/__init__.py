@@ -1,0 +1,14 @@
+"""Pure Anthropic <-> OpenAI translation: no I/O, no framework imports, stdlib only (DESIGN §2, §4).
+
+Modules, one job each:
+    sse               SSE framing (decode upstream bytes, encode client events)
+    usage             upstream usage -> one Usage value (Anthropic's input_tokens meaning)
+    tool_names        reversible shortening of tool names to OpenAI's 64-char limit
+    errors            status mapping and error bodies of both APIs
+    anthropic_in      Anthropic Messages request -> OpenAI chat request (ChatPlan)
+    finish            finish_reason / stop-sequence mapping shared by the two response paths
+    reasoning         reasoning_details -> thinking blocks (shared by the two response paths)
+    anthropic_out     chat.completion -> Anthropic message
+    anthropic_stream  chat.completion.chunk stream -> Anthropic SSE events (state machine)
+    token_count       heuristic input-token estimate for count_tokens and message_start
+"""
