@@ -14,7 +14,6 @@ import pytest
 from tests.fakes import scripts as S
 from tests.fakes.ob1_fake import DEFAULT_CLIENT_ID, DEVICE_GRANT, FakeOB1Remote, FakeOB1Server
 
-pytest_plugins = ["tests.fixtures.fake_upstream"]
 ROOT = Path(__file__).resolve().parents[2]
 
 
