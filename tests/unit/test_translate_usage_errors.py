@@ -7,7 +7,6 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from ob1_gateway.translate.errors import (
     anthropic_error_body,
     anthropic_error_type,
