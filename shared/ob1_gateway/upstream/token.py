@@ -80,18 +80,20 @@ class OB1TokenManager:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[OB1Token]] = set()
+        self._generation = 0  # bumped by every refresh, so callers that waited can tell one happened
 
     async def authorization(self) -> str:
         token = self._token
         if token is not None and not token.expires_within(self.margin):
             return token.authorization()
-        return (await self._shielded(self._renew(seen=token))).authorization()
+        return (await self._shielded(self._renew(token, self._generation))).authorization()
 
     async def after_rejection(self, rejected: str) -> str:
         token = self._token
         if token is not None and token.authorization() != rejected and not token.expires_within(self.margin):
             return token.authorization()
-        return (await self._shielded(self._renew(seen=token, rejected=rejected))).authorization()
+        renewal = self._renew(token, self._generation, rejected=rejected)
+        return (await self._shielded(renewal)).authorization()
 
     async def current(self) -> OB1Token:
         """The token ``authorization()`` would use (refreshed if needed)."""
@@ -104,7 +106,7 @@ class OB1TokenManager:
         stored = await asyncio.to_thread(self.store.load)
         if stored is None:
             raise NotLoggedIn()
-        return await self._shielded(self._renew(seen=stored, replace=stored.access_token))
+        return await self._shielded(self._renew(stored, self._generation, replace=stored.access_token))
 
     # ---- internals ---------------------------------------------------------------------------------
     async def _shielded(self, work: Coroutine[Any, Any, OB1Token]) -> OB1Token:
@@ -121,7 +123,7 @@ class OB1TokenManager:
         return self._lock
 
     def _acceptable(
-        self, token: OB1Token, seen: OB1Token | None, rejected: str | None, replace: str | None
+        self, token: OB1Token, seen: OB1Token | None, renewed: bool, rejected: str | None, replace: str | None
     ) -> bool:
         if rejected is not None and token.authorization() == rejected:
             return False
@@ -131,7 +133,8 @@ class OB1TokenManager:
             return True
         # Inside the margin but renewed since the caller looked (the upstream issues short-lived tokens):
         # take it while it is unexpired rather than refreshing again for every waiting caller.
-        return seen is not None and token.access_token != seen.access_token and not token.expires_within(0)
+        changed = renewed or (seen is not None and token.access_token != seen.access_token)
+        return changed and not token.expires_within(0)
 
     @asynccontextmanager
     async def _lease(self) -> AsyncIterator[None]:
@@ -144,10 +147,16 @@ class OB1TokenManager:
             await asyncio.to_thread(lease.__exit__, None, None, None)
 
     async def _renew(
-        self, seen: OB1Token | None, rejected: str | None = None, replace: str | None = None
+        self, seen: OB1Token | None, generation: int, rejected: str | None = None, replace: str | None = None
     ) -> OB1Token:
+        """Under the lock: reuse a token renewed meanwhile (here or in the store), else refresh (leased).
+
+        ``seen``/``generation`` are what the caller observed before waiting, so a refresh finished by
+        another caller in the meantime counts as theirs.
+        """
+
         def ok(token: OB1Token) -> bool:
-            return self._acceptable(token, seen, rejected, replace)
+            return self._acceptable(token, seen, self._generation != generation, rejected, replace)
 
         async with self._loop_lock():
             if self._unsaved is not None:
@@ -197,3 +206,4 @@ class OB1TokenManager:
             raise AuthUnavailable(f"could not save the refreshed OB-1 token: {type(exc).__name__}") from None
         self._unsaved = None
         self._token = token
+        self._generation += 1
