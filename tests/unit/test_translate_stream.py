@@ -264,6 +264,23 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
         [TH("a", "S1"), TH("b")],
     ),
     (
+        "thinking_after_streamed_signature_is_new_block",
+        [reason("a"), reason("", "S1"), reason("b"), finish()],
+        [TH("a", "S1"), TH("b")],
+    ),
+    (
+        "signed_thinking_buffered_behind_incomplete_tool",
+        [
+            tool(0, id="c1", name="f", args='{"a":'),
+            reason("x"),
+            reason("", "S"),
+            reason("y"),
+            tool(0, args="1}"),
+            finish(),
+        ],
+        [TU("c1", "f", {"a": 1}), TH("x", "S"), TH("y")],
+    ),
+    (
         "single_tool_fragments",
         [
             tool(0, id="c1", name="f", args=""),
