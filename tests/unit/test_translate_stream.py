@@ -351,6 +351,24 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
         [TU("c1", "f", {}), TU("c2", "g", {"b": 2}), TU("c3", "h", {"c": 3})],
     ),
     (
+        "same_index_reused_with_new_id_is_a_new_call",
+        [
+            tool(0, id="c1", name="f", args='{"a":1}'),
+            tool(0, id="c2", name="g", args='{"b":2}'),
+            finish("tool_calls"),
+        ],
+        [TU("c1", "f", {"a": 1}), TU("c2", "g", {"b": 2})],
+    ),
+    (
+        "id_repeated_in_every_chunk",
+        [
+            tool(0, id="c1", name="f", args='{"a":'),
+            tool(0, id="c1", name="f", args="1}"),
+            finish("tool_calls"),
+        ],
+        [TU("c1", "f", {"a": 1})],
+    ),
+    (
         "tool_calls_without_index_keyed_by_id_then_last",
         [
             delta_chunk({"tool_calls": [tc(None, id="c1", name="f", args='{"a":')]}),

@@ -56,7 +56,8 @@ class AnthropicStream:
         self._next_index = 0
         self._cur: dict[str, Any] | None = None
         self._pending: list[dict[str, Any]] = []
-        self._tools: dict[Any, dict[str, Any]] = {}
+        self._tools: dict[Any, dict[str, Any]] = {}  # tool_calls[].index -> latest record at that index
+        self._tool_count = 0
         self._last_tool_key: Any = None
         self._finish_reason: Any = None
         self._native: Any = None
@@ -156,7 +157,7 @@ class AnthropicStream:
             native=self._native,
             matched=self._matched,
             stop_sequences=self._plan.stop_sequences,
-            had_tool_calls=bool(self._tools),
+            had_tool_calls=self._tool_count > 0,
         )
         usage = self._usage or Usage(prompt_tokens=self._estimate)
         self.finished = True
@@ -245,16 +246,20 @@ class AnthropicStream:
             fn = {}
         name, args = fn.get("name"), fn.get("arguments")
         rec = self._tools.get(key)
+        if rec is not None and call_id and rec["upstream_id"] and call_id != rec["upstream_id"]:
+            rec = None  # the same index reused for a new call (some OpenAI-compatible Gemini upstreams)
         if rec is None:
             rec = {
                 "kind": _TOOL,
                 "state": _PENDING,
                 "buf": [],
-                "id": call_id or f"toolu_{self.message_id.removeprefix('msg_')}_{len(self._tools)}",
+                "upstream_id": call_id,
+                "id": call_id or f"toolu_{self.message_id.removeprefix('msg_')}_{self._tool_count}",
                 "name": name or None,
                 "complete": False,
             }
             self._tools[key] = rec
+            self._tool_count += 1
             self._pending.append(rec)
             self._any_content = True
         elif name and not rec["name"]:
