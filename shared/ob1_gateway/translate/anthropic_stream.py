@@ -19,6 +19,9 @@ Decisions: ``message_delta`` is held until ``finish()`` because the usage chunk 
 follows the finish_reason chunk. If the upstream ends without any finish_reason, ``finish()`` still
 closes cleanly with the finish mapping of a missing reason (``end_turn``, or ``tool_use`` if tool calls
 were streamed) when any content arrived; with no content at all it emits an ``error`` event (502).
+If no usage chunk ever arrived, ``message_delta`` reports the input estimate and 0 output tokens (the
+``usage`` property stays all zeros so nothing invented is recorded). Error chunks (``{"error": ...}``)
+and ``finish_reason: "error"`` end the stream with an ``error`` event.
 """
 
 from __future__ import annotations
