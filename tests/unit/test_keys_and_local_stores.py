@@ -40,11 +40,23 @@ def test_key_store_keeps_only_the_hash(tmp_path: Path) -> None:
     assert [r.key_id for r in store.list()] == [record.key_id]
 
 
-def _usage(request_id: str, key_id: str = "k1", model: str = "m", n: int = 1, ts: float | None = None) -> UsageRecord:
+def _usage(
+    request_id: str, key_id: str = "k1", model: str = "m", n: int = 1, ts: float | None = None
+) -> UsageRecord:
     return UsageRecord(
-        request_id=request_id, key_id=key_id, model=model, route="/v1/messages", stream=True, status=200,
-        input_tokens=n, output_tokens=2 * n, cache_read_tokens=3 * n, cache_write_tokens=4 * n,
-        cost_micros=5 * n, latency_ms=1.0, ts=ts or time.time(),
+        request_id=request_id,
+        key_id=key_id,
+        model=model,
+        route="/v1/messages",
+        stream=True,
+        status=200,
+        input_tokens=n,
+        output_tokens=2 * n,
+        cache_read_tokens=3 * n,
+        cache_write_tokens=4 * n,
+        cost_micros=5 * n,
+        latency_ms=1.0,
+        ts=ts or time.time(),
     )
 
 

@@ -13,8 +13,10 @@ JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEiLCJleHAiOjk5OTk5OTk5OTl9.c2lnbmF
 
 def test_redact_known_shapes() -> None:
     _, key = issue_key("x")
-    text = (f"key={key} auth: Bearer {JWT}:org_123 body "
-            '{"refresh_token": "rt_secret_value", "access_token":"at_value"} x-api-key: sk-live-1')
+    text = (
+        f"key={key} auth: Bearer {JWT}:org_123 body "
+        '{"refresh_token": "rt_secret_value", "access_token":"at_value"} x-api-key: sk-live-1'
+    )
     cleaned = redact(text)
     for secret in (key, JWT, "rt_secret_value", "at_value", "sk-live-1"):
         assert secret not in cleaned
