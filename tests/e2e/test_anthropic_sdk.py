@@ -10,7 +10,7 @@ import pytest
 from tests.fakes import scripts
 from tests.fixtures.gateway import GatewayHandle
 
-MODEL = "claude-sonnet-4-5-20250929"
+MODEL = "claude-sonnet-4-5"
 WEATHER_TOOL = {
     "name": "get_weather",
     "description": "Current weather for a city",
