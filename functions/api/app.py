@@ -2,11 +2,12 @@
 
 The app is built once per execution environment (module scope), so warm invocations pay nothing for
 settings, backends or the model-list cache. ``lifespan="off"``: Mangum would otherwise run startup and
-shutdown around every event.
+shutdown around every event. ``lambda_app`` finishes usage writes before the handler returns.
 """
 
 from mangum import Mangum
 from ob1_gateway.app import create_app
+from ob1_gateway.stores.aws_lambda import lambda_app
 
 app = create_app()
-handler = Mangum(app, lifespan="off")
+handler = Mangum(lambda_app(app), lifespan="off")

@@ -34,7 +34,7 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_poo
 
 def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) -> Any:
     """A boto3 client honouring ``aws_endpoint_url`` (moto in tests, real AWS otherwise)."""
-    endpoint = settings.aws_endpoint_url if settings else None
+    endpoint = (settings.aws_endpoint_url or None) if settings else None  # "" (template default) = AWS
     return boto3.session.Session().client(service, endpoint_url=endpoint, config=_CLIENT_CONFIG, **kwargs)
 
 

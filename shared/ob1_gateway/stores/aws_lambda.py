@@ -1,0 +1,49 @@
+"""Lambda glue for the AWS deployment: make usage writes finish before the invocation does.
+
+The app writes usage off the client's critical path (tracked tasks, see metering.py). On a server
+that is fine; on Lambda the execution environment is frozen as soon as the response ends (Mangum
+returns, or LWA sees the last streamed byte), so a write still in flight would stall until some
+later invocation thaws it, or be lost with the environment. This wrapper holds the final body
+message until pending writes are done: the client has every content byte already, only the end of
+the response waits (one DynamoDB transaction, ~10 ms), and the record is durable when Lambda freezes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class UsageFlushingApp:
+    """ASGI wrapper: await ``drain()`` before the last ``http.response.body`` and after the app returns
+    (a client that disconnected mid-stream never gets a last body message)."""
+
+    def __init__(self, app: ASGIApp, drain: Callable[[], Awaitable[None]]) -> None:
+        self.app = app
+        self.drain = drain
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_drain(message: Message) -> None:
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                await self.drain()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_after_drain)
+        finally:
+            await self.drain()
+
+
+def lambda_app(app: Any) -> UsageFlushingApp:
+    """Wrap the app from ``create_app`` for a Lambda handler (Mangum or the Web Adapter)."""
+    return UsageFlushingApp(app, app.state.gateway.recorder.drain)
