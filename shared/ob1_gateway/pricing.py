@@ -6,8 +6,12 @@ from __future__ import annotations
 from .translate.usage import Usage
 
 # OpenRouter pricing keys (USD per token) for each token kind.
-_LISTED = {"input": "prompt", "output": "completion", "cache_read": "input_cache_read",
-           "cache_write": "input_cache_write"}
+_LISTED = {
+    "input": "prompt",
+    "output": "completion",
+    "cache_read": "input_cache_read",
+    "cache_write": "input_cache_write",
+}
 
 
 def _from_rates(usage: Usage, per_token: dict[str, float]) -> float:
@@ -28,7 +32,9 @@ def cost_usd(
     if usage.cost_usd is not None:
         return usage.cost_usd
     if listed_pricing and any(listed_pricing.get(key) for key in _LISTED.values()):
-        return _from_rates(usage, {kind: listed_pricing[key] for kind, key in _LISTED.items() if key in listed_pricing})
+        return _from_rates(
+            usage, {kind: listed_pricing[key] for kind, key in _LISTED.items() if key in listed_pricing}
+        )
     if table_per_million:
         return _from_rates(usage, {kind: rate / 1_000_000 for kind, rate in table_per_million.items()})
     return 0.0

@@ -9,7 +9,9 @@ _PATTERNS = [
     re.compile(r"ob1gw_[0-9a-f]{12}_[A-Za-z0-9\-]+"),
     re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
     re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(r"(?i)(\"?(?:access_token|refresh_token|api_key|x-api-key|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
+    re.compile(
+        r"(?i)(\"?(?:access_token|refresh_token|api_key|x-api-key|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"
+    ),
 ]
 
 

@@ -38,7 +38,11 @@ def test_create_answers_and_records_usage_once(gateway: GatewayHandle, fake_ob1:
     assert message.usage.output_tokens == expected["completion_tokens"]
     [record] = gateway.usage_records(1)
     assert (record.key_id, record.model, record.status, record.stream) == (
-        gateway.key_id, "anthropic/claude-sonnet-4.5", 200, False)
+        gateway.key_id,
+        "anthropic/claude-sonnet-4.5",
+        200,
+        False,
+    )
     assert record.input_tokens == expected["prompt_tokens"]
     assert record.output_tokens == expected["completion_tokens"]
     assert record.cost_micros == round(expected["cost"] * 1_000_000)
@@ -72,11 +76,16 @@ def test_tool_round_trip(gateway: GatewayHandle, fake_ob1: object) -> None:
     assert upstream_tools[0]["function"]["name"] == "get_weather"
 
     second = c.messages.create(
-        model=MODEL, max_tokens=200, tools=[WEATHER_TOOL],
+        model=MODEL,
+        max_tokens=200,
+        tools=[WEATHER_TOOL],
         messages=[
             ask,
             {"role": "assistant", "content": first.content},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}]},
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "sunny, 21C"}],
+            },
         ],
     )
     assert second.content[0].text.startswith("Tool said: sunny, 21C")
@@ -98,7 +107,9 @@ def test_streamed_tool_round_trip(gateway: GatewayHandle) -> None:
 
 def _stream_final(gw: GatewayHandle) -> tuple[list, anthropic.types.Message]:
     with client(gw).messages.stream(
-        model=MODEL, max_tokens=500, tools=[WEATHER_TOOL],
+        model=MODEL,
+        max_tokens=500,
+        tools=[WEATHER_TOOL],
         messages=[{"role": "user", "content": "scripted"}],
     ) as stream:
         events = list(stream)
@@ -111,8 +122,12 @@ def _stream_final(gw: GatewayHandle) -> tuple[list, anthropic.types.Message]:
 @pytest.mark.parametrize(
     ("script", "blocks", "tool_inputs", "stop_reason"),
     [
-        (scripts.parallel_tool_calls(), ["text", "tool_use", "tool_use"],
-         [{"city": "Paris", "unit": "celsius"}, {"timezone": "Europe/Paris"}], "tool_use"),
+        (
+            scripts.parallel_tool_calls(),
+            ["text", "tool_use", "tool_use"],
+            [{"city": "Paris", "unit": "celsius"}, {"timezone": "Europe/Paris"}],
+            "tool_use",
+        ),
         (scripts.tool_call_one_chunk(), ["tool_use"], [{"city": "Berlin"}], "tool_use"),
         (scripts.text_after_tool_call(), ["tool_use", "text"], [{"city": "Rome"}], "tool_use"),
         (scripts.reasoning(), ["thinking", "text"], [], "end_turn"),
@@ -121,7 +136,12 @@ def _stream_final(gw: GatewayHandle) -> tuple[list, anthropic.types.Message]:
     ids=["parallel-tools", "tool-in-one-chunk", "text-after-tool", "reasoning", "keepalive-comments"],
 )
 def test_scripted_streams_arrive_whole(
-    gateway: GatewayHandle, fake_ob1: object, script: list, blocks: list[str], tool_inputs: list, stop_reason: str
+    gateway: GatewayHandle,
+    fake_ob1: object,
+    script: list,
+    blocks: list[str],
+    tool_inputs: list,
+    stop_reason: str,
 ) -> None:
     fake_ob1.enqueue(script)
     _, final = _stream_final(gateway)
@@ -190,7 +210,8 @@ def test_bad_requests_get_anthropic_errors(gateway: GatewayHandle, kwargs: dict,
 def test_bad_key_and_revoked_key(gateway: GatewayHandle) -> None:
     with pytest.raises(anthropic.AuthenticationError) as caught:
         client(gateway, key="ob1gw_000000000000_nope").messages.create(
-            model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}])
+            model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
     assert caught.value.body["error"]["type"] == "authentication_error"
     assert "ob1gw_000000000000_nope" not in json.dumps(caught.value.body)
 
@@ -198,7 +219,9 @@ def test_bad_key_and_revoked_key(gateway: GatewayHandle) -> None:
 def test_upstream_rate_limit_is_mapped(gateway: GatewayHandle, fake_ob1: object) -> None:
     fake_ob1.enqueue(scripts.http_error(429, "slow down", headers={"Retry-After": "3"}))
     with pytest.raises(anthropic.RateLimitError) as caught:
-        client(gateway).messages.create(model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}])
+        client(gateway).messages.create(
+            model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
     assert caught.value.response.headers.get("retry-after") == "3"
     [record] = gateway.usage_records(1)
     assert record.status == 429

@@ -29,7 +29,9 @@ pytestmark = [
 ]
 
 
-def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_claude(
+    gw: GatewayHandle, workdir: Path, prompt: str, *extra: str
+) -> subprocess.CompletedProcess[str]:
     assert CLAUDE is not None, "CI must install Claude Code (npm install)"
     home = workdir / "home"
     home.mkdir(exist_ok=True)
@@ -45,12 +47,27 @@ def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *extra: str) -> su
         "IS_SANDBOX": "1",
     }
     return subprocess.run(
-        [CLAUDE, "-p", prompt, "--model", "claude-sonnet-4-5-20250929", "--dangerously-skip-permissions", *extra],
-        cwd=workdir, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        [
+            CLAUDE,
+            "-p",
+            prompt,
+            "--model",
+            "claude-sonnet-4-5-20250929",
+            "--dangerously-skip-permissions",
+            *extra,
+        ],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
     )
 
 
-def test_claude_code_runs_a_tool_through_the_gateway(gateway: GatewayHandle, fake_ob1: object, tmp_path: Path) -> None:
+def test_claude_code_runs_a_tool_through_the_gateway(
+    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
+) -> None:
     work = tmp_path / "project"
     work.mkdir()
     prompt = 'Please run this. USE_TOOL Bash {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}'

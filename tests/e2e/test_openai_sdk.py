@@ -40,7 +40,11 @@ def test_create_resolves_model_and_records_usage(gateway: GatewayHandle, fake_ob
     assert upstream["body"]["usage"] == {"include": True}
     assert reply.usage.prompt_tokens == upstream["usage"]["prompt_tokens"]
     [record] = gateway.usage_records(1)
-    assert (record.model, record.route, record.stream) == ("openai/gpt-4o-mini", "/v1/chat/completions", False)
+    assert (record.model, record.route, record.stream) == (
+        "openai/gpt-4o-mini",
+        "/v1/chat/completions",
+        False,
+    )
     assert record.output_tokens == upstream["usage"]["completion_tokens"]
     assert record.cost_micros == round(upstream["usage"]["cost"] * 1_000_000)
 
@@ -50,10 +54,14 @@ def test_stream_forwards_usage_chunk_only_when_asked(
     gateway: GatewayHandle, fake_ob1: object, include_usage: bool
 ) -> None:
     kwargs = {"stream_options": {"include_usage": True}} if include_usage else {}
-    chunks = list(client(gateway).chat.completions.create(
-        model="anthropic/claude-sonnet-4.5", messages=[{"role": "user", "content": "count to three"}],
-        stream=True, **kwargs,
-    ))
+    chunks = list(
+        client(gateway).chat.completions.create(
+            model="anthropic/claude-sonnet-4.5",
+            messages=[{"role": "user", "content": "count to three"}],
+            stream=True,
+            **kwargs,
+        )
+    )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Echo: count to three"
     usage_chunks = [c for c in chunks if c.usage is not None]
@@ -69,7 +77,9 @@ def test_stream_forwards_usage_chunk_only_when_asked(
 def test_tool_call_round_trip_streamed(gateway: GatewayHandle) -> None:
     c = client(gateway)
     ask = {"role": "user", "content": 'USE_TOOL get_weather {"city": "Lima"}'}
-    chunks = list(c.chat.completions.create(model="gpt-4o-mini", messages=[ask], tools=[WEATHER], stream=True))
+    chunks = list(
+        c.chat.completions.create(model="gpt-4o-mini", messages=[ask], tools=[WEATHER], stream=True)
+    )
     calls: dict[int, dict] = {}
     for ch in chunks:
         for tc in (ch.choices[0].delta.tool_calls or []) if ch.choices else []:
@@ -80,11 +90,21 @@ def test_tool_call_round_trip_streamed(gateway: GatewayHandle) -> None:
     [call] = calls.values()
     assert call["name"] == "get_weather" and json.loads(call["arguments"]) == {"city": "Lima"}
     follow = c.chat.completions.create(
-        model="gpt-4o-mini", tools=[WEATHER],
+        model="gpt-4o-mini",
+        tools=[WEATHER],
         messages=[
             ask,
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": call["id"], "type": "function", "function": {"name": call["name"], "arguments": call["arguments"]}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": call["arguments"]},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": call["id"], "content": "foggy"},
         ],
     )
@@ -93,14 +113,22 @@ def test_tool_call_round_trip_streamed(gateway: GatewayHandle) -> None:
 
 def test_parallel_tool_calls_pass_through(gateway: GatewayHandle, fake_ob1: object) -> None:
     fake_ob1.enqueue(scripts.parallel_tool_calls())
-    chunks = list(client(gateway).chat.completions.create(
-        model="claude-sonnet-4-5", messages=[{"role": "user", "content": "x"}], tools=[WEATHER], stream=True))
+    chunks = list(
+        client(gateway).chat.completions.create(
+            model="claude-sonnet-4-5",
+            messages=[{"role": "user", "content": "x"}],
+            tools=[WEATHER],
+            stream=True,
+        )
+    )
     args: dict[int, str] = {}
     for ch in chunks:
         for tc in (ch.choices[0].delta.tool_calls or []) if ch.choices else []:
             args[tc.index] = args.get(tc.index, "") + (tc.function.arguments or "")
     assert {i: json.loads(a) for i, a in args.items()} == {
-        0: {"city": "Paris", "unit": "celsius"}, 1: {"timezone": "Europe/Paris"}}
+        0: {"city": "Paris", "unit": "celsius"},
+        1: {"timezone": "Europe/Paris"},
+    }
 
 
 @pytest.mark.parametrize(
@@ -110,7 +138,9 @@ def test_parallel_tool_calls_pass_through(gateway: GatewayHandle, fake_ob1: obje
         ({"model": "nope/not-a-model"}, openai.NotFoundError, 404),
     ],
 )
-def test_bad_requests_get_openai_errors(gateway: GatewayHandle, kwargs: dict, error: type, status: int) -> None:
+def test_bad_requests_get_openai_errors(
+    gateway: GatewayHandle, kwargs: dict, error: type, status: int
+) -> None:
     args = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]} | kwargs
     with pytest.raises(error) as caught:
         client(gateway).chat.completions.create(**args)
@@ -127,7 +157,10 @@ def test_missing_key_is_401_in_openai_shape(gateway: GatewayHandle) -> None:
 def test_upstream_error_before_first_byte_keeps_its_status(gateway: GatewayHandle, fake_ob1: object) -> None:
     fake_ob1.enqueue(scripts.http_error(503, "no capacity"))
     with pytest.raises(openai.APIStatusError) as caught:
-        list(client(gateway).chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True))
+        list(
+            client(gateway).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}], stream=True
+            )
+        )
     assert caught.value.status_code in (502, 503)
     assert "no capacity" in caught.value.message

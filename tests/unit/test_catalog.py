@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from ob1_gateway.upstream.catalog import ModelCatalog, ModelNotFound, resolve_model
 
 LISTING = [

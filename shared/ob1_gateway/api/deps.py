@@ -9,9 +9,9 @@ from fastapi import Request
 from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
+from ..translate.errors import client_status_for_upstream
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
-from ..translate.errors import client_status_for_upstream
 from .errors import ApiError
 
 

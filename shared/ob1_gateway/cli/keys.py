@@ -19,7 +19,9 @@ keys_app = typer.Typer(no_args_is_help=True, help="Manage the team's caller keys
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {key_id, key} as JSON.")] = False,
 ) -> None:
     record, key = issue_key(name, budget_usd)
@@ -34,11 +36,20 @@ def create(
 def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     records = backends_or_exit().key_store.list()
     if as_json:
-        typer.echo(json.dumps([
-            {"key_id": r.key_id, "name": r.name, "created_at": r.created_at, "disabled": r.disabled,
-             "budget_usd": r.budget_usd}
-            for r in records
-        ]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "key_id": r.key_id,
+                        "name": r.name,
+                        "created_at": r.created_at,
+                        "disabled": r.disabled,
+                        "budget_usd": r.budget_usd,
+                    }
+                    for r in records
+                ]
+            )
+        )
         return
     table = Table("key id", "name", "created", "status", "budget (USD/month)")
     for r in records:

@@ -124,8 +124,14 @@ class SqliteKeyStore:
         self.db.connect().execute(
             "INSERT INTO keys (key_id, name, secret_sha256, created_at, disabled, budget_usd)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (record.key_id, record.name, record.secret_sha256, record.created_at, int(record.disabled),
-             record.budget_usd),
+            (
+                record.key_id,
+                record.name,
+                record.secret_sha256,
+                record.created_at,
+                int(record.disabled),
+                record.budget_usd,
+            ),
         )
 
     def get(self, key_id: str) -> KeyRecord | None:
@@ -137,18 +143,33 @@ class SqliteKeyStore:
         return [_key_from_row(row) for row in rows]
 
     def set_disabled(self, key_id: str, disabled: bool) -> bool:
-        cur = self.db.connect().execute("UPDATE keys SET disabled = ? WHERE key_id = ?", (int(disabled), key_id))
+        cur = self.db.connect().execute(
+            "UPDATE keys SET disabled = ? WHERE key_id = ?", (int(disabled), key_id)
+        )
         return cur.rowcount == 1
 
     def set_budget(self, key_id: str, budget_usd: float | None) -> bool:
-        cur = self.db.connect().execute("UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id))
+        cur = self.db.connect().execute(
+            "UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id)
+        )
         return cur.rowcount == 1
 
 
 _GROUPABLE = {"key_id": "key_id", "model": "model", "day": "day"}
 _USAGE_COLUMNS = (
-    "request_id", "key_id", "model", "route", "stream", "status", "input_tokens", "output_tokens",
-    "cache_read_tokens", "cache_write_tokens", "cost_micros", "latency_ms", "ts",
+    "request_id",
+    "key_id",
+    "model",
+    "route",
+    "stream",
+    "status",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_micros",
+    "latency_ms",
+    "ts",
 )
 
 
@@ -191,11 +212,17 @@ class SqliteUsageStore:
             where.append("key_id = ?")
             params.append(key_id)
         cols = [_GROUPABLE[g] for g in group_by]
-        select = ", ".join(cols + [
-            "COUNT(*) AS requests", "SUM(input_tokens) AS input_tokens", "SUM(output_tokens) AS output_tokens",
-            "SUM(cache_read_tokens) AS cache_read_tokens", "SUM(cache_write_tokens) AS cache_write_tokens",
-            "SUM(cost_micros) AS cost_micros",
-        ])
+        select = ", ".join(
+            [
+                *cols,
+                "COUNT(*) AS requests",
+                "SUM(input_tokens) AS input_tokens",
+                "SUM(output_tokens) AS output_tokens",
+                "SUM(cache_read_tokens) AS cache_read_tokens",
+                "SUM(cache_write_tokens) AS cache_write_tokens",
+                "SUM(cost_micros) AS cost_micros",
+            ]
+        )
         sql = f"SELECT {select} FROM usage WHERE {' AND '.join(where)}"
         if cols:
             sql += f" GROUP BY {', '.join(cols)} ORDER BY {', '.join(cols)}"

@@ -126,7 +126,10 @@ class UpstreamClient:
         return ChatStream(response)
 
     async def _send(self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool) -> httpx.Response:
-        authorization = await self.tokens.authorization()
+        try:
+            authorization = await self.tokens.authorization()
+        except TokenUnavailable as exc:
+            raise UpstreamError(503, str(exc)) from None
         for attempt in (1, 2):
             headers = {**self._static_headers, "Authorization": authorization}
             if stream:
