@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__
-from .api import anthropic, health, openai
+from .api import anthropic, health, openai, responses
 from .api.errors import install_error_handlers
 from .backends import Backends, build_backends
 from .runtime import build_gateway
@@ -27,6 +27,6 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan)
     app.state.gateway = gateway
     install_error_handlers(app)
-    for module in (health, openai, anthropic):
+    for module in (health, openai, anthropic, responses):
         app.include_router(module.router)
     return app

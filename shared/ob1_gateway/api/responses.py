@@ -1,0 +1,90 @@
+"""OpenAI Responses ingress: ``POST /v1/responses`` (stream and not), translated to and from upstream
+chat completions by the shared translator. Stateless: ``store`` is accepted but nothing is kept, so
+``previous_response_id`` is refused with a 400 (see ``translate.responses_in``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from ..metering import RequestMeter
+from ..runtime import Gateway
+from ..stores.base import KeyRecord
+from ..translate.anthropic_in import InvalidRequest
+from ..translate.responses_in import responses_to_chat
+from ..translate.responses_out import chat_to_response, new_id
+from ..translate.responses_stream import ResponsesStream
+from ..translate.sse import encode_sse
+from ..translate.usage import Usage
+from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from .body import read_json_object, require_str
+from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .errors import ApiError
+from .streaming import with_keepalive
+
+router = APIRouter()
+
+KEEPALIVE_SECONDS = 15.0
+_KEEPALIVE = b": keep-alive\n\n"
+
+
+@router.post("/v1/responses", response_model=None)
+async def responses(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+    gw = gateway(request)
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    requested = require_str(body, "model")
+    try:  # bad input is refused before the model is resolved
+        plan = responses_to_chat(body, upstream_model=requested)
+    except InvalidRequest as exc:
+        raise ApiError(400, exc.message, param=exc.param) from None
+    model = await resolve_model(gw, requested)
+    plan.body["model"] = model.id
+    meter = new_meter(request, key, stream=plan.stream)
+    meter.model, meter.pricing = model.id, model.pricing
+
+    try:
+        if plan.stream:
+            chunks = await gw.upstream.open_chat_stream(plan.body)
+        else:
+            response = await gw.upstream.chat(plan.body)
+    except UpstreamError as exc:
+        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
+        raise upstream_api_error(exc) from None
+    if not plan.stream:
+        result, usage = chat_to_response(response, plan, response_id=new_id("resp"), created_at=int(time.time()))
+        gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
+        return JSONResponse(result)
+    translator = ResponsesStream(plan, response_id=new_id("resp"))
+    return StreamingResponse(
+        _relay(gw, chunks, translator, meter),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _relay(
+    gw: Gateway, chunks: ChatStream, translator: ResponsesStream, meter: RequestMeter
+) -> AsyncIterator[bytes]:
+    status = 499  # until the stream completes, the client is assumed to have gone away
+    try:
+        for name, data in translator.start():
+            yield encode_sse(name, data)
+        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            if chunk is None:
+                yield _KEEPALIVE
+                continue
+            for name, data in translator.feed(chunk):
+                yield encode_sse(name, data)
+        for name, data in translator.finish():
+            yield encode_sse(name, data)
+        status = translator.failed_status or 200
+    except UpstreamStreamError as exc:
+        status = exc.status
+        for name, data in translator.fail(exc.status, exc.message):
+            yield encode_sse(name, data)
+    finally:
+        await chunks.aclose()
+        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))

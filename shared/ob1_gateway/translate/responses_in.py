@@ -1,0 +1,415 @@
+"""OpenAI Responses request -> OpenAI/OpenRouter chat-completions request (``POST /v1/responses``).
+
+The gateway keeps no server-side state, so every request must carry the whole conversation in
+``input``. Decisions (each covered by a test):
+- ``previous_response_id`` / ``conversation`` / ``item_reference`` items need stored state: InvalidRequest.
+- ``instructions`` becomes the first system message; ``developer`` messages become ``system`` messages
+  (not every upstream provider accepts the ``developer`` role).
+- ``function_call`` items become assistant ``tool_calls``; consecutive calls, and calls right after an
+  assistant message, are merged into that one assistant message (one model turn, as chat expects).
+  ``function_call_output`` items become ``tool`` messages; images in an output follow in a user message.
+- ``reasoning`` items are replayed only when their ``encrypted_content`` is one this gateway produced
+  (it carries the upstream's signed ``reasoning_details``, see ``encode_reasoning``); summaries alone
+  are dropped, because unsigned reasoning cannot be replayed and a signature is never invented.
+- Tools other than ``function`` (web_search, file_search, custom, local_shell, ...) are skipped;
+  ``tool_choice`` is dropped when no tool remains.
+- ``text.format`` json_schema / json_object -> ``response_format``. Unknown request fields are ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .anthropic_in import InvalidRequest
+from .tool_names import ToolNameMap
+
+__all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
+
+ENCRYPTED_PREFIX = "ob1gw.v1."
+_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
+_ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
+_STATEFUL = "this gateway keeps no response state: send the whole conversation in 'input'"
+
+
+@dataclass
+class ResponsesPlan:
+    """The upstream body plus what the response path needs: names to restore and fields to echo."""
+
+    body: dict[str, Any]
+    tool_names: ToolNameMap = field(default_factory=ToolNameMap)
+    stream: bool = False
+    model: str = ""
+    echo: dict[str, Any] = field(default_factory=dict)
+    include_encrypted: bool = False
+
+
+def encode_reasoning(details: list[dict[str, Any]]) -> str:
+    """Opaque ``encrypted_content`` carrying upstream ``reasoning_details`` for replay on the next turn."""
+    raw = json.dumps(details, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return ENCRYPTED_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_reasoning(value: Any) -> list[dict[str, Any]]:
+    """The ``reasoning_details`` inside an ``encrypted_content`` we produced; anything else gives []."""
+    if not isinstance(value, str) or not value.startswith(ENCRYPTED_PREFIX):
+        return []
+    try:
+        details = json.loads(base64.urlsafe_b64decode(value[len(ENCRYPTED_PREFIX) :].encode("ascii")))
+    except ValueError:
+        return []
+    if not isinstance(details, list):
+        return []
+    return [d for d in details if isinstance(d, dict)]
+
+
+def responses_to_chat(req: dict[str, Any], *, upstream_model: str) -> ResponsesPlan:
+    if not isinstance(req, dict):
+        raise InvalidRequest("request body must be a JSON object")
+    return _Builder(req, upstream_model).build()
+
+
+def _number(req: dict[str, Any], name: str) -> float | int | None:
+    value = req.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidRequest(f"{name}: must be a number", name)
+    return value
+
+
+class _Builder:
+    def __init__(self, req: dict[str, Any], upstream_model: str) -> None:
+        self.req = req
+        self.upstream_model = upstream_model
+        self.names = ToolNameMap()
+        self.messages: list[dict[str, Any]] = []
+        self.details: list[dict[str, Any]] = []  # reasoning waiting for the next assistant message
+        self.tool_images: list[dict[str, Any]] = []  # images from tool outputs, waiting for a user message
+
+    def build(self) -> ResponsesPlan:
+        req = self.req
+        model = req.get("model")
+        if not isinstance(model, str) or not model:
+            raise InvalidRequest("model: field required (a non-empty string)", "model")
+        for stateful in ("previous_response_id", "conversation"):
+            if req.get(stateful) not in (None, ""):
+                raise InvalidRequest(f"{stateful} is not supported: {_STATEFUL}", stateful)
+        stream = req.get("stream")
+        if stream is not None and not isinstance(stream, bool):
+            raise InvalidRequest("stream: must be a boolean", "stream")
+
+        instructions = req.get("instructions")
+        if instructions is not None and not isinstance(instructions, str):
+            raise InvalidRequest("instructions: must be a string", "instructions")
+        if instructions:
+            self.messages.append({"role": "system", "content": instructions})
+        self._input(req.get("input"))
+        if not any(m["role"] != "system" for m in self.messages):
+            raise InvalidRequest("input: must contain at least one message or item", "input")
+
+        body: dict[str, Any] = {"model": self.upstream_model, "messages": self.messages}
+        max_tokens = req.get("max_output_tokens")
+        if max_tokens is not None:
+            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
+                raise InvalidRequest("max_output_tokens: must be a positive integer", "max_output_tokens")
+            body["max_tokens"] = max_tokens
+        for name in ("temperature", "top_p"):
+            value = _number(req, name)
+            if value is not None:
+                body[name] = value
+        tools = self._tools(req.get("tools"))
+        if tools:
+            body["tools"] = tools
+            choice = self._tool_choice(req.get("tool_choice"))
+            if choice is not None:
+                body["tool_choice"] = choice
+        parallel = req.get("parallel_tool_calls")
+        if parallel is not None:
+            if not isinstance(parallel, bool):
+                raise InvalidRequest("parallel_tool_calls: must be a boolean", "parallel_tool_calls")
+            if tools:
+                body["parallel_tool_calls"] = parallel
+        user = req.get("user") or req.get("safety_identifier")
+        if isinstance(user, str) and user:
+            body["user"] = user
+        reasoning = self._reasoning(req.get("reasoning"))
+        if reasoning is not None:
+            body["reasoning"] = reasoning
+        response_format = self._text_format(req.get("text"))
+        if response_format is not None:
+            body["response_format"] = response_format
+        body["usage"] = {"include": True}
+        if stream:
+            body["stream"] = True
+            body["stream_options"] = {"include_usage": True}
+        include = req.get("include")
+        return ResponsesPlan(
+            body=body,
+            tool_names=self.names,
+            stream=bool(stream),
+            model=model,
+            echo=self._echo(),
+            include_encrypted=isinstance(include, list) and "reasoning.encrypted_content" in include,
+        )
+
+    def _echo(self) -> dict[str, Any]:
+        """Request fields a Response object repeats back (with the API's defaults)."""
+        req = self.req
+        tools = req.get("tools") if isinstance(req.get("tools"), list) else []
+        reasoning = req.get("reasoning") if isinstance(req.get("reasoning"), dict) else {}
+        text = req.get("text") if isinstance(req.get("text"), dict) else {}
+        return {
+            "instructions": req.get("instructions"),
+            "max_output_tokens": req.get("max_output_tokens"),
+            "metadata": req.get("metadata") if isinstance(req.get("metadata"), dict) else {},
+            "parallel_tool_calls": req.get("parallel_tool_calls") is not False,
+            "previous_response_id": None,
+            "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
+            "store": req.get("store") is not False,
+            "temperature": req.get("temperature"),
+            "text": {"format": {"type": "text"}, **text},
+            "tool_choice": req.get("tool_choice") if req.get("tool_choice") is not None else "auto",
+            "tools": [t for t in tools if isinstance(t, dict)],
+            "top_p": req.get("top_p"),
+            "truncation": req.get("truncation") or "disabled",
+            "user": req.get("user"),
+        }
+
+    # -- input items ------------------------------------------------------------------------------
+
+    def _input(self, value: Any) -> None:
+        if isinstance(value, str):
+            if not value:
+                raise InvalidRequest("input: must not be empty", "input")
+            self.messages.append({"role": "user", "content": value})
+            return
+        if not isinstance(value, list) or not value:
+            raise InvalidRequest("input: field required (a string or a non-empty list of items)", "input")
+        for i, item in enumerate(value):
+            path = f"input[{i}]"
+            if not isinstance(item, dict):
+                raise InvalidRequest(f"{path}: must be an object", path)
+            kind = item.get("type")
+            if kind is None and "role" in item:
+                kind = "message"
+            if kind != "function_call_output":
+                self._flush_tool_images()
+            if kind == "message":
+                self._message(item, path)
+            elif kind == "function_call":
+                self._function_call(item, path)
+            elif kind == "function_call_output":
+                self._function_output(item, path)
+            elif kind == "reasoning":
+                self.details.extend(decode_reasoning(item.get("encrypted_content")))
+            elif kind == "item_reference":
+                raise InvalidRequest(f"{path}: item_reference is not supported: {_STATEFUL}", f"{path}.type")
+            else:
+                raise InvalidRequest(f"{path}.type: unsupported input item type {kind!r}", f"{path}.type")
+        self._flush_tool_images()
+
+    def _assistant(self) -> dict[str, Any]:
+        """The assistant message new content joins: the last message if it is one, else a new one."""
+        last = self.messages[-1] if self.messages else None
+        if last is None or last["role"] != "assistant":
+            last = {"role": "assistant", "content": None}
+            self.messages.append(last)
+        if self.details:
+            last.setdefault("reasoning_details", []).extend(self.details)
+            self.details = []
+        return last
+
+    def _message(self, item: dict[str, Any], path: str) -> None:
+        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        if role is None:
+            raise InvalidRequest(
+                f"{path}.role: must be user, assistant, system or developer, got {item.get('role')!r}", f"{path}.role"
+            )
+        parts = self._parts(item.get("content"), f"{path}.content", role)
+        if role == "assistant":
+            text = "".join(p["text"] for p in parts)
+            if not text:
+                return
+            msg = self._assistant()
+            if msg.get("tool_calls"):  # text after this turn's tool calls starts a new turn
+                msg = {"role": "assistant", "content": None}
+                self.messages.append(msg)
+            msg["content"] = (msg["content"] or "") + text
+            return
+        if role == "system":
+            text = "\n\n".join(p["text"] for p in parts if p["type"] == "text")
+            if text:
+                self.messages.append({"role": "system", "content": text})
+            return
+        if not parts:
+            return
+        if len(parts) == 1 and parts[0]["type"] == "text":
+            self.messages.append({"role": "user", "content": parts[0]["text"]})
+        else:
+            self.messages.append({"role": "user", "content": parts})
+
+    def _parts(self, content: Any, path: str, role: str) -> list[dict[str, Any]]:
+        if isinstance(content, str):
+            return [{"type": "text", "text": content}] if content else []
+        if not isinstance(content, list):
+            raise InvalidRequest(f"{path}: must be a string or a list of content parts", path)
+        out: list[dict[str, Any]] = []
+        for j, part in enumerate(content):
+            ppath = f"{path}[{j}]"
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind in ("input_text", "output_text", "text"):
+                text = part.get("text")  # type: ignore[union-attr]
+                if not isinstance(text, str):
+                    raise InvalidRequest(f"{ppath}.text: must be a string", f"{ppath}.text")
+                if text:
+                    out.append({"type": "text", "text": text})
+            elif kind == "refusal":
+                refusal = part.get("refusal")  # type: ignore[union-attr]
+                if isinstance(refusal, str) and refusal:
+                    out.append({"type": "text", "text": refusal})
+            elif kind == "input_image" and role == "user":
+                out.append(self._image(part, ppath))  # type: ignore[arg-type]
+            elif kind == "input_file" and role == "user":
+                out.append(self._file(part, ppath))  # type: ignore[arg-type]
+            else:
+                raise InvalidRequest(
+                    f"{ppath}.type: unsupported content part {kind!r} in a {role} message", f"{ppath}.type"
+                )
+        return out
+
+    @staticmethod
+    def _image(part: dict[str, Any], path: str) -> dict[str, Any]:
+        url = part.get("image_url")
+        if not isinstance(url, str) or not url:
+            raise InvalidRequest(f"{path}.image_url: required (file_id needs stored files)", f"{path}.image_url")
+        image: dict[str, Any] = {"url": url}
+        if part.get("detail") in ("low", "high", "auto"):
+            image["detail"] = part["detail"]
+        return {"type": "image_url", "image_url": image}
+
+    @staticmethod
+    def _file(part: dict[str, Any], path: str) -> dict[str, Any]:
+        data = part.get("file_data") or part.get("file_url")
+        if not isinstance(data, str) or not data:
+            raise InvalidRequest(f"{path}.file_data: required (file_id needs stored files)", f"{path}.file_data")
+        filename = part.get("filename") if isinstance(part.get("filename"), str) else "file"
+        return {"type": "file", "file": {"filename": filename, "file_data": data}}
+
+    def _function_call(self, item: dict[str, Any], path: str) -> None:
+        call_id, name = item.get("call_id"), item.get("name")
+        if not isinstance(call_id, str) or not call_id:
+            raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
+        if not isinstance(name, str) or not name:
+            raise InvalidRequest(f"{path}.name: field required", f"{path}.name")
+        arguments = item.get("arguments", "")
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
+        if not isinstance(arguments, str):
+            raise InvalidRequest(f"{path}.arguments: must be a string", f"{path}.arguments")
+        call = {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": self.names.shorten(name), "arguments": arguments},
+        }
+        self._assistant().setdefault("tool_calls", []).append(call)
+
+    def _function_output(self, item: dict[str, Any], path: str) -> None:
+        call_id = item.get("call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
+        output = item.get("output")
+        images: list[dict[str, Any]] = []
+        if isinstance(output, str):
+            text = output
+        elif isinstance(output, list):
+            parts = self._parts(output, f"{path}.output", "user")
+            text = "\n".join(p["text"] for p in parts if p["type"] == "text")
+            images = [p for p in parts if p["type"] != "text"]
+        elif output is None:
+            text = ""
+        else:
+            raise InvalidRequest(f"{path}.output: must be a string or a list of content parts", f"{path}.output")
+        self.messages.append({"role": "tool", "tool_call_id": call_id, "content": text})
+        self.tool_images.extend(images)
+
+    def _flush_tool_images(self) -> None:
+        """Images from tool outputs follow all of the turn's tool messages, in one user message."""
+        if self.tool_images:
+            self.messages.append({"role": "user", "content": self.tool_images})
+            self.tool_images = []
+
+    # -- tools and options ------------------------------------------------------------------------
+
+    def _tools(self, tools: Any) -> list[dict[str, Any]]:
+        if tools is None:
+            return []
+        if not isinstance(tools, list):
+            raise InvalidRequest("tools: must be a list", "tools")
+        out: list[dict[str, Any]] = []
+        for i, tool in enumerate(tools):
+            if not isinstance(tool, dict):
+                raise InvalidRequest("tools: every tool must be an object", f"tools[{i}]")
+            if tool.get("type") != "function":
+                continue  # hosted and custom tools cannot run on a chat-completions upstream
+            name = tool.get("name")
+            if not isinstance(name, str) or not name:
+                raise InvalidRequest("tools: function name is required", f"tools[{i}].name")
+            params = tool.get("parameters")
+            if params is None:
+                params = {"type": "object", "properties": {}}
+            elif not isinstance(params, dict):
+                raise InvalidRequest("tools: parameters must be an object", f"tools[{i}].parameters")
+            fn: dict[str, Any] = {"name": self.names.shorten(name)}
+            if isinstance(tool.get("description"), str):
+                fn["description"] = tool["description"]
+            fn["parameters"] = params
+            if isinstance(tool.get("strict"), bool):
+                fn["strict"] = tool["strict"]
+            out.append({"type": "function", "function": fn})
+        return out
+
+    def _tool_choice(self, choice: Any) -> Any:
+        if choice is None:
+            return None
+        if choice in ("auto", "none", "required"):
+            return choice
+        if not isinstance(choice, dict):
+            raise InvalidRequest(f"tool_choice: unknown value {choice!r}", "tool_choice")
+        kind = choice.get("type")
+        if kind == "function":
+            name = choice.get("name")
+            if not isinstance(name, str) or not name:
+                raise InvalidRequest("tool_choice: name is required for type 'function'", "tool_choice.name")
+            return {"type": "function", "function": {"name": self.names.shorten(name)}}
+        if kind == "allowed_tools":
+            return "required" if choice.get("mode") == "required" else "auto"
+        return "auto"  # a hosted tool was chosen; it was skipped, so let the model decide
+
+    @staticmethod
+    def _reasoning(reasoning: Any) -> dict[str, Any] | None:
+        if reasoning is None:
+            return None
+        if not isinstance(reasoning, dict):
+            raise InvalidRequest("reasoning: must be an object", "reasoning")
+        effort = reasoning.get("effort")
+        if effort is None:
+            return None
+        if effort not in _EFFORTS:
+            raise InvalidRequest(f"reasoning.effort: unknown value {effort!r}", "reasoning.effort")
+        return {"effort": effort}
+
+    @staticmethod
+    def _text_format(text: Any) -> dict[str, Any] | None:
+        fmt = text.get("format") if isinstance(text, dict) else None
+        if not isinstance(fmt, dict):
+            return None
+        kind = fmt.get("type")
+        if kind == "json_object":
+            return {"type": "json_object"}
+        if kind == "json_schema":
+            schema = {k: fmt[k] for k in ("name", "schema", "strict", "description") if k in fmt}
+            return {"type": "json_schema", "json_schema": schema}
+        return None

@@ -1,0 +1,211 @@
+"""chat.completion (non-stream) -> OpenAI Responses ``Response`` object, plus the envelope, item and
+usage builders the stream translator shares.
+
+Decisions:
+- ``usage.input_tokens`` is the upstream ``prompt_tokens`` (in the Responses API it *includes* cached
+  tokens, unlike Anthropic's), with ``input_tokens_details.cached_tokens`` the cache reads (and
+  ``cache_write_tokens`` when the upstream reported cache writes).
+- finish_reason ``length`` -> status ``incomplete`` with reason ``max_output_tokens``; ``content_filter``
+  -> ``incomplete`` with reason ``content_filter``; anything else -> ``completed``.
+- Reasoning text becomes one reasoning item with one ``summary_text`` part; signed or encrypted
+  upstream reasoning travels in ``encrypted_content`` only when the request asked for
+  ``include: ["reasoning.encrypted_content"]`` (as OpenAI does), for replay in the next request.
+- Output order: reasoning, message, function calls. Tool names shortened on the way in are restored.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
+from .responses_in import ResponsesPlan, encode_reasoning
+from .usage import Usage, usage_from_openai
+
+__all__ = [
+    "chat_to_response",
+    "details_from_items",
+    "incomplete_reason",
+    "new_id",
+    "reasoning_details",
+    "response_envelope",
+    "responses_usage",
+]
+
+DEFAULT_DETAILS_FORMAT = "anthropic-claude-v1"
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def incomplete_reason(finish_reason: Any) -> str | None:
+    if finish_reason == "length":
+        return "max_output_tokens"
+    if finish_reason == "content_filter":
+        return "content_filter"
+    return None
+
+
+def responses_usage(raw: Any) -> dict[str, Any]:
+    """The Responses usage object from an upstream usage dict (zeros when missing)."""
+    usage = usage_from_openai(raw if isinstance(raw, dict) else None)
+    details = raw.get("completion_tokens_details") if isinstance(raw, dict) else None
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if isinstance(reasoning, bool) or not isinstance(reasoning, int) or reasoning < 0:
+        reasoning = 0
+    input_details: dict[str, int] = {"cached_tokens": usage.cache_read_tokens}
+    if usage.cache_write_tokens:
+        input_details["cache_write_tokens"] = usage.cache_write_tokens
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": input_details,
+        "output_tokens": usage.completion_tokens,
+        "output_tokens_details": {"reasoning_tokens": reasoning},
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+    }
+
+
+def response_envelope(
+    plan: ResponsesPlan,
+    *,
+    response_id: str,
+    created_at: int,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None = None,
+    incomplete: str | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "completed_at": int(time.time()) if status in ("completed", "incomplete") else None,
+        "status": status,
+        "background": False,
+        "error": error,
+        "incomplete_details": {"reason": incomplete} if incomplete else None,
+        **plan.echo,
+        "model": plan.model,
+        "output": output,
+        "usage": usage,
+    }
+
+
+def reasoning_details(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """Replayable ``reasoning_details`` from an upstream message (see ``details_from_items``)."""
+    return details_from_items(reasoning_items(obj), _format_of(obj))
+
+
+def details_from_items(items: list[tuple[str, str]], fmt: str | None) -> list[dict[str, Any]]:
+    """Signed text and encrypted data as ``reasoning_details`` entries; unsigned text is not
+    replayable upstream and yields nothing."""
+    fmt = fmt or DEFAULT_DETAILS_FORMAT
+    out: list[dict[str, Any]] = []
+    text = ""
+    for kind, value in items:
+        if kind == TEXT:
+            text += value
+        elif kind == SIGNATURE:
+            out.append({"type": "reasoning.text", "text": text, "signature": value, "format": fmt, "index": len(out)})
+            text = ""
+        elif kind == ENCRYPTED:
+            out.append({"type": "reasoning.encrypted", "data": value, "format": fmt, "index": len(out)})
+    return out
+
+
+def _format_of(obj: dict[str, Any]) -> str | None:
+    details = obj.get("reasoning_details")
+    if isinstance(details, list):
+        for d in details:
+            if isinstance(d, dict) and isinstance(d.get("format"), str) and d["format"]:
+                return d["format"]
+    return None
+
+
+def reasoning_item(item_id: str, text: str, details: list[dict[str, Any]], plan: ResponsesPlan) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "type": "reasoning",
+        "id": item_id,
+        "summary": [{"type": "summary_text", "text": text}] if text else [],
+    }
+    if plan.include_encrypted and details:
+        item["encrypted_content"] = encode_reasoning(details)
+    return item
+
+
+def message_item(item_id: str, text: str, status: str, *, refusal: bool = False) -> dict[str, Any]:
+    part = (
+        {"type": "refusal", "refusal": text}
+        if refusal
+        else {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    )
+    return {"type": "message", "id": item_id, "role": "assistant", "status": status, "content": [part]}
+
+
+def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
+    return {
+        "type": "function_call",
+        "id": item_id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+    return ""
+
+
+def chat_to_response(
+    resp: dict[str, Any], plan: ResponsesPlan, *, response_id: str | None = None, created_at: int | None = None
+) -> tuple[dict[str, Any], Usage]:
+    choices = resp.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    incomplete = incomplete_reason(choice.get("finish_reason"))
+    item_status = "incomplete" if incomplete else "completed"
+
+    output: list[dict[str, Any]] = []
+    thought = "".join(v for k, v in reasoning_items(message) if k == TEXT)
+    details = reasoning_details(message)
+    if thought or (details and plan.include_encrypted):
+        output.append(reasoning_item(new_id("rs"), thought, details, plan))
+    text = _text_of(message.get("content"))
+    refusal = message.get("refusal")
+    if text:
+        output.append(message_item(new_id("msg"), text, item_status))
+    elif isinstance(refusal, str) and refusal:
+        output.append(message_item(new_id("msg"), refusal, item_status, refusal=True))
+    calls = message.get("tool_calls")
+    for call in calls if isinstance(calls, list) else []:
+        if not isinstance(call, dict):
+            continue
+        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        arguments = fn.get("arguments")
+        if not isinstance(arguments, str):
+            arguments = "" if arguments is None else str(arguments)
+        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else new_id("call")
+        name = plan.tool_names.restore(fn.get("name") or "")
+        output.append(function_call_item(new_id("fc"), call_id, name, arguments, "completed"))
+
+    raw_usage = resp.get("usage")
+    body = response_envelope(
+        plan,
+        response_id=response_id or new_id("resp"),
+        created_at=created_at if created_at is not None else int(time.time()),
+        status="incomplete" if incomplete else "completed",
+        output=output,
+        usage=responses_usage(raw_usage),
+        incomplete=incomplete,
+    )
+    return body, usage_from_openai(raw_usage if isinstance(raw_usage, dict) else None)
