@@ -1,0 +1,94 @@
+"""Codex CLI itself (npm ``@openai/codex``) in ``codex exec`` mode through the gateway's ``/v1/responses``,
+offline, completing a turn that runs its shell tool (``exec_command``) against the fake OB-1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.gateway import GatewayHandle
+
+REPO = Path(__file__).resolve().parents[2]
+KEY_ENV = "OB1GW_CODEX_TEST_KEY"
+
+
+def codex_binary() -> str | None:
+    local = REPO / "node_modules" / ".bin" / "codex"
+    if local.exists():
+        return str(local)
+    return shutil.which("codex")
+
+
+CODEX = codex_binary()
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(CODEX is None and os.environ.get("CI") != "true", reason="Codex CLI not installed"),
+]
+
+
+def codex_home(gw: GatewayHandle, root: Path) -> Path:
+    """A CODEX_HOME whose config.toml routes every call to the gateway as a Responses provider."""
+    home = root / "codex-home"
+    home.mkdir()
+    (home / "config.toml").write_text(
+        f"""model = "gpt-5"
+model_provider = "ob1gw"
+
+[model_providers.ob1gw]
+name = "ob1-gateway"
+base_url = "{gw.base_url}/v1"
+wire_api = "responses"
+env_key = "{KEY_ENV}"
+"""
+    )
+    return home
+
+
+def run_codex(gw: GatewayHandle, root: Path, workdir: Path, prompt: str) -> subprocess.CompletedProcess[str]:
+    assert CODEX is not None, "CI must install Codex (npm install)"
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(root),
+        "CODEX_HOME": str(codex_home(gw, root)),
+        KEY_ENV: gw.key,
+    }
+    return subprocess.run(
+        [
+            CODEX, "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+            "-C", str(workdir), prompt,
+        ],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def test_codex_exec_runs_its_shell_tool_through_the_gateway(
+    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
+) -> None:
+    work = tmp_path / "project"
+    work.mkdir()
+    prompt = 'Please run this. USE_TOOL exec_command {"cmd": "echo made-by-codex > marker.txt"}'
+    result = run_codex(gateway, tmp_path, work, prompt)
+    assert result.returncode == 0, f"codex failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
+    assert (work / "marker.txt").read_text().strip() == "made-by-codex", "the shell tool did not run"
+    assert "Tool said:" in result.stdout, result.stdout[-2000:]
+
+    chats = fake_ob1.chat_requests  # type: ignore[attr-defined]
+    first = chats[0]["body"]
+    assert first["stream"] is True and first["model"] == "openai/gpt-5"
+    assert "exec_command" in {t["function"]["name"] for t in first["tools"]}
+    final = chats[-1]["body"]["messages"]
+    [assistant] = [m for m in final if m["role"] == "assistant" and m.get("tool_calls")]
+    [call] = assistant["tool_calls"]
+    assert call["function"]["name"] == "exec_command"
+    assert json.loads(call["function"]["arguments"]) == {"cmd": "echo made-by-codex > marker.txt"}
+    assert final[-1]["role"] == "tool" and final[-1]["tool_call_id"] == call["id"]
+
+    records = gateway.usage_records(len(chats))
+    assert len(records) == len(chats) >= 2
+    assert all(r.key_id == gateway.key_id and r.route == "/v1/responses" and r.status == 200 for r in records)
+    assert gateway.key not in result.stdout + result.stderr
