@@ -40,6 +40,30 @@ class Settings(BaseSettings):
 
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=600.0, gt=0)
+    first_byte_timeout: float = Field(
+        default=120.0,
+        gt=0,
+        description="Seconds to wait for the upstream's response headers on streaming chat and the model "
+        "list (a non-stream completion's headers come with its body, so only read_timeout bounds it).",
+    )
+    stream_idle_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest silence between upstream stream bytes (SSE comments count) before the stream "
+        "is declared dead and the client gets an error event.",
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Retries for connect errors, 429 and 5xx before the first byte reaches the client.",
+    )
+    retry_backoff_seconds: float = Field(default=0.25, ge=0, description="Base of the exponential backoff.")
+    retry_max_wait_seconds: float = Field(
+        default=8.0,
+        ge=0,
+        description="Cap on one wait; a Retry-After longer than this is not waited for (the error is returned).",
+    )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     refresh_margin_seconds: float = Field(default=300.0, ge=0)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)

@@ -155,7 +155,8 @@ def test_missing_key_is_401_in_openai_shape(gateway: GatewayHandle) -> None:
 
 
 def test_upstream_error_before_first_byte_keeps_its_status(gateway: GatewayHandle, fake_ob1: object) -> None:
-    fake_ob1.enqueue(scripts.http_error(503, "no capacity"))
+    # 503 is retried (OB1GW_MAX_RETRIES); it reaches the client once every attempt failed.
+    fake_ob1.enqueue(*[scripts.http_error(503, "no capacity")] * (gateway.settings.max_retries + 1))
     with pytest.raises(openai.APIStatusError) as caught:
         list(
             client(gateway).chat.completions.create(

@@ -531,7 +531,10 @@ def build_app(state: FakeState) -> Starlette:
         script = state.next_script()
         if script is not None:
             rec["scripted"] = True
-            return _scripted(script, rec)
+            while isinstance(script, dict) and script.get("_fake") == "delay":  # slow first byte
+                await asyncio.sleep(script["seconds"])
+                script = script["then"]
+            return _scripted(_echo_auth(script, request.headers.get("authorization", "")), rec)
         model = body.get("model") or ""
         if state.config["strict_models"] and model not in PRICING:
             rec["status"] = 400
@@ -597,6 +600,20 @@ def build_app(state: FakeState) -> Starlette:
             Route("/{path:path}", not_found, methods=["GET", "POST", "PUT", "DELETE"]),
         ]
     )
+
+
+AUTH_ECHO = "$AUTHORIZATION"
+"""In a script, replaced by the request's ``Authorization`` header (an upstream that echoes credentials)."""
+
+
+def _echo_auth(script: Any, authorization: str) -> Any:
+    if isinstance(script, str):
+        return script.replace(AUTH_ECHO, authorization)
+    if isinstance(script, list):
+        return [_echo_auth(item, authorization) for item in script]
+    if isinstance(script, dict):
+        return {k: _echo_auth(v, authorization) for k, v in script.items()}
+    return script
 
 
 class _Disconnect(Exception):

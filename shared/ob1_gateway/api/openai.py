@@ -20,7 +20,7 @@ from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import optional_bool, read_json_object, require_str
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import with_keepalive
+from .streaming import log_stream_failure, with_keepalive
 
 router = APIRouter()
 
@@ -108,7 +108,9 @@ async def chat_completions(request: Request, key: KeyRecord = Depends(caller)) -
     )
 
 
-async def _relay(gw: Gateway, chunks: ChatStream, meter: RequestMeter, client_wants_usage: bool) -> AsyncIterator[bytes]:
+async def _relay(
+    gw: Gateway, chunks: ChatStream, meter: RequestMeter, client_wants_usage: bool
+) -> AsyncIterator[bytes]:
     usage = Usage()
     status = 499  # until the stream completes, the client is assumed to have gone away
     try:
@@ -128,6 +130,11 @@ async def _relay(gw: Gateway, chunks: ChatStream, meter: RequestMeter, client_wa
     except UpstreamStreamError as exc:
         status = exc.status
         yield encode_sse(None, openai_error_body(exc.status, exc.message))
+    except Exception as exc:  # a gateway bug must still end the stream with an error chunk
+        status = 500
+        log_stream_failure(exc)
+        yield encode_sse(None, openai_error_body(500, "internal gateway error"))
     finally:
-        await chunks.aclose()
+        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
         gw.recorder.submit(meter.record(usage, status, gw.settings.pricing))
+        await chunks.aclose()

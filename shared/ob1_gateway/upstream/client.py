@@ -2,20 +2,56 @@
 
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.
+
+Faults (DESIGN §4, issue 6):
+
+- *Before the first byte* (inside ``_send``, so before any byte can reach the client): connect errors,
+  a connection dropped before a response, 429 and retryable 5xx are retried up to
+  ``max_retries`` times with exponential backoff (``retry_backoff_seconds`` · 2ⁿ, equal jitter, capped at
+  ``retry_max_wait_seconds``). ``Retry-After`` (seconds or an HTTP date) replaces the backoff; when it
+  asks for longer than the cap the error is returned at once, with its ``Retry-After``, rather than
+  waited for. Timeouts are not retried: the upstream may still be working (and billing) on the
+  request, and a retry would multiply the wait. Streaming requests and the model list must see
+  response headers within ``first_byte_timeout`` (504 otherwise).
+- *After it* (``ChatStream``): nothing is retried. A reset, more than ``stream_idle_timeout`` seconds of
+  silence, a malformed chunk, an ``error`` object or ``finish_reason: "error"``, a stream that ends
+  without any finish reason, or tool-call arguments that are not complete JSON when it ends all raise
+  ``UpstreamStreamError``, which the relays turn into the API's own in-stream error.
+
+Secrets: every message that may carry upstream text is redacted (``translate.errors``) and scrubbed of
+the exact credential this client sent, so an upstream that echoes the Authorization header back never
+shows it to a caller or a log.
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.utils
 import json
+import logging
+import random
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from ..settings import Settings
-from ..translate.errors import upstream_error_message
+from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.sse import SSEDecoder
 from .token import TokenProvider, TokenUnavailable
+
+log = logging.getLogger(__name__)
+
+_NO_RETRY_5XX = frozenset({501, 505})
+# Failures where the upstream never answered: safe and useful to retry.
+_RETRYABLE_TRANSPORT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 
 
 class UpstreamError(Exception):
@@ -29,7 +65,7 @@ class UpstreamError(Exception):
 
 
 class UpstreamStreamError(Exception):
-    """The upstream stream broke after it started (bad chunk, error object, reset)."""
+    """The upstream stream broke after it started (bad chunk, error object, reset, silence)."""
 
     def __init__(self, message: str, status: int = 502) -> None:
         super().__init__(message)
@@ -37,34 +73,97 @@ class UpstreamStreamError(Exception):
         self.status = status
 
 
-class ChatStream:
-    """An open upstream SSE response, iterated as parsed chunk dicts until ``[DONE]`` or EOF."""
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` without any exact occurrence of ``secrets`` (the credential this client sent)."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, "[redacted]")
+    return text
 
-    def __init__(self, response: httpx.Response) -> None:
+
+def credential_parts(authorization: str) -> tuple[str, ...]:
+    """The header value and its pieces worth scrubbing: the value after ``Bearer`` and the token before
+    the ``:<organization>`` suffix (short pieces such as an org id are not secrets)."""
+    value = authorization.partition(" ")[2] if authorization.lower().startswith("bearer ") else authorization
+    parts = {authorization, value, value.rsplit(":", 1)[0]}
+    return tuple(sorted((p for p in parts if len(p) >= 8), key=len, reverse=True))
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds from now (delta-seconds or an HTTP date), None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
+
+
+def is_retryable_status(status: int) -> bool:
+    return status == 429 or (500 <= status < 600 and status not in _NO_RETRY_5XX)
+
+
+class ChatStream:
+    """An open upstream SSE response, iterated as parsed chunk dicts until ``[DONE]`` or EOF.
+
+    Iteration raises ``UpstreamStreamError`` when the stream breaks (see the module docstring); chunks
+    already yielded stay valid, so a relay can still account for what was consumed.
+    """
+
+    def __init__(
+        self, response: httpx.Response, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
+    ) -> None:
         self._response = response
+        self._idle_timeout = idle_timeout
+        self._secrets = secrets
         self.done = False
+        self.finish_reason: str | None = None
+        self._tool_args: list[str] = []  # accumulated arguments of every tool call, in order of arrival
+        self._tool_ids: list[Any] = []
+        self._tool_slots: dict[tuple[Any, Any], int] = {}  # (choice index, tool_calls[].index) -> latest
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
+        raw_chunks = self._response.aiter_raw().__aiter__()
         try:
-            async for raw in self._response.aiter_raw():
+            while True:
+                try:
+                    async with asyncio.timeout(self._idle_timeout):
+                        raw = await raw_chunks.__anext__()
+                except StopAsyncIteration:
+                    break
                 for event in decoder.feed(raw):
                     chunk = self._parse(event.data)
                     if chunk is None:
                         self.done = True
+                        self._check_complete()
                         return
                     yield chunk
             for event in decoder.flush():
                 chunk = self._parse(event.data)
                 if chunk is None:
                     self.done = True
-                    return
+                    break
                 yield chunk
+        except TimeoutError:
+            raise UpstreamStreamError(
+                f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
+            ) from None
+        except httpx.TimeoutException:
+            raise UpstreamStreamError("upstream stream timed out", 504) from None
         except httpx.HTTPError as exc:
             raise UpstreamStreamError(f"upstream stream failed: {type(exc).__name__}") from None
+        self._check_complete()
 
-    @staticmethod
-    def _parse(data: str) -> dict[str, Any] | None:
+    def _parse(self, data: str) -> dict[str, Any] | None:
         if data.strip() == "[DONE]":
             return None
         try:
@@ -73,11 +172,59 @@ class ChatStream:
             raise UpstreamStreamError("upstream sent a malformed stream chunk") from None
         if not isinstance(chunk, dict):
             raise UpstreamStreamError("upstream sent a malformed stream chunk")
-        if isinstance(chunk.get("error"), dict):
-            error = chunk["error"]
-            status = error.get("code") if isinstance(error.get("code"), int) else 502
-            raise UpstreamStreamError(str(error.get("message") or "upstream error"), status)
+        error = chunk_error(chunk)
+        if error is not None:
+            raise UpstreamStreamError(scrub(error[1], self._secrets), error[0])
+        self._observe(chunk)
         return chunk
+
+    def _observe(self, chunk: dict[str, Any]) -> None:
+        """Track what completeness needs: a finish reason, and each tool call's accumulated arguments."""
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            return
+        for choice in choices:
+            if not isinstance(choice, dict):
+                continue
+            reason = choice.get("finish_reason")
+            if reason == "error":
+                raise UpstreamStreamError("upstream reported an error while streaming")
+            if isinstance(reason, str) and reason:
+                self.finish_reason = reason
+            delta = choice.get("delta")
+            calls = delta.get("tool_calls") if isinstance(delta, dict) else None
+            if not isinstance(calls, list):
+                continue
+            for call in calls:
+                if not isinstance(call, dict):
+                    continue
+                key = (str(choice.get("index", 0)), str(call.get("index", call.get("id"))))
+                call_id = call.get("id")
+                slot = self._tool_slots.get(key)
+                if slot is None or (call_id and self._tool_ids[slot] and call_id != self._tool_ids[slot]):
+                    # a new call (an index reused with a new id starts a new call, as in the translator)
+                    slot = self._tool_slots[key] = len(self._tool_args)
+                    self._tool_args.append("")
+                    self._tool_ids.append(call_id)
+                function = call.get("function")
+                args = function.get("arguments") if isinstance(function, dict) else None
+                if isinstance(args, str):
+                    self._tool_args[slot] += args
+
+    def _check_complete(self) -> None:
+        """At the end of the stream: a finish reason must have arrived, and every tool call's arguments
+        must be complete JSON (unless the output was cut by ``length``, which the client is told)."""
+        if self.finish_reason is None:
+            raise UpstreamStreamError("upstream ended the stream without a finish reason")
+        if self.finish_reason == "length":
+            return
+        for args in self._tool_args:
+            if not args.strip():
+                continue
+            try:
+                json.loads(args)
+            except ValueError:
+                raise UpstreamStreamError("upstream ended the stream with incomplete tool call arguments") from None
 
     async def aclose(self) -> None:
         await self._response.aclose()
@@ -100,63 +247,110 @@ class UpstreamClient:
         await self.http.aclose()
 
     async def list_models(self) -> list[dict[str, Any]]:
-        response = await self._send("GET", "/models", None, stream=False)
+        response, _ = await self._send("GET", "/models", None, stream=False)
         try:
             data = response.json().get("data", [])
-        except ValueError:
+        except (ValueError, AttributeError):
             raise UpstreamError(502, "upstream returned an unreadable model list") from None
+        if not isinstance(data, list):
+            raise UpstreamError(502, "upstream returned an unreadable model list")
         return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        response = await self._send("POST", "/chat/completions", body, stream=False)
+        response, secrets = await self._send("POST", "/chat/completions", body, stream=False)
         try:
             payload = response.json()
         except ValueError:
             raise UpstreamError(502, "upstream returned a response that is not JSON") from None
         if not isinstance(payload, dict):
             raise UpstreamError(502, "upstream returned a response that is not a JSON object")
-        if isinstance(payload.get("error"), dict):
-            error = payload["error"]
-            status = error.get("code") if isinstance(error.get("code"), int) else 502
-            raise UpstreamError(status, str(error.get("message") or "upstream error"))
+        error = chunk_error(payload)
+        if error is not None:
+            raise UpstreamError(error[0], scrub(error[1], secrets))
         return payload
 
     async def open_chat_stream(self, body: dict[str, Any]) -> ChatStream:
-        response = await self._send("POST", "/chat/completions", body, stream=True)
-        return ChatStream(response)
+        response, secrets = await self._send("POST", "/chat/completions", body, stream=True)
+        return ChatStream(response, idle_timeout=self.settings.stream_idle_timeout, secrets=secrets)
 
-    async def _send(self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
+    ) -> tuple[httpx.Response, tuple[str, ...]]:
+        """The first successful response (and the credential pieces it was sent with), after at most one
+        401 refresh and ``max_retries`` retries of transient failures."""
         try:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
             raise UpstreamError(503, str(exc)) from None
-        for attempt in (1, 2):
+        content = None if body is None else json.dumps(body, separators=(",", ":"))
+        # Headers should come promptly for streams and the model list; a non-stream completion's
+        # headers come with its whole body, so only read_timeout bounds it.
+        first_byte = self.settings.first_byte_timeout if stream or method == "GET" else None
+        refreshed = False
+        retries = 0
+        while True:
+            secrets = credential_parts(authorization)
             headers = {**self._static_headers, "Authorization": authorization}
             if stream:
                 headers["Accept"] = "text/event-stream"
-            request = self.http.build_request(
-                method, self.base_url + path, headers=headers,
-                content=None if body is None else json.dumps(body, separators=(",", ":")),
-            )
+            request = self.http.build_request(method, self.base_url + path, headers=headers, content=content)
+            failure: UpstreamError
+            wait: float | None = None
             try:
-                response = await self.http.send(request, stream=stream)
-            except httpx.TimeoutException:
-                raise UpstreamError(504, "upstream timed out") from None
+                async with asyncio.timeout(first_byte):
+                    response = await self.http.send(request, stream=stream)
+            except httpx.ConnectTimeout:
+                failure = UpstreamError(504, "upstream connect timed out")
+            except httpx.PoolTimeout:
+                raise UpstreamError(503, "too many concurrent upstream requests") from None
+            except (TimeoutError, httpx.TimeoutException):
+                raise UpstreamError(504, "upstream timed out before responding") from None
+            except _RETRYABLE_TRANSPORT as exc:
+                failure = UpstreamError(502, f"upstream unreachable: {type(exc).__name__}")
             except httpx.HTTPError as exc:
                 raise UpstreamError(502, f"upstream unreachable: {type(exc).__name__}") from None
-            if response.status_code < 400:
-                return response
-            content = await response.aread()
-            await response.aclose()
-            if response.status_code == 401 and attempt == 1:
-                authorization = await self._fresh_authorization(authorization)
-                continue
-            raise UpstreamError(
-                response.status_code,
-                upstream_error_message(response.status_code, content),
-                response.headers.get("retry-after"),
+            else:
+                if response.status_code < 400:
+                    return response, secrets
+                try:
+                    raw = await response.aread()
+                except httpx.HTTPError:
+                    raw = b""
+                finally:
+                    await response.aclose()
+                status = response.status_code
+                if status == 401 and not refreshed:
+                    refreshed = True
+                    authorization = await self._fresh_authorization(authorization)
+                    continue
+                retry_after = response.headers.get("retry-after")
+                failure = UpstreamError(status, scrub(upstream_error_message(status, raw), secrets), retry_after)
+                if not is_retryable_status(status):
+                    raise failure
+                wait = retry_after_seconds(retry_after)
+            if retries >= self.settings.max_retries:
+                raise failure
+            if wait is None:
+                wait = self._backoff(retries)
+            elif wait > self.settings.retry_max_wait_seconds:
+                raise failure  # asked to wait longer than we hold a caller: let the caller decide
+            retries += 1
+            log.warning(
+                "upstream %s %s failed before the first byte (%s %s); retry %d/%d in %.2f s",
+                method,
+                path,
+                failure.status,
+                failure.message,
+                retries,
+                self.settings.max_retries,
+                wait,
             )
-        raise AssertionError("unreachable")
+            await asyncio.sleep(wait)
+
+    def _backoff(self, retries: int) -> float:
+        """Exponential backoff with equal jitter: between half and all of base · 2ⁿ, capped."""
+        ceiling = min(self.settings.retry_backoff_seconds * (2**retries), self.settings.retry_max_wait_seconds)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     async def _fresh_authorization(self, rejected: str) -> str:
         try:
