@@ -4,6 +4,9 @@ table, secret and outputs, then used to build working AWS backends."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -64,3 +67,48 @@ def test_resolve_stack_errors(moto_endpoint: str, monkeypatch: pytest.MonkeyPatc
     aws("cloudformation", moto_endpoint).create_stack(StackName=name, TemplateBody=json.dumps(other))
     with pytest.raises(StackError, match="SecretArn, TableName"):
         resolve_stack(name)
+
+
+def test_cli_administers_a_stack_by_name(
+    moto_endpoint: str, token_secret: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ob1gw --stack NAME keys …`` reads the stack's outputs and works on its DynamoDB table."""
+    monkeypatch.setenv("OB1GW_AWS_ENDPOINT_URL", moto_endpoint)
+    name = f"ob1gw-cli-{uuid.uuid4().hex[:8]}"
+    aws("cloudformation", moto_endpoint).create_stack(
+        StackName=name, TemplateBody=json.dumps(_state_only_template(token_secret))
+    )
+    env = {**os.environ, "OB1GW_BACKEND": "local", "OB1GW_HOME": "/nonexistent-must-not-be-used"}
+
+    def ob1gw(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ob1_gateway.cli", "--stack", name, *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    created = ob1gw("keys", "create", "carol", "--json")
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    listed = json.loads(ob1gw("keys", "list", "--json").stdout)
+    assert [k["key_id"] for k in listed] == [key["key_id"]]
+    resolved = resolve_stack(name)
+    settings = Settings(
+        backend="aws",
+        aws_endpoint_url=moto_endpoint,
+        secret_id=resolved["secret_id"],
+        table_name=resolved["table_name"],
+    )
+    assert build_aws_backends(settings).key_store.get(key["key_id"]).name == "carol"
+    status = ob1gw("token", "status")  # the template's placeholder secret means "not logged in"
+    assert status.returncode == 1 and "no OB-1 login" in status.stderr
+    missing = subprocess.run(
+        [sys.executable, "-m", "ob1_gateway.cli", "--stack", "no-such-stack", "keys", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "not found" in missing.stderr

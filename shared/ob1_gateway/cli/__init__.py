@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
+from .common import use_stack
 from .keys import keys_app
 from .serve import serve
 from .token import login, token_app
 from .usage import usage
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def _global_options(
+    stack: Annotated[
+        str | None,
+        typer.Option("--stack", envvar="OB1GW_STACK", help="Administer a deployed stack (AWS backend) by name."),
+    ] = None,
+) -> None:
+    if stack:
+        use_stack(stack)
+
+
 app.command("serve")(serve)
 app.command("login")(login)
 app.command("usage")(usage)
