@@ -3,8 +3,8 @@ usage builders the stream translator shares.
 
 Decisions:
 - ``usage.input_tokens`` is the upstream ``prompt_tokens`` (in the Responses API it *includes* cached
-  tokens, unlike Anthropic's), with ``input_tokens_details.cached_tokens`` the cache reads (and
-  ``cache_write_tokens`` when the upstream reported cache writes).
+  tokens, unlike Anthropic's), with ``input_tokens_details.cached_tokens`` the cache reads and
+  ``cache_write_tokens`` the cache writes (0 when unknown; current SDKs require the field).
 - finish_reason ``length`` -> status ``incomplete`` with reason ``max_output_tokens``; ``content_filter``
   -> ``incomplete`` with reason ``content_filter``; anything else -> ``completed``.
 - Reasoning text becomes one reasoning item with one ``summary_text`` part; signed or encrypted
@@ -55,12 +55,12 @@ def responses_usage(raw: Any) -> dict[str, Any]:
     reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
     if isinstance(reasoning, bool) or not isinstance(reasoning, int) or reasoning < 0:
         reasoning = 0
-    input_details: dict[str, int] = {"cached_tokens": usage.cache_read_tokens}
-    if usage.cache_write_tokens:
-        input_details["cache_write_tokens"] = usage.cache_write_tokens
     return {
         "input_tokens": usage.prompt_tokens,
-        "input_tokens_details": input_details,
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_tokens,
+            "cache_write_tokens": usage.cache_write_tokens,
+        },
         "output_tokens": usage.completion_tokens,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": usage.prompt_tokens + usage.completion_tokens,

@@ -221,8 +221,11 @@ class ResponsesStream:
             self._calls[key] = rec
             self._pending.append(rec)
             self._any_content = True
-        elif name and not rec["name"]:
-            rec["name"] = name
+        else:
+            if name and not rec["name"]:
+                rec["name"] = name
+            if call_id and not rec["upstream_id"]:
+                rec["upstream_id"] = call_id  # still pending: the item is announced with it
         self._last_call_key = key
         if isinstance(args, str) and args:
             if rec["state"] == _OPEN:
