@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes import scripts
 from tests.fixtures.gateway import GatewayHandle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,13 +32,14 @@ pytestmark = [
 ]
 
 
-def codex_home(gw: GatewayHandle, root: Path) -> Path:
+def codex_home(gw: GatewayHandle, root: Path, extra: str = "") -> Path:
     """A CODEX_HOME whose config.toml routes every call to the gateway as a Responses provider."""
     home = root / "codex-home"
     home.mkdir()
     (home / "config.toml").write_text(
         f"""model = "gpt-5"
 model_provider = "ob1gw"
+{extra}
 
 [model_providers.ob1gw]
 name = "ob1-gateway"
@@ -49,12 +51,14 @@ env_key = "{KEY_ENV}"
     return home
 
 
-def run_codex(gw: GatewayHandle, root: Path, workdir: Path, prompt: str) -> subprocess.CompletedProcess[str]:
+def run_codex(
+    gw: GatewayHandle, root: Path, workdir: Path, prompt: str, config: str = ""
+) -> subprocess.CompletedProcess[str]:
     assert CODEX is not None, "CI must install Codex (npm install)"
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(root),
-        "CODEX_HOME": str(codex_home(gw, root)),
+        "CODEX_HOME": str(codex_home(gw, root, config)),
         KEY_ENV: gw.key,
     }
     return subprocess.run(
@@ -92,3 +96,44 @@ def test_codex_exec_runs_its_shell_tool_through_the_gateway(
     assert len(records) == len(chats) >= 2
     assert all(r.key_id == gateway.key_id and r.route == "/v1/responses" and r.status == 200 for r in records)
     assert gateway.key not in result.stdout + result.stderr
+
+
+def reasoning_then_shell(command: str, signature: str) -> list[scripts.ScriptItem]:
+    """Signed reasoning (Claude via OpenRouter), then an ``exec_command`` call."""
+    fmt = "anthropic-claude-v1"
+    thought = {"type": "reasoning.text", "text": "I should run it.", "format": fmt, "index": 0}
+    signed = {"type": "reasoning.text", "text": "", "signature": signature, "format": fmt, "index": 0}
+    return [
+        scripts.PROCESSING,
+        scripts.role_chunk(),
+        scripts.chunk({"content": "", "reasoning": thought["text"], "reasoning_details": [thought]}),
+        scripts.chunk({"content": "", "reasoning_details": [signed]}),
+        scripts.chunk(scripts._tool_delta(0, id="call_reasoned", name="exec_command")),
+        scripts.chunk(scripts._tool_delta(0, args=json.dumps({"cmd": command}))),
+        scripts.chunk({}, finish_reason="tool_calls", native_finish_reason="tool_use"),
+        scripts.usage_chunk(),
+        scripts.DONE,
+    ]
+
+
+def test_codex_replays_signed_reasoning_with_the_tool_result(
+    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
+) -> None:
+    """Codex asks for ``reasoning.encrypted_content`` and sends the reasoning item back next turn; the
+    upstream must get the signed thinking again on the assistant message that made the tool call."""
+    work = tmp_path / "project"
+    work.mkdir()
+    fake_ob1.enqueue(reasoning_then_shell("echo reasoned > r.txt", "SIG-codex"))  # type: ignore[attr-defined]
+    config = 'model_reasoning_effort = "high"\nmodel_reasoning_summary = "auto"'
+    result = run_codex(gateway, tmp_path, work, "go", config)
+    assert result.returncode == 0, f"codex failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
+    assert (work / "r.txt").read_text().strip() == "reasoned"
+    assert "I should run it." in result.stdout + result.stderr  # the reasoning summary reached Codex
+    first, second = (r["body"] for r in fake_ob1.chat_requests)  # type: ignore[attr-defined]
+    assert first["reasoning"] == {"effort": "high"}
+    [assistant] = [m for m in second["messages"] if m["role"] == "assistant"]
+    assert assistant["tool_calls"][0]["id"] == "call_reasoned"
+    assert assistant["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "I should run it.", "signature": "SIG-codex",
+         "format": "anthropic-claude-v1", "index": 0}
+    ]  # fmt: skip
