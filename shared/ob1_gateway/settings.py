@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 OB1_UPSTREAM_URL = "https://dashboard.openblocklabs.com/api/v1"
 WORKOS_AUTH_URL = "https://api.workos.com/user_management"
@@ -106,6 +108,10 @@ def load_settings(**overrides: object) -> Settings:
             name = "OB1GW_" + "_".join(str(p) for p in err["loc"]).upper()
             problems.append(f"{name}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+    except SourceError as exc:  # a value that is not even parseable, e.g. malformed JSON for a dict
+        match = re.search(r'field "(\w+)"', str(exc))
+        name = f"OB1GW_{match.group(1).upper()}" if match else "an OB1GW_ variable"
+        raise SettingsError(f"invalid settings: {name}: not valid JSON") from None
 
 
 @lru_cache(maxsize=1)
