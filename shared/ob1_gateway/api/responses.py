@@ -23,7 +23,7 @@ from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import read_json_object, require_str
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import with_keepalive
+from .streaming import log_stream_failure, with_keepalive
 
 router = APIRouter()
 
@@ -85,6 +85,12 @@ async def _relay(
         status = exc.status
         for name, data in translator.fail(exc.status, exc.message):
             yield encode_sse(name, data)
+    except Exception as exc:  # a gateway bug must still end the stream with response.failed
+        status = 500
+        log_stream_failure(exc)
+        for name, data in translator.fail(500, "internal gateway error"):
+            yield encode_sse(name, data)
     finally:
-        await chunks.aclose()
+        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
         gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
+        await chunks.aclose()
