@@ -7,6 +7,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ob1_gateway.translate.anthropic_in import InvalidRequest
 from ob1_gateway.translate.responses_in import (
     ENCRYPTED_PREFIX,
@@ -398,6 +400,7 @@ INVALID = [
     ("only instructions", {"model": "m", "instructions": "i", "input": [{"role": "system", "content": "s"}]}, "input"),
     ("item not an object", {"model": "m", "input": ["x"]}, "input[0]"),
     ("bad role", {"model": "m", "input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
+    ("unhashable role", {"model": "m", "input": [{"role": ["user"], "content": "x"}]}, "input[0].role"),
     ("unknown item type", {"model": "m", "input": [USER, {"type": "web_search_call"}]}, "input[1].type"),
     ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
     ("content not list", {"model": "m", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
@@ -462,6 +465,11 @@ INVALID = [
     ("parallel_tool_calls not bool", {"model": "m", "input": "q", "parallel_tool_calls": "yes"}, "parallel_tool_calls"),
     ("reasoning not object", {"model": "m", "input": "q", "reasoning": "high"}, "reasoning"),
     ("reasoning effort unknown", {"model": "m", "input": "q", "reasoning": {"effort": "max"}}, "reasoning.effort"),
+    (
+        "reasoning effort unhashable",
+        {"model": "m", "input": "q", "reasoning": {"effort": ["high"]}},
+        "reasoning.effort",
+    ),
 ]
 
 
@@ -482,3 +490,36 @@ def test_stateful_errors_say_why() -> None:
 def test_body_is_json_serialisable() -> None:
     body = build({"input": [USER, fc("c1"), out("c1", "r")], "tools": [fn_tool()], "stream": True})
     assert json.loads(json.dumps(body)) == body
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-2, 2) | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=15,
+)
+_field = st.sampled_from(
+    ["input", "instructions", "tools", "tool_choice", "reasoning", "text", "max_output_tokens", "temperature",
+     "parallel_tool_calls", "user", "stream", "include", "previous_response_id"]
+)  # fmt: skip
+_item = st.fixed_dictionaries(
+    {"type": st.sampled_from(["message", "function_call", "function_call_output", "reasoning", None])},
+    optional={"role": st.sampled_from(["user", "assistant", "developer", "x"]) | _json, "content": _json,
+              "call_id": _json, "name": _json, "arguments": _json, "output": _json, "encrypted_content": _json},
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(_field, _json, max_size=5), st.lists(_item, max_size=4))
+def test_any_body_is_translated_or_refused_with_invalid_request(fields: dict[str, Any], items: list[Any]) -> None:
+    req = {"model": "m", **fields}
+    if items and "input" not in fields:
+        req["input"] = items
+    try:
+        plan = responses_to_chat(req, upstream_model=MODEL)
+    except InvalidRequest as exc:
+        assert exc.message
+        return
+    assert json.loads(json.dumps(plan.body)) == plan.body
+    assert all(
+        isinstance(m, dict) and m["role"] in ("system", "user", "assistant", "tool") for m in plan.body["messages"]
+    )

@@ -13,6 +13,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ob1_gateway.translate.responses_in import ResponsesPlan, decode_reasoning, responses_to_chat
 from ob1_gateway.translate.responses_out import chat_to_response, responses_usage
 from ob1_gateway.translate.responses_stream import ResponsesStream
@@ -509,3 +511,41 @@ def test_sent_events_are_snapshots() -> None:
     s.feed(text("b"))
     s.finish()
     assert added["item"]["content"] == [] and added["item"]["status"] == "in_progress"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+_keys = st.sampled_from(["content", "reasoning", "reasoning_details", "tool_calls", "refusal", "role"])
+_deltas = st.dictionaries(_keys, _json, max_size=3)
+_calls = st.lists(
+    st.fixed_dictionaries(
+        {"index": st.integers(0, 2) | _json},
+        optional={"id": st.sampled_from(["a", "b"]) | _json, "function": st.fixed_dictionaries(
+            {}, optional={"name": st.sampled_from(["f", "g"]), "arguments": st.sampled_from(["{", '"x"', ":1", "}"])})},
+    ),
+    max_size=2,
+)  # fmt: skip
+_chunks = st.one_of(
+    _deltas.map(lambda d: chunk(d)),
+    _calls.map(lambda c: chunk({"tool_calls": c})),
+    st.sampled_from([None, "stop", "length", "tool_calls", "error"]).map(lambda r: chunk({}, r)),
+    st.builds(usage_chunk, st.integers(0, 9), st.integers(0, 9)),
+    _json.filter(lambda v: isinstance(v, dict)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_chunks, max_size=12))
+def test_any_chunk_sequence_gives_a_well_formed_stream(chunks: list[dict[str, Any]]) -> None:
+    events = run(chunks)
+    check_wire(events)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["choices", "usage", "id"]), _json, max_size=3))
+def test_any_completion_body_maps_without_crashing(resp: dict[str, Any]) -> None:
+    body, _ = chat_to_response(resp, PLAN)
+    Response.model_validate(body)

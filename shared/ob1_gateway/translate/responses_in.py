@@ -223,7 +223,8 @@ class _Builder:
         return last
 
     def _message(self, item: dict[str, Any], path: str) -> None:
-        role = _ROLES.get(item.get("role"))  # type: ignore[arg-type]
+        raw_role = item.get("role")
+        role = _ROLES.get(raw_role) if isinstance(raw_role, str) else None
         if role is None:
             raise InvalidRequest(
                 f"{path}.role: must be user, assistant, system or developer, got {item.get('role')!r}", f"{path}.role"
@@ -397,7 +398,7 @@ class _Builder:
         effort = reasoning.get("effort")
         if effort is None:
             return None
-        if effort not in _EFFORTS:
+        if not isinstance(effort, str) or effort not in _EFFORTS:
             raise InvalidRequest(f"reasoning.effort: unknown value {effort!r}", "reasoning.effort")
         return {"effort": effort}
 

@@ -200,9 +200,9 @@ class ResponsesStream:
         self._advance(out)
 
     def _call(self, call: dict[str, Any], out: list[Event]) -> None:
-        call_id = call.get("id")
+        call_id = call.get("id") if isinstance(call.get("id"), str) else None
         key = call.get("index")
-        if key is None:
+        if isinstance(key, bool) or not isinstance(key, int | str):  # missing or garbage: the id, else the last call
             key = call_id if call_id else self._last_call_key
         fn = call.get("function") if isinstance(call.get("function"), dict) else {}
         name, args = fn.get("name"), fn.get("arguments")
