@@ -539,7 +539,11 @@ def build_app(state: FakeState) -> Starlette:
         if state.config["strict_models"] and model not in PRICING:
             rec["status"] = 400
             return _error(400, f"{model} is not a valid model ID")
-        reply = default_reply(body)
+        try:
+            reply = default_reply(body)
+        except (AttributeError, TypeError, KeyError):  # a malformed body: a real upstream validates -> 400
+            rec["status"] = 400
+            return _error(400, "Invalid request body")
         output = reply["text"] if "text" in reply else reply["tool"][0] + reply["tool"][1]
         rec["usage"] = usage = compute_usage(model, raw, output)
         rec["reply"] = reply

@@ -19,7 +19,7 @@ from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
-from .body import read_json_object, require_str
+from .body import optional_bool, read_json_object, require_str
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -52,6 +52,7 @@ async def messages(request: Request, key: KeyRecord = Depends(caller)) -> JSONRe
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
     requested = require_str(body, "model")
+    optional_bool(body, "stream")
     model = await resolve_model(gw, requested)
     try:
         plan = anthropic_to_chat(body, upstream_model=model.id)

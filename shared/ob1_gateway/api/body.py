@@ -1,13 +1,43 @@
-"""Read a request body as one JSON object, enforcing the size limit and content type."""
+"""Read a request body as one JSON object, enforcing the size limit and content type.
+
+Everything a client can send ends in a 4xx here rather than a 5xx later: a body over the limit (by its
+``Content-Length`` or as it streams in) is 413; a content type that is not JSON is 415; bytes that are
+not strict JSON (RFC 8259: ``NaN`` / ``Infinity`` are refused), JSON nested deeper than
+``MAX_DEPTH`` (which would exhaust recursion when the body is re-encoded for the upstream), strings with
+lone UTF-16 surrogates (which cannot be re-encoded as UTF-8) and JSON that is not an object are 400.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from fastapi import Request
 
 from .errors import ApiError
+
+MAX_DEPTH = 128
+OPENAI_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+# A lone surrogate can only come from a \uD800-\uDFFF escape or from CESU-style bytes (ED A0..BF ..).
+_MAYBE_SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
+    return False
 
 
 async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
@@ -16,18 +46,26 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
         raise ApiError(413, f"request body is larger than the {limit}-byte limit")
     content_type = request.headers.get("content-type", "").lower()
     if content_type and "json" not in content_type:
-        raise ApiError(415, f"unsupported content type '{content_type}': send application/json")
+        raise ApiError(415, f"unsupported content type '{content_type[:100]}': send application/json")
     body = bytearray()
     async for part in request.stream():
         body += part
         if len(body) > limit:
             raise ApiError(413, f"request body is larger than the {limit}-byte limit")
+    raw = bytes(body)
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(data, MAX_DEPTH):
+        raise ApiError(400, f"request body is nested deeper than {MAX_DEPTH} levels")
+    if _MAYBE_SURROGATE.search(raw):
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ApiError(400, "request body contains a lone UTF-16 surrogate (invalid Unicode)") from None
     return data
 
 

@@ -1,4 +1,9 @@
-"""Errors rendered in the calling API's own shape: Anthropic's under /v1/messages, OpenAI's elsewhere."""
+"""Errors rendered in the calling API's own shape: Anthropic's under /v1/messages, OpenAI's elsewhere.
+
+Unexpected exceptions are caught by ``CatchAllMiddleware`` (inside Starlette's ``ServerErrorMiddleware``),
+so the client always gets a 500 in the API's shape — never a dropped connection, never a traceback —
+and the exception is logged once (through the redacting log filter) instead of being re-raised.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..translate.errors import anthropic_error_body, openai_error_body
 
@@ -44,7 +50,38 @@ def error_response(path: str, error: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
+class CatchAllMiddleware:
+    """Turn an exception that escaped every handler into a 500 in the API's shape (before the response
+    started) or a cut-short response (after), logging it without re-raising."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc)
+            if not started:
+                await error_response(scope.get("path", ""), ApiError(500, "internal gateway error"))(
+                    scope, receive, send
+                )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_middleware(CatchAllMiddleware)
+
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(request.url.path, exc)

@@ -17,7 +17,7 @@ from ..translate.errors import openai_error_body
 from ..translate.sse import encode_sse
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
-from .body import optional_bool, read_json_object, require_str
+from .body import OPENAI_ROLES, optional_bool, read_json_object, require_str
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -75,8 +75,12 @@ async def chat_completions(request: Request, key: KeyRecord = Depends(caller)) -
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ApiError(400, "'messages' must be a non-empty array", param="messages")
-    if not all(isinstance(m, dict) and isinstance(m.get("role"), str) for m in messages):
-        raise ApiError(400, "each message must be an object with a 'role'", param="messages")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in OPENAI_ROLES:
+            raise ApiError(
+                400, f"messages.{i}: must be an object whose 'role' is one of {', '.join(OPENAI_ROLES)}",
+                param=f"messages.{i}.role",
+            )
     stream = optional_bool(body, "stream")
     model = await resolve_model(gw, requested)
     meter = new_meter(request, key, stream=stream)

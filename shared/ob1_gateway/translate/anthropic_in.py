@@ -241,7 +241,7 @@ class _Builder:
         allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
         for j, block in enumerate(content):
             kind = block.get("type") if isinstance(block, dict) else None
-            if kind not in allowed:
+            if not isinstance(kind, str) or kind not in allowed:
                 raise InvalidRequest(
                     f"{path}.content.{j}: unsupported block type {kind!r} in a {role} message",
                     f"{path}.content.{j}.type",
