@@ -11,4 +11,7 @@ Modules, one job each:
     anthropic_out     chat.completion -> Anthropic message
     anthropic_stream  chat.completion.chunk stream -> Anthropic SSE events (state machine)
     token_count       heuristic input-token estimate for count_tokens and message_start
+    responses_in      OpenAI Responses request -> OpenAI chat request
+    responses_out     chat.completion -> Responses API response object
+    responses_stream  chat.completion.chunk stream -> Responses API SSE events (state machine)
 """
