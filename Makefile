@@ -26,3 +26,6 @@ format:
 
 serve:
 	$(VENV)/bin/ob1gw serve
+
+bench:
+	$(PY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,79 @@
+"""Cold start: the import time of each Lambda entry module, measured in a fresh interpreter.
+
+``python -X importtime -c "import <module>"`` runs in the function's directory with ``shared/`` on the
+path and a local backend in a temp dir (so nothing touches AWS); the module's cumulative import time is
+read from the importtime report. That includes building the app at module scope (``create_app()``),
+which is what a Lambda init pays. The median of ``runs`` fresh processes is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.stats import median
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTRIES = {
+    "functions/api/app.py": ("functions/api", "app"),
+    "functions/stream/main.py": ("functions/stream", "main"),
+    "functions/token_keeper/app.py": ("functions/token_keeper", "app"),
+}
+_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def cumulative_ms(report: str, module: str) -> float | None:
+    """The cumulative import time of the top-level ``module`` in a ``-X importtime`` report."""
+    for match in _LINE.finditer(report):
+        if match.group(4) == module and len(match.group(3)) == 1:
+            return int(match.group(2)) / 1000.0
+    return None
+
+
+def heaviest(report: str, top: int = 3) -> list[tuple[str, float]]:
+    """The heaviest first-level dependencies (direct children of the entry module), by cumulative ms."""
+    rows = [(m.group(4), int(m.group(2)) / 1000.0) for m in _LINE.finditer(report) if len(m.group(3)) == 3]
+    return sorted(rows, key=lambda r: -r[1])[:top]
+
+
+def measure(runs: int = 3) -> dict[str, dict[str, object]]:
+    results: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory(prefix="ob1gw-bench-cold-") as home:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OB1GW_", "AWS_"))}
+        env |= {
+            "OB1GW_BACKEND": "local", "OB1GW_HOME": home, "OB1GW_LOG_LEVEL": "WARNING",
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+            "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "",
+        }
+        for label, (folder, module) in ENTRIES.items():
+            times: list[float] = []
+            report = ""
+            error = None
+            for _ in range(runs):
+                proc = subprocess.run(
+                    [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+                    cwd=ROOT / folder, env=env, capture_output=True, text=True, timeout=120,
+                )
+                if proc.returncode != 0:
+                    error = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+                    break
+                report = proc.stderr
+                ms = cumulative_ms(report, module)
+                if ms is not None:
+                    times.append(ms)
+            results[label] = {
+                "ms": median(times) if times else None,
+                "error": error,
+                "heaviest": heaviest(report) if report else [],
+            }
+    return results
+
+
+if __name__ == "__main__":
+    for name, result in measure().items():
+        print(name, result)
