@@ -19,7 +19,14 @@ from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
-from .body import optional_bool, read_json_object, require_str
+from .body import (
+    ANTHROPIC_COUNT_TOKENS_BODY,
+    ANTHROPIC_MESSAGES_BODY,
+    json_body,
+    optional_bool,
+    read_json_object,
+    require_str,
+)
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -33,7 +40,7 @@ def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex[:24]
 
 
-@router.post("/v1/messages/count_tokens")
+@router.post("/v1/messages/count_tokens", openapi_extra=json_body(ANTHROPIC_COUNT_TOKENS_BODY))
 async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
     """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost."""
     gw = gateway(request)
@@ -47,7 +54,7 @@ async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSON
         raise ApiError(400, exc.message, param=exc.param) from None
 
 
-@router.post("/v1/messages", response_model=None)
+@router.post("/v1/messages", response_model=None, openapi_extra=json_body(ANTHROPIC_MESSAGES_BODY))
 async def messages(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)

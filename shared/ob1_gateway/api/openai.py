@@ -17,7 +17,7 @@ from ..translate.errors import openai_error_body
 from ..translate.sse import encode_sse
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
-from .body import OPENAI_ROLES, optional_bool, read_json_object, require_str
+from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -67,7 +67,7 @@ def _iso(created: Any) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(OPENAI_CHAT_BODY))
 async def chat_completions(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
