@@ -1,17 +1,25 @@
-"""Scrub secrets (caller keys, bearer tokens, JWTs, refresh tokens) from any text bound for a log."""
+"""Scrub secrets (caller keys, bearer tokens, JWTs, refresh tokens) from any text bound for a log.
+
+``install_redaction()`` scrubs at two places, so no handler configured before or after it (uvicorn
+configures its own, with ``propagate = False``) can print a secret:
+
+- a log-record factory: every record is scrubbed when it is created — its message arguments, its
+  message (when a secret hides in a non-string argument), its traceback text and its stack info;
+- a ``RedactingFilter`` on every handler that exists at install time (root and named loggers).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 _PATTERNS = [
     re.compile(r"ob1gw_[0-9a-f]{12}_[A-Za-z0-9\-]+"),
     re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
+    re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"),
     re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(
-        r"(?i)(\"?(?:access_token|refresh_token|api_key|x-api-key|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"
-    ),
+    re.compile(r"(?i)(\"?(?:access_token|refresh_token|api_key|x-api-key|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
 ]
 
 
@@ -21,21 +29,65 @@ def redact(text: str) -> str:
     return text
 
 
+def _redact_arg(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
+
+
+def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Redact a record in place. String arguments are redacted one by one, so formatters that read
+    ``record.args`` (uvicorn's access log) keep working; a secret inside any other argument collapses
+    the message to its redacted text."""
+    if isinstance(record.msg, str):
+        record.msg = redact(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_redact_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _redact_arg(v) for k, v in record.args.items()}
+    if record.args:
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed logging call: logging reports it itself
+            message = None
+        if message is not None:
+            cleaned = redact(message)
+            if cleaned != message:
+                record.msg, record.args = cleaned, None
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = redact(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redact(record.stack_info)
+    return record
+
+
 class RedactingFilter(logging.Filter):
     """Applied to handlers, so every record is scrubbed whichever logger produced it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
+        scrub_record(record)
         return True
 
 
+def _install_factory() -> None:
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_ob1_redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        return scrub_record(previous(*args, **kwargs))
+
+    factory._ob1_redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
 def install_redaction() -> None:
-    for handler in logging.getLogger().handlers:
-        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
-            handler.addFilter(RedactingFilter())
+    _install_factory()
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())

@@ -608,11 +608,14 @@ def build_app(state: FakeState) -> Starlette:
 
 AUTH_ECHO = "$AUTHORIZATION"
 """In a script, replaced by the request's ``Authorization`` header (an upstream that echoes credentials)."""
+TOKEN_ECHO = "$TOKEN"
+"""In a script, replaced by the credential alone (the header without ``Bearer `` and without ``:<org>``)."""
 
 
 def _echo_auth(script: Any, authorization: str) -> Any:
     if isinstance(script, str):
-        return script.replace(AUTH_ECHO, authorization)
+        token = authorization.removeprefix("Bearer ").split(":", 1)[0]
+        return script.replace(AUTH_ECHO, authorization).replace(TOKEN_ECHO, token)
     if isinstance(script, list):
         return [_echo_auth(item, authorization) for item in script]
     if isinstance(script, dict):

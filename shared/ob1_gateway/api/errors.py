@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..redaction import install_redaction
 from ..translate.errors import anthropic_error_body, openai_error_body
 
 log = logging.getLogger("ob1_gateway.errors")
@@ -80,6 +81,9 @@ class CatchAllMiddleware:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    # Every error path logs, and every deployment (ob1gw serve, Mangum, LWA + uvicorn) builds its app
+    # through here: make sure no log line can carry a secret, whoever configured the handlers.
+    install_redaction()
     app.add_middleware(CatchAllMiddleware)
 
     @app.exception_handler(ApiError)
