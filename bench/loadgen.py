@@ -138,18 +138,23 @@ async def latency(job: dict[str, Any], raw: bytes) -> dict[str, Any]:
 
 
 async def rps(job: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """Completions per second after a warm-up; runs past ``seconds`` (up to 20 s more) until at least
+    ``concurrency`` requests completed, so a slow target still yields a rate instead of 0."""
     conns = [Conn(job["host"], job["port"]) for _ in range(job["concurrency"])]
     warmup = float(job.get("warmup", 0.3))
     start = time.perf_counter()
     measure_from = start + warmup
     stop = measure_from + float(job["seconds"])
+    hard_stop = stop + 20.0
+    min_done = job["concurrency"]
     done = errors = 0
+    last = measure_from
 
     async def worker(conn: Conn) -> None:
-        nonlocal done, errors
+        nonlocal done, errors, last
         while True:
             now = time.perf_counter()
-            if now >= stop:
+            if now >= hard_stop or (now >= stop and done >= min_done):
                 return
             try:
                 status, _, _ = await conn.request(raw)
@@ -157,16 +162,18 @@ async def rps(job: dict[str, Any], raw: bytes) -> dict[str, Any]:
                 errors += 1
                 continue
             finished = time.perf_counter()
-            if measure_from <= finished <= stop:
+            if finished >= measure_from:
                 if status == 200:
                     done += 1
+                    last = max(last, finished)
                 else:
                     errors += 1
 
     await asyncio.gather(*(worker(c) for c in conns))
     for c in conns:
         c.close()
-    return {"rps": done / float(job["seconds"]), "done": done, "errors": errors}
+    elapsed = last - measure_from
+    return {"rps": done / elapsed if elapsed > 0 else 0.0, "done": done, "errors": errors}
 
 
 async def main_async() -> None:
