@@ -25,13 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 LITELLM_SPEC = "litellm[proxy]>=1.70,<2"
 MODEL = "bench-model"
 ANTHROPIC_BODY = {
-    "model": MODEL, "max_tokens": 256, "system": "You are terse.",
+    "model": MODEL,
+    "max_tokens": 256,
+    "system": "You are terse.",
     "messages": [{"role": "user", "content": "Say hello in one short sentence."}],
 }
 OPENAI_BODY = {
-    "model": MODEL, "max_tokens": 256,
-    "messages": [{"role": "system", "content": "You are terse."},
-                 {"role": "user", "content": "Say hello in one short sentence."}],
+    "model": MODEL,
+    "max_tokens": 256,
+    "messages": [
+        {"role": "system", "content": "You are terse."},
+        {"role": "user", "content": "Say hello in one short sentence."},
+    ],
 }
 
 
@@ -45,8 +50,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def http(url: str, headers: dict[str, str] | None = None, body: dict | None = None,
-         timeout: float = 30) -> tuple[int, bytes]:
+def http(
+    url: str, headers: dict[str, str] | None = None, body: dict | None = None, timeout: float = 30
+) -> tuple[int, bytes]:
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, headers={**(headers or {}), "Content-Type": "application/json"})
     try:
@@ -102,8 +108,9 @@ class LoadGen:
     """The load generator process (bench/loadgen.py), one JSON job per line."""
 
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.loadgen"], cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def run(self, job: dict[str, Any]) -> dict[str, Any]:
         assert self.proc.stdin and self.proc.stdout
@@ -122,9 +129,14 @@ class LoadGen:
 
 # --- servers -----------------------------------------------------------------------------------------
 
+
 def start_upstream(key: str) -> tuple[subprocess.Popen, int]:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.upstream", "--port", "0", "--key", key], cwd=ROOT,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.upstream", "--port", "0", "--key", key],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout
     line = proc.stdout.readline()
     if not line.startswith("PORT "):
@@ -134,16 +146,27 @@ def start_upstream(key: str) -> tuple[subprocess.Popen, int]:
 
 def start_gateway(upstream_port: int, upstream_key: str, home: Path) -> Target:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
-    env |= {"OB1GW_HOME": str(home), "OB1GW_BACKEND": "local",
-            "OB1GW_UPSTREAM_URL": f"http://127.0.0.1:{upstream_port}/v1",
-            "OB1GW_UPSTREAM_API_KEY": upstream_key, "OB1GW_LOG_LEVEL": "WARNING"}
+    env |= {
+        "OB1GW_HOME": str(home),
+        "OB1GW_BACKEND": "local",
+        "OB1GW_UPSTREAM_URL": f"http://127.0.0.1:{upstream_port}/v1",
+        "OB1GW_UPSTREAM_API_KEY": upstream_key,
+        "OB1GW_LOG_LEVEL": "WARNING",
+    }
     cli = [sys.executable, "-m", "ob1_gateway.cli"]
-    created = subprocess.run([*cli, "keys", "create", "bench", "--json"], env=env, capture_output=True,
-                             text=True, check=True)
+    created = subprocess.run(
+        [*cli, "keys", "create", "bench", "--json"], env=env, capture_output=True, text=True, check=True
+    )
     key = json.loads(created.stdout)["key"]
     port = free_port()
-    proc = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     target = Target("ob1-gateway", port, {"x-api-key": key, "anthropic-version": "2023-06-01"}, proc)
     wait_http(f"http://127.0.0.1:{port}/v1/models", {"Authorization": f"Bearer {key}"}, proc, 60)
     status, body = http(f"http://127.0.0.1:{port}/v1/messages", target.headers, ANTHROPIC_BODY)
@@ -170,7 +193,7 @@ def litellm_python(venv: Path, install: bool) -> Path:
 
 
 def start_litellm(venv: Path, install: bool, upstream_port: int, upstream_key: str, workdir: Path) -> Target:
-    python = litellm_python(venv, install)
+    litellm_python(venv, install)
     master = "sk-bench-" + secrets.token_hex(8)
     config = workdir / "litellm.yaml"
     config.write_text(
@@ -191,18 +214,35 @@ def start_litellm(venv: Path, install: bool, upstream_port: int, upstream_key: s
         "  disable_error_logs: true\n"
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONPATH")}
-    env |= {"LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True", "LITELLM_TELEMETRY": "False",
-            "LITELLM_LOG": "ERROR", "LITELLM_MODE": "PRODUCTION", "DISABLE_ADMIN_UI": "True",
-            "NO_DOCS": "True", "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
+    env |= {
+        "LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "True",
+        "LITELLM_TELEMETRY": "False",
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_MODE": "PRODUCTION",
+        "DISABLE_ADMIN_UI": "True",
+        "NO_DOCS": "True",
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    }
     port = free_port()
     log_file = open(workdir / "litellm.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
-        [str(venv / "bin" / "litellm"), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
-         "--num_workers", "1"],
-        env=env, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT,
+        [
+            str(venv / "bin" / "litellm"),
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        env=env,
+        cwd=workdir,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
     )
-    target = Target("LiteLLM", port, {"Authorization": f"Bearer {master}", "anthropic-version": "2023-06-01"},
-                    proc)
+    target = Target("LiteLLM", port, {"Authorization": f"Bearer {master}", "anthropic-version": "2023-06-01"}, proc)
     try:
         wait_http(f"http://127.0.0.1:{port}/health/liveliness", {}, proc, 180)
         for path, body in (("/v1/messages", ANTHROPIC_BODY), ("/v1/chat/completions", OPENAI_BODY)):
@@ -255,13 +295,12 @@ def job(target: Target, route: str, **extra: Any) -> dict[str, Any]:
         path, body = direct_request(route)
     else:
         path, body, _ = ROUTES[route]
-    return {"host": "127.0.0.1", "port": target.port, "path": path, "body": body, "headers": target.headers,
-            **extra}
+    return {"host": "127.0.0.1", "port": target.port, "path": path, "body": body, "headers": target.headers, **extra}
 
 
 def run_latency(gen: LoadGen, targets: list[Target], rounds: int, n: int, res: Results) -> None:
     for r in range(rounds):
-        order = targets[r % len(targets):] + targets[: r % len(targets)]  # rotate who goes first
+        order = targets[r % len(targets) :] + targets[: r % len(targets)]  # rotate who goes first
         for route in ROUTES:
             for target in order:
                 out = gen.run(job(target, route, mode="latency", n=n, concurrency=1))
@@ -273,15 +312,15 @@ def run_latency(gen: LoadGen, targets: list[Target], rounds: int, n: int, res: R
         log(f"latency round {r + 1}/{rounds} done")
 
 
-def run_rps(gen: LoadGen, targets: list[Target], rounds: int, seconds: float, levels: list[int],
-            res: Results) -> None:
+def run_rps(gen: LoadGen, targets: list[Target], rounds: int, seconds: float, levels: list[int], res: Results) -> None:
     for r in range(rounds):
         for level in levels:
-            order = targets[r % len(targets):] + targets[: r % len(targets)]
+            order = targets[r % len(targets) :] + targets[: r % len(targets)]
             for route in ("chat", "messages", "messages-stream"):
                 for target in order:
-                    out = gen.run(job(target, route, mode="rps", seconds=seconds, concurrency=level,
-                                      warmup=min(0.5, seconds / 2)))
+                    out = gen.run(
+                        job(target, route, mode="rps", seconds=seconds, concurrency=level, warmup=min(0.5, seconds / 2))
+                    )
                     if "fatal" in out:
                         raise RuntimeError(f"{target.name} {route}: {out['fatal']}")
                     res.rps.setdefault((route, target.name, level), []).append(out["rps"])
@@ -290,6 +329,7 @@ def run_rps(gen: LoadGen, targets: list[Target], rounds: int, seconds: float, le
 
 
 # --- report ------------------------------------------------------------------------------------------
+
 
 def ms(v: float) -> float:
     return v * 1000.0
@@ -317,8 +357,14 @@ def check(ok: bool | None) -> str:
     return "n/a" if ok is None else ("met" if ok else "NOT met")
 
 
-def report(res: Results, targets: list[Target], lite_error: str | None, trans: dict[str, float],
-           cold: dict[str, dict[str, Any]], args: argparse.Namespace) -> str:
+def report(
+    res: Results,
+    targets: list[Target],
+    lite_error: str | None,
+    trans: dict[str, float],
+    cold: dict[str, dict[str, Any]],
+    args: argparse.Namespace,
+) -> str:
     names = [t.name for t in targets]
     has_lite = "LiteLLM" in names
     lite_na = f"not run: {lite_error}" if lite_error else "n/a"
@@ -332,58 +378,123 @@ def report(res: Results, targets: list[Target], lite_error: str | None, trans: d
         lat = res.latency
         p50 = {n: ms(percentile(pooled(lat[(route, n)]), 50)) for n in names if (route, n) in lat}
         p99 = {n: ms(percentile(pooled(lat[(route, n)]), 99)) for n in names if (route, n) in lat}
-        rows.append([f"{label} latency p50 / p99 (ms)", f"{fmt(p50['upstream'])} / {fmt(p99['upstream'])}",
-                     f"{fmt(p50['ob1-gateway'])} / {fmt(p99['ob1-gateway'])}",
-                     lite(f"{fmt(p50.get('LiteLLM'))} / {fmt(p99.get('LiteLLM'))}"), ""])
+        rows.append(
+            [
+                f"{label} latency p50 / p99 (ms)",
+                f"{fmt(p50['upstream'])} / {fmt(p99['upstream'])}",
+                f"{fmt(p50['ob1-gateway'])} / {fmt(p99['ob1-gateway'])}",
+                lite(f"{fmt(p50.get('LiteLLM'))} / {fmt(p99.get('LiteLLM'))}"),
+                "",
+            ]
+        )
         gw50, gw99 = added(lat, route, "ob1-gateway", 50), added(lat, route, "ob1-gateway", 99)
         li50, li99 = added(lat, route, "LiteLLM", 50), added(lat, route, "LiteLLM", 99)
         ratio = (li50 / gw50) if (li50 and gw50 and gw50 > 0) else None
-        rows.append([f"{label} **added** latency p50 / p99 (ms)", "—", f"**{fmt(gw50)}** / {fmt(gw99)}",
-                     lite(f"{fmt(li50)} / {fmt(li99)}"),
-                     f"p50 ≤ 1 ms → {check(gw50 is not None and gw50 <= 1.0)}; "
-                     f"≥ 5× lower than LiteLLM → {check(None if ratio is None else ratio >= 5)}"
-                     + (f" ({ratio:.0f}×)" if ratio else "")])
+        rows.append(
+            [
+                f"{label} **added** latency p50 / p99 (ms)",
+                "—",
+                f"**{fmt(gw50)}** / {fmt(gw99)}",
+                lite(f"{fmt(li50)} / {fmt(li99)}"),
+                f"p50 ≤ 1 ms → {check(gw50 is not None and gw50 <= 1.0)}; "
+                f"≥ 5× lower than LiteLLM → {check(None if ratio is None else ratio >= 5)}"
+                + (f" ({ratio:.0f}×)" if ratio else ""),
+            ]
+        )
     tt = res.ttfb
     route = "messages-stream"
     t50 = {n: ms(percentile(pooled(tt[(route, n)]), 50)) for n in names if (route, n) in tt}
-    rows.append(["POST /v1/messages stream, time to first byte p50 (ms)", fmt(t50["upstream"]),
-                 fmt(t50["ob1-gateway"]), lite(fmt(t50.get("LiteLLM"))), ""])
+    rows.append(
+        [
+            "POST /v1/messages stream, time to first byte p50 (ms)",
+            fmt(t50["upstream"]),
+            fmt(t50["ob1-gateway"]),
+            lite(fmt(t50.get("LiteLLM"))),
+            "",
+        ]
+    )
     g_ttfb, l_ttfb = added(tt, route, "ob1-gateway", 50), added(tt, route, "LiteLLM", 50)
     ratio = (l_ttfb / g_ttfb) if (l_ttfb and g_ttfb and g_ttfb > 0) else None
-    rows.append(["POST /v1/messages stream, **added** TTFB p50 / p99 (ms)", "—",
-                 f"**{fmt(g_ttfb)}** / {fmt(added(tt, route, 'ob1-gateway', 99))}",
-                 lite(f"{fmt(l_ttfb)} / {fmt(added(tt, route, 'LiteLLM', 99))}"),
-                 f"≤ 2 ms → {check(g_ttfb is not None and g_ttfb <= 2.0)}"
-                 + (f"; {ratio:.0f}× lower than LiteLLM" if ratio else "")])
+    rows.append(
+        [
+            "POST /v1/messages stream, **added** TTFB p50 / p99 (ms)",
+            "—",
+            f"**{fmt(g_ttfb)}** / {fmt(added(tt, route, 'ob1-gateway', 99))}",
+            lite(f"{fmt(l_ttfb)} / {fmt(added(tt, route, 'LiteLLM', 99))}"),
+            f"≤ 2 ms → {check(g_ttfb is not None and g_ttfb <= 2.0)}"
+            + (f"; {ratio:.0f}× lower than LiteLLM" if ratio else ""),
+        ]
+    )
     lat_s = res.latency
     s50 = {n: ms(percentile(pooled(lat_s[(route, n)]), 50)) for n in names if (route, n) in lat_s}
-    rows.append(["POST /v1/messages stream, full response p50 (ms)", fmt(s50["upstream"]),
-                 fmt(s50["ob1-gateway"]), lite(fmt(s50.get("LiteLLM"))), ""])
-    for route, label in (("chat", "chat/completions"), ("messages", "messages"),
-                         ("messages-stream", "messages stream")):
+    rows.append(
+        [
+            "POST /v1/messages stream, full response p50 (ms)",
+            fmt(s50["upstream"]),
+            fmt(s50["ob1-gateway"]),
+            lite(fmt(s50.get("LiteLLM"))),
+            "",
+        ]
+    )
+    for route, label in (
+        ("chat", "chat/completions"),
+        ("messages", "messages"),
+        ("messages-stream", "messages stream"),
+    ):
         for level in args.levels:
             vals = {n: median(res.rps[(route, n, level)]) for n in names if (route, n, level) in res.rps}
             gw, li = vals.get("ob1-gateway"), vals.get("LiteLLM")
             ratio = (gw / li) if (gw and li) else None
-            rows.append([f"{label} requests/s at concurrency {level}", fmt(vals.get("upstream"), digits=0),
-                         f"**{fmt(gw, digits=0)}**", lite(fmt(li, digits=0)),
-                         f"≥ 3× LiteLLM → {check(None if ratio is None else ratio >= 3)}"
-                         + (f" ({ratio:.1f}×)" if ratio else "")])
-    rows.append(["stream translator, AnthropicStream.feed (events/s/core)", "—",
-                 f"**{fmt(trans['translate_eps'], digits=0)}**", "—",
-                 f"≥ 100,000 → {check(trans['translate_eps'] >= 100_000)}"])
-    rows.append(["stream pipeline, SSE decode + json + translate + encode (events/s/core)", "—",
-                 f"{fmt(trans['pipeline_eps'], digits=0)}", "—", ""])
+            rows.append(
+                [
+                    f"{label} requests/s at concurrency {level}",
+                    fmt(vals.get("upstream"), digits=0),
+                    f"**{fmt(gw, digits=0)}**",
+                    lite(fmt(li, digits=0)),
+                    f"≥ 3× LiteLLM → {check(None if ratio is None else ratio >= 3)}"
+                    + (f" ({ratio:.1f}×)" if ratio else ""),
+                ]
+            )
+    rows.append(
+        [
+            "stream translator, AnthropicStream.feed (events/s/core)",
+            "—",
+            f"**{fmt(trans['translate_eps'], digits=0)}**",
+            "—",
+            f"≥ 100,000 → {check(trans['translate_eps'] >= 100_000)}",
+        ]
+    )
+    rows.append(
+        [
+            "stream pipeline, SSE decode + json + translate + encode (events/s/core)",
+            "—",
+            f"{fmt(trans['pipeline_eps'], digits=0)}",
+            "—",
+            "",
+        ]
+    )
     for label, result in cold.items():
         value = result["ms"]
         heavy = ", ".join(f"{m} {t:.0f}" for m, t in result["heaviest"])
-        rows.append([f"cold start: import {label} (ms)", "—",
-                     f"**{fmt(value, digits=0)}**" if value is not None else f"failed: {result['error']}", "—",
-                     f"≤ 400 ms → {check(value is not None and value <= 400)}"
-                     + (f" (heaviest: {heavy})" if heavy else "")])
+        rows.append(
+            [
+                f"cold start: import {label} (ms)",
+                "—",
+                f"**{fmt(value, digits=0)}**" if value is not None else f"failed: {result['error']}",
+                "—",
+                f"≤ 400 ms → {check(value is not None and value <= 400)}" + (f" (heaviest: {heavy})" if heavy else ""),
+            ]
+        )
     by_name = {t.name: t for t in targets}
-    rows.append(["RSS after the first request (MB)", fmt(None), fmt(by_name["ob1-gateway"].rss_mb, digits=0),
-                 lite(fmt(by_name["LiteLLM"].rss_mb, digits=0) if has_lite else ""), ""])
+    rows.append(
+        [
+            "RSS after the first request (MB)",
+            fmt(None),
+            fmt(by_name["ob1-gateway"].rss_mb, digits=0),
+            lite(fmt(by_name["LiteLLM"].rss_mb, digits=0) if has_lite else ""),
+            "",
+        ]
+    )
     errs = ", ".join(f"{n}: {res.errors.get(n, 0)}" for n in names)
     rows.append(["non-200 responses / errors during the run", "", "", "", errs])
     return markdown_table(header, rows)
@@ -396,11 +507,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("-n", "--requests", type=int, help="requests per target per route per round (default 100, quick 40)")
     p.add_argument("--rps-seconds", type=float, help="seconds per throughput measurement (default 1.5, quick 0.6)")
     p.add_argument("--rps-rounds", type=int, help="throughput rounds (default 2, quick 1)")
-    p.add_argument("--levels", type=lambda s: [int(x) for x in s.split(",")], default=[1, 16, 64],
-                   help="concurrency levels (default 1,16,64)")
+    p.add_argument(
+        "--levels",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[1, 16, 64],
+        help="concurrency levels (default 1,16,64)",
+    )
     p.add_argument("--no-litellm", action="store_true", help="skip LiteLLM")
-    p.add_argument("--litellm-venv", type=Path, default=ROOT / ".venv-litellm",
-                   help="venv holding LiteLLM (created and installed if missing)")
+    p.add_argument(
+        "--litellm-venv",
+        type=Path,
+        default=ROOT / ".venv-litellm",
+        help="venv holding LiteLLM (created and installed if missing)",
+    )
     p.add_argument("--no-install-litellm", action="store_true", help="never pip-install LiteLLM")
     p.add_argument("--save", type=Path, help="also write the table to this file")
     args = p.parse_args(argv)
@@ -462,9 +581,14 @@ def main(argv: list[str] | None = None) -> int:
     lite_version = ""
     if lite_error is None and not args.no_litellm:
         lite_version = subprocess.run(
-            [str(args.litellm_venv / "bin" / "python"), "-c",
-             "import importlib.metadata as m; print(m.version('litellm'))"],
-            capture_output=True, text=True).stdout.strip()
+            [
+                str(args.litellm_venv / "bin" / "python"),
+                "-c",
+                "import importlib.metadata as m; print(m.version('litellm'))",
+            ],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     notes = (
         f"\n\nob1-gateway = `ob1gw serve` (uvicorn, own process); LiteLLM {lite_version or '-'} proxy, 1 worker; "
         f"bench upstream = raw asyncio, zero think time; load generator in its own process. "

@@ -45,10 +45,14 @@ def measure(runs: int = 3) -> dict[str, dict[str, object]]:
     with tempfile.TemporaryDirectory(prefix="ob1gw-bench-cold-") as home:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("OB1GW_", "AWS_"))}
         env |= {
-            "OB1GW_BACKEND": "local", "OB1GW_HOME": home, "OB1GW_LOG_LEVEL": "WARNING",
+            "OB1GW_BACKEND": "local",
+            "OB1GW_HOME": home,
+            "OB1GW_LOG_LEVEL": "WARNING",
             "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-            "POWERTOOLS_SERVICE_NAME": "bench", "POWERTOOLS_METRICS_NAMESPACE": "bench",
-            "AWS_DEFAULT_REGION": "us-east-1", "PYTHONDONTWRITEBYTECODE": "",
+            "POWERTOOLS_SERVICE_NAME": "bench",
+            "POWERTOOLS_METRICS_NAMESPACE": "bench",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "PYTHONDONTWRITEBYTECODE": "",
         }
         for label, (folder, module) in ENTRIES.items():
             times: list[float] = []
@@ -57,7 +61,11 @@ def measure(runs: int = 3) -> dict[str, dict[str, object]]:
             for _ in range(runs):
                 proc = subprocess.run(
                     [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-                    cwd=ROOT / folder, env=env, capture_output=True, text=True, timeout=120,
+                    cwd=ROOT / folder,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
                 )
                 if proc.returncode != 0:
                     error = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"

@@ -2,8 +2,7 @@
 
 Starts the bench upstream and ``ob1gw serve`` like ``python -m bench``, drives ``route`` (chat, messages,
 messages-stream) from the load generator process and records the gateway with py-spy
-(``pip install py-spy``) into ``bench/results/profile-<route>.txt`` (a top-of-stack summary) and a
-flamegraph SVG next to it.
+(``pip install py-spy``) into ``bench/results/profile-<route>.txt`` (collapsed stacks).
 """
 
 from __future__ import annotations
@@ -36,17 +35,33 @@ def main() -> None:
     gen = LoadGen()
     try:
         gen.run(job(gw, args.route, mode="latency", n=200, concurrency=4))
-        svg = out_dir / f"profile-{args.route}.svg"
         raw = out_dir / f"profile-{args.route}.txt"
-        load = threading.Thread(target=gen.run, args=(job(gw, args.route, mode="rps", seconds=args.seconds + 1,
-                                                          concurrency=args.concurrency, warmup=0),))
+        load = threading.Thread(
+            target=gen.run,
+            args=(job(gw, args.route, mode="rps", seconds=args.seconds + 1, concurrency=args.concurrency, warmup=0),),
+        )
         load.start()
-        subprocess.run([py_spy, "record", "-p", str(gw.proc.pid), "-d", str(int(args.seconds)), "-r", "500",
-                        "-o", str(svg), "--nonblocking"], check=True, capture_output=True)
-        subprocess.run([py_spy, "record", "-p", str(gw.proc.pid), "-d", "3", "-r", "500", "-f", "raw",
-                        "-o", str(raw), "--nonblocking"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                py_spy,
+                "record",
+                "-p",
+                str(gw.proc.pid),
+                "-d",
+                str(int(args.seconds)),
+                "-r",
+                "500",
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+                "--nonblocking",
+            ],
+            check=True,
+            capture_output=True,
+        )
         load.join()
-        print(f"wrote {svg} and {raw}")
+        print(f"wrote {raw} (collapsed stacks; e.g. flamegraph.pl or speedscope can draw them)")
     finally:
         gen.close()
         stop(gw.proc)

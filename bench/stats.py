@@ -37,8 +37,7 @@ def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     def cell(text: object) -> str:
         return str(text).replace("|", "\\|").replace("\n", " ")
 
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |",
-             "|" + "|".join("---" for _ in header) + "|"]
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     for row in rows:
         padded = list(row) + [""] * (len(header) - len(row))
         lines.append("| " + " | ".join(cell(c) for c in padded) + " |")

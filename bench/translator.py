@@ -19,43 +19,82 @@ from ob1_gateway.translate.anthropic_in import anthropic_to_chat
 from ob1_gateway.translate.anthropic_stream import AnthropicStream
 from ob1_gateway.translate.sse import SSEDecoder, encode_sse
 
-_BASE = {"id": "gen-1", "object": "chat.completion.chunk", "created": 1_700_000_000,
-         "model": "anthropic/claude-sonnet-4.5", "provider": "Anthropic"}
+_BASE = {
+    "id": "gen-1",
+    "object": "chat.completion.chunk",
+    "created": 1_700_000_000,
+    "model": "anthropic/claude-sonnet-4.5",
+    "provider": "Anthropic",
+}
 
 
 def _chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-    return {**_BASE, "choices": [{"index": 0, "delta": {"role": "assistant", **delta},
-                                  "finish_reason": finish, "native_finish_reason": finish}]}
+    return {
+        **_BASE,
+        "choices": [
+            {
+                "index": 0,
+                "delta": {"role": "assistant", **delta},
+                "finish_reason": finish,
+                "native_finish_reason": finish,
+            }
+        ],
+    }
 
 
 def realistic_chunks(text_deltas: int = 1000) -> list[dict[str, Any]]:
-    words = "The quick brown fox jumps over the lazy dog while the gateway translates".split()
+    words = "The quick brown fox jumps over the lazy dog while the gateway translates".split()  # noqa: SIM905
     chunks = [_chunk({"content": ""})]
     for i in range(60):
         piece = " " + words[i % len(words)]
-        chunks.append(_chunk({"reasoning": piece,
-                              "reasoning_details": [{"type": "reasoning.text", "text": piece, "index": 0}]}))
-    chunks.append(_chunk({"reasoning_details": [{"type": "reasoning.text", "text": "", "signature": "c2ln" * 40,
-                                                 "index": 0}]}))
+        chunks.append(
+            _chunk({"reasoning": piece, "reasoning_details": [{"type": "reasoning.text", "text": piece, "index": 0}]})
+        )
+    chunks.append(
+        _chunk({"reasoning_details": [{"type": "reasoning.text", "text": "", "signature": "c2ln" * 40, "index": 0}]})
+    )
     for i in range(text_deltas):
         chunks.append(_chunk({"content": " " + words[i % len(words)]}))
     for index, (call_id, name) in enumerate((("toolu_01", "read_file"), ("toolu_02", "grep"))):
-        chunks.append(_chunk({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                              "function": {"name": name, "arguments": ""}}]}))
+        chunks.append(
+            _chunk(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    ]
+                }
+            )
+        )
         for fragment in ('{"pa', 'th": "src/', "app", '.py", "li', 'mit": 200', "}"):
             chunks.append(_chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]}))
     chunks.append(_chunk({}, finish="tool_calls"))
-    chunks.append({**_BASE, "choices": [], "usage": {
-        "prompt_tokens": 1200, "completion_tokens": 1100, "total_tokens": 2300,
-        "prompt_tokens_details": {"cached_tokens": 1000}, "cost": 0.02}})
+    chunks.append(
+        {
+            **_BASE,
+            "choices": [],
+            "usage": {
+                "prompt_tokens": 1200,
+                "completion_tokens": 1100,
+                "total_tokens": 2300,
+                "prompt_tokens_details": {"cached_tokens": 1000},
+                "cost": 0.02,
+            },
+        }
+    )
     return chunks
 
 
 def _plan() -> Any:
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 4096, "stream": True,
-            "messages": [{"role": "user", "content": "hi"}],
-            "tools": [{"name": "read_file", "input_schema": {"type": "object"}},
-                      {"name": "grep", "input_schema": {"type": "object"}}]}
+    body = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 4096,
+        "stream": True,
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [
+            {"name": "read_file", "input_schema": {"type": "object"}},
+            {"name": "grep", "input_schema": {"type": "object"}},
+        ],
+    }
     return anthropic_to_chat(body, upstream_model="anthropic/claude-sonnet-4.5")
 
 
@@ -105,10 +144,14 @@ def measure(min_seconds: float = 1.0) -> dict[str, float]:
     chunks = realistic_chunks()
     raw = sse_bytes(chunks)
     reads = [raw[i : i + 1400] for i in range(0, len(raw), 1400)]
-    translate_rate, per_stream = _rate(lambda: translate_once(plan, chunks), min_seconds)
+    translate_rate, _ = _rate(lambda: translate_once(plan, chunks), min_seconds)
     pipeline_rate, _ = _rate(lambda: pipeline_once(plan, reads), min_seconds)
-    return {"translate_eps": translate_rate, "pipeline_eps": pipeline_rate,
-            "events_per_stream": float(translate_once(plan, chunks)), "chunks_per_stream": float(len(chunks))}
+    return {
+        "translate_eps": translate_rate,
+        "pipeline_eps": pipeline_rate,
+        "events_per_stream": float(translate_once(plan, chunks)),
+        "chunks_per_stream": float(len(chunks)),
+    }
 
 
 if __name__ == "__main__":

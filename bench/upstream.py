@@ -31,38 +31,116 @@ USAGE = {
     "prompt_tokens_details": {"cached_tokens": 0},
     "cost": 0.00042,
 }
-TEXT_PIECES = ["Hello", "!", " This", " is", " a", " fixed", " reply", " from", " the", " bench",
-               " upstream", ",", " with", " zero", " think", " time", "."]
+TEXT_PIECES = [
+    "Hello",
+    "!",
+    " This",
+    " is",
+    " a",
+    " fixed",
+    " reply",
+    " from",
+    " the",
+    " bench",
+    " upstream",
+    ",",
+    " with",
+    " zero",
+    " think",
+    " time",
+    ".",
+]
 
 
 def models_body() -> bytes:
-    return json.dumps({"object": "list", "data": [
-        {"id": MODEL, "name": "Bench Model", "created": CREATED, "object": "model", "owned_by": "bench",
-         "context_length": 200000,
-         "pricing": {"prompt": "0.000003", "completion": "0.000015"}},
-    ]}).encode()
+    return json.dumps(
+        {
+            "object": "list",
+            "data": [
+                {
+                    "id": MODEL,
+                    "name": "Bench Model",
+                    "created": CREATED,
+                    "object": "model",
+                    "owned_by": "bench",
+                    "context_length": 200000,
+                    "pricing": {"prompt": "0.000003", "completion": "0.000015"},
+                },
+            ],
+        }
+    ).encode()
 
 
 def completion_body() -> bytes:
-    return json.dumps({
-        "id": "gen-bench-1", "object": "chat.completion", "created": CREATED, "model": MODEL,
-        "provider": "Bench",
-        "choices": [{"index": 0, "finish_reason": "stop", "native_finish_reason": "end_turn",
-                     "message": {"role": "assistant", "content": "".join(TEXT_PIECES)}}],
-        "usage": USAGE,
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": "gen-bench-1",
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": MODEL,
+            "provider": "Bench",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "native_finish_reason": "end_turn",
+                    "message": {"role": "assistant", "content": "".join(TEXT_PIECES)},
+                }
+            ],
+            "usage": USAGE,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def stream_chunks() -> list[dict]:
-    base = {"id": "gen-bench-1", "object": "chat.completion.chunk", "created": CREATED, "model": MODEL,
-            "provider": "Bench"}
-    chunks = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                    "finish_reason": None, "native_finish_reason": None}]}]
+    base = {
+        "id": "gen-bench-1",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": MODEL,
+        "provider": "Bench",
+    }
+    chunks = [
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": ""},
+                    "finish_reason": None,
+                    "native_finish_reason": None,
+                }
+            ],
+        }
+    ]
     for piece in TEXT_PIECES:
-        chunks.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
-                                            "finish_reason": None, "native_finish_reason": None}]})
-    chunks.append({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                        "finish_reason": "stop", "native_finish_reason": "end_turn"}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {
+                        "index": 0,
+                        "delta": {"role": "assistant", "content": piece},
+                        "finish_reason": None,
+                        "native_finish_reason": None,
+                    }
+                ],
+            }
+        )
+    chunks.append(
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": ""},
+                    "finish_reason": "stop",
+                    "native_finish_reason": "end_turn",
+                }
+            ],
+        }
+    )
     chunks.append({**base, "choices": [], "usage": USAGE})
     return chunks
 
@@ -80,8 +158,10 @@ def stream_body() -> bytes:
 
 
 def _response(status: str, content_type: str, body: bytes) -> bytes:
-    return (f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
-            "connection: keep-alive\r\n\r\n").encode() + body
+    return (
+        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {len(body)}\r\n"
+        "connection: keep-alive\r\n\r\n"
+    ).encode() + body
 
 
 class Upstream(asyncio.Protocol):
@@ -91,12 +171,14 @@ class Upstream(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.models = _response("200 OK", "application/json", models_body())
         self.completion = _response("200 OK", "application/json", completion_body())
-        self.stream = (b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
-                       b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n" + stream_body())
-        self.unauthorized = _response("401 Unauthorized", "application/json",
-                                      b'{"error":{"message":"bad key","code":401}}')
-        self.not_found = _response("404 Not Found", "application/json",
-                                   b'{"error":{"message":"not found","code":404}}')
+        self.stream = (
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
+            b"transfer-encoding: chunked\r\nconnection: keep-alive\r\n\r\n" + stream_body()
+        )
+        self.unauthorized = _response(
+            "401 Unauthorized", "application/json", b'{"error":{"message":"bad key","code":401}}'
+        )
+        self.not_found = _response("404 Not Found", "application/json", b'{"error":{"message":"not found","code":404}}')
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
