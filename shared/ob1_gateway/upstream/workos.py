@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import jwt
 
 from ..settings import Settings
 from ..stores.base import OB1Token
@@ -54,6 +53,8 @@ class DeviceCode:
 
 def jwt_expiry(access_token: str) -> float | None:
     """The ``exp`` claim (epoch seconds) read without verifying: we only schedule refreshes with it."""
+    import jwt  # lazily: PyJWT pulls in cryptography, which a cold start should not pay for
+
     try:
         exp = jwt.decode(access_token, options={"verify_signature": False}).get("exp")
     except jwt.PyJWTError:
@@ -62,6 +63,8 @@ def jwt_expiry(access_token: str) -> float | None:
 
 
 def jwt_claims(access_token: str) -> dict[str, Any]:
+    import jwt
+
     try:
         return jwt.decode(access_token, options={"verify_signature": False})
     except jwt.PyJWTError:
