@@ -7,17 +7,21 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from . import __version__
-from .api import anthropic, health, openai, responses
+from . import __version__, observability
+from .api import anthropic, health, openai, responses, usage
 from .api.errors import install_error_handlers
 from .backends import Backends, build_backends
+from .budgets import BudgetGuard
 from .runtime import build_gateway
 from .settings import Settings, get_settings
 
 
 def create_app(settings: Settings | None = None, backends: Backends | None = None) -> FastAPI:
     settings = settings or get_settings()
+    observability.setup(settings)
     gateway = build_gateway(settings, backends or build_backends(settings))
+    budgets = BudgetGuard(gateway.backends.usage_store)
+    gateway.recorder.listeners.append(budgets)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -26,7 +30,9 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
 
     app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan)
     app.state.gateway = gateway
+    app.state.budgets = budgets
     install_error_handlers(app)
-    for module in (health, openai, anthropic, responses):
+    observability.install(app)
+    for module in (health, openai, anthropic, responses, usage):
         app.include_router(module.router)
     return app

@@ -9,13 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .pricing import cost_usd, to_micros
 from .stores.base import UsageRecord, UsageStore
 from .translate.usage import Usage
 
 log = logging.getLogger("ob1_gateway.usage")
+
+# Called with every finished request's record and its time to first upstream chunk (ms, streams only);
+# observability.py registers its metrics here when running on AWS.
+REQUEST_OBSERVERS: list[Callable[[UsageRecord, float | None], None]] = []
 
 
 @dataclass
@@ -29,9 +35,20 @@ class RequestMeter:
     model: str = ""
     pricing: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
+    first_byte_at: float | None = None  # perf_counter when the first upstream stream chunk arrived
+
+    def mark_first_byte(self, chunk: object = True) -> None:
+        """Note the first upstream chunk (``None`` is a keep-alive tick, not a chunk)."""
+        if chunk is not None and self.first_byte_at is None:
+            self.first_byte_at = time.perf_counter()
+
+    @property
+    def ttft_ms(self) -> float | None:
+        return None if self.first_byte_at is None else round((self.first_byte_at - self.started) * 1000, 3)
 
     def record(self, usage: Usage, status: int, table: dict[str, dict[str, float]] | None = None) -> UsageRecord:
-        return UsageRecord(
+        """The request's record; called once, when the request ends."""
+        record = UsageRecord(
             request_id=self.request_id,
             key_id=self.key_id,
             model=self.model,
@@ -45,6 +62,17 @@ class RequestMeter:
             cost_micros=to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model))),
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
         )
+        for observe in REQUEST_OBSERVERS:
+            observe(record, self.ttft_ms)
+        return record
+
+
+class UsageListener(Protocol):
+    """Told about records as they are submitted and when their write has settled (budgets.py)."""
+
+    def submitted(self, record: UsageRecord) -> None: ...
+
+    def settled(self, records: Iterable[UsageRecord]) -> None: ...
 
 
 class UsageRecorder:
@@ -56,18 +84,25 @@ class UsageRecorder:
         self.store = store
         self._queue: list[UsageRecord] = []
         self._writer: asyncio.Task[None] | None = None
+        self.listeners: list[UsageListener] = []
 
     def submit(self, record: UsageRecord) -> None:
         """Schedule the write; safe to call from a ``finally`` while the request is being cancelled."""
         self._queue.append(record)
+        for listener in self.listeners:
+            listener.submitted(record)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(self._write_all())
 
     async def _write_all(self) -> None:
         while self._queue:
             batch, self._queue = self._queue, []
-            for record in await asyncio.to_thread(self._write_batch, batch):
-                self._log(record)
+            try:
+                for record in await asyncio.to_thread(self._write_batch, batch):
+                    self._log(record)
+            finally:
+                for listener in self.listeners:
+                    listener.settled(batch)
 
     def _write_batch(self, batch: list[UsageRecord]) -> list[UsageRecord]:
         written = []

@@ -27,6 +27,7 @@ from .body import (
     read_json_object,
     require_str,
 )
+from .budget import within_budget
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -55,7 +56,7 @@ async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSON
 
 
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(ANTHROPIC_MESSAGES_BODY))
-async def messages(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
     requested = require_str(body, "model")
@@ -96,6 +97,7 @@ async def _relay(
         for name, data in translator.start():
             yield encode_sse(name, data)
         async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            meter.mark_first_byte(chunk)
             events = [translator.ping()] if chunk is None else translator.feed(chunk)
             for name, data in events:
                 yield encode_sse(name, data)

@@ -18,6 +18,7 @@ from ..translate.sse import encode_sse
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
+from .budget import within_budget
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
@@ -68,7 +69,9 @@ def _iso(created: Any) -> str:
 
 
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(OPENAI_CHAT_BODY))
-async def chat_completions(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+async def chat_completions(
+    request: Request, key: KeyRecord = Depends(within_budget)
+) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
     requested = require_str(body, "model")
@@ -119,6 +122,7 @@ async def _relay(
     status = 499  # until the stream completes, the client is assumed to have gone away
     try:
         async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            meter.mark_first_byte(chunk)
             if chunk is None:
                 yield b": keep-alive\n\n"
                 continue

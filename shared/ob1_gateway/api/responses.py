@@ -21,7 +21,8 @@ from ..translate.sse import encode_sse
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import read_json_object, require_str
-from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .budget import within_budget
+from .deps import gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
 from .streaming import log_stream_failure, with_keepalive
 
@@ -32,7 +33,7 @@ _KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.post("/v1/responses", response_model=None)
-async def responses(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse | StreamingResponse:
+async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
     requested = require_str(body, "model")
@@ -73,6 +74,7 @@ async def _relay(
         for name, data in translator.start():
             yield encode_sse(name, data)
         async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            meter.mark_first_byte(chunk)
             if chunk is None:
                 yield _KEEPALIVE
                 continue

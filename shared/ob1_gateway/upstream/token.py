@@ -31,6 +31,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Called after every successful refresh (observability.py counts them as the TokenRefreshes metric).
+REFRESH_HOOKS: list[Any] = []
+
 
 class NotLoggedIn(TokenUnavailable):
     def __init__(self) -> None:
@@ -194,6 +197,8 @@ class OB1TokenManager:
         await self._save(fresh)
         expiry = datetime.fromtimestamp(fresh.expires_at, UTC).isoformat(timespec="seconds")
         log.info("refreshed the OB-1 token; it expires at %s", expiry)
+        for hook in REFRESH_HOOKS:
+            hook()
         return fresh
 
     async def _save(self, token: OB1Token) -> None:

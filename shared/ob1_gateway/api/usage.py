@@ -1,0 +1,64 @@
+"""``GET /v1/usage``: the calling key's own usage this UTC month (or ``?month=YYYY-MM``), by day and
+model. Only ever the caller's key: there is no parameter that selects another one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from ..budgets import month_of, month_start
+from ..stores.base import KeyRecord
+from .deps import caller, gateway
+from .errors import ApiError
+
+router = APIRouter()
+
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def _next_month(month: str) -> str:
+    year, mon = int(month[:4]), int(month[5:])
+    return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+
+
+@router.get("/v1/usage")
+async def usage(request: Request, month: str | None = None, key: KeyRecord = Depends(caller)) -> JSONResponse:
+    month = month or month_of(time.time())
+    if not _MONTH.match(month):
+        raise ApiError(400, "'month' must look like YYYY-MM", param="month")
+    totals = await asyncio.to_thread(
+        gateway(request).backends.usage_store.totals,
+        since=month_start(month),
+        until=month_start(_next_month(month)),
+        key_id=key.key_id,
+        group_by=("day", "model"),
+    )
+    rows = [
+        {
+            "day": t.day,
+            "model": t.model,
+            "requests": t.requests,
+            "input_tokens": t.input_tokens,
+            "output_tokens": t.output_tokens,
+            "cache_read_tokens": t.cache_read_tokens,
+            "cache_write_tokens": t.cache_write_tokens,
+            "cost_usd": t.cost_usd,
+        }
+        for t in totals
+    ]
+    spent_micros = sum(t.cost_micros for t in totals)
+    return JSONResponse(
+        {
+            "object": "usage",
+            "key_id": key.key_id,
+            "month": month,
+            "budget_usd": key.budget_usd,
+            "spent_usd": spent_micros / 1_000_000,
+            "remaining_usd": None if key.budget_usd is None else max(key.budget_usd - spent_micros / 1_000_000, 0.0),
+            "rows": rows,
+        }
+    )

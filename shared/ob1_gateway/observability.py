@@ -1,0 +1,285 @@
+"""Powertools on AWS: JSON logs with the API Gateway request id as correlation id, EMF metrics, X-Ray.
+
+Enabled when running on AWS (``AWS_LAMBDA_FUNCTION_NAME`` set, or ``OB1GW_BACKEND=aws``);
+``OB1GW_POWERTOOLS=1|0`` forces it either way (e.g. to see EMF locally). Off, nothing changes: plain
+logging, no metrics on stdout. The app talks to this module through three calls only:
+
+- ``setup(settings)``: once per process; registers ``observe_request`` with ``metering`` and the
+  refresh counter with ``upstream.token``, configures the Logger and Tracer. Idempotent.
+- ``install(app)``: the per-request middleware (correlation id, X-Ray trace header under LWA,
+  error metrics for requests refused before they were metered, e.g. 401 or an exhausted budget).
+- ``observe_request(record, ttft_ms)``: one EMF blob per finished request (via ``metering``).
+
+Metrics use ``EphemeralMetrics`` and are flushed as each request finishes, so nothing waits for a
+handler decorator (there is none under the Lambda Web Adapter) and concurrent requests never share
+dimensions. Dimensions are low-cardinality only: model, route, status (plus Powertools' service).
+Per-key figures are in the ``usage`` log line (metering.py), which the dashboard's Logs Insights
+and Contributor Insights widgets read.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from .settings import Settings
+    from .stores.base import UsageRecord
+
+log = logging.getLogger("ob1_gateway.observability")
+
+DEFAULT_NAMESPACE = "OB1Gateway"
+DEFAULT_SERVICE = "ob1-gateway"
+PACKAGE_LOGGER = "ob1_gateway"
+# Routes a metric may name; anything else (the /{proxy+} fallback) is "other", so a scanner cannot
+# mint new dimension values.
+METERED_ROUTES = frozenset(
+    {"/v1/messages", "/v1/chat/completions", "/v1/responses", "/v1/messages/count_tokens", "/v1/models", "/v1/usage"}
+)
+
+
+@dataclass
+class _State:
+    enabled: bool = False
+    namespace: str = DEFAULT_NAMESPACE
+    service: str = DEFAULT_SERVICE
+    logger: Any = None  # aws_lambda_powertools.Logger
+    tracer: Any = None  # aws_lambda_powertools.Tracer
+    handler: logging.Handler | None = None
+    lambda_logging: bool = False
+
+
+_state = _State()
+
+
+@dataclass
+class _RequestMark:
+    observed: bool = False
+
+
+_current: contextvars.ContextVar[_RequestMark | None] = contextvars.ContextVar("ob1gw_request_mark", default=None)
+
+
+def wanted(settings: Settings | None = None) -> bool:
+    """Whether Powertools should run: on AWS, unless ``OB1GW_POWERTOOLS`` says otherwise."""
+    flag = os.environ.get("OB1GW_POWERTOOLS", "").strip().lower()
+    if flag:
+        return flag in {"1", "true", "yes", "on"}
+    backend = settings.backend if settings is not None else os.environ.get("OB1GW_BACKEND", "local")
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) or backend == "aws"
+
+
+def enabled() -> bool:
+    return _state.enabled
+
+
+class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
+    """The Logger's handler, writing to whatever ``sys.stdout`` is at emit time (test capture swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
+
+
+def setup(settings: Settings | None = None) -> bool:
+    """Turn Powertools on for this process when ``wanted``; returns whether it is on."""
+    if _state.enabled or not wanted(settings):
+        return _state.enabled
+    from aws_lambda_powertools import Logger, Tracer
+    from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+
+    from . import metering
+    from .upstream import token
+
+    _state.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    _state.service = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
+    level = settings.log_level if settings is not None else os.environ.get("OB1GW_LOG_LEVEL", "INFO")
+
+    _state.handler = _Stdout()
+    _state.logger = Logger(service=_state.service, level=level, logger_handler=_state.handler)
+    package = logging.getLogger(PACKAGE_LOGGER)
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # In Lambda the runtime's root handler would print every line again as plain text.
+        copy_config_to_registered_loggers(source_logger=_state.logger, include={PACKAGE_LOGGER}, log_level=level)
+        _state.lambda_logging = True
+    else:  # a server or a test on the AWS backend: add JSON lines, leave propagation (and caplog) alone
+        package.addHandler(_state.handler)
+        package.setLevel(level)
+
+    # X-Ray: httpx (upstream) and boto3 (DynamoDB, Secrets Manager) calls as subsegments. Powertools
+    # disables the tracer by itself outside Lambda; a request without a trace context is not an error.
+    os.environ.setdefault("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
+    _state.tracer = Tracer(service=_state.service, patch_modules=["httpx", "boto3"])
+
+    if observe_request not in metering.REQUEST_OBSERVERS:
+        metering.REQUEST_OBSERVERS.append(observe_request)
+    if count_token_refresh not in token.REFRESH_HOOKS:
+        token.REFRESH_HOOKS.append(count_token_refresh)
+    _state.enabled = True
+    return True
+
+
+def reset() -> None:
+    """Undo ``setup`` (tests)."""
+    from . import metering
+    from .upstream import token
+
+    if observe_request in metering.REQUEST_OBSERVERS:
+        metering.REQUEST_OBSERVERS.remove(observe_request)
+    if count_token_refresh in token.REFRESH_HOOKS:
+        token.REFRESH_HOOKS.remove(count_token_refresh)
+    package = logging.getLogger(PACKAGE_LOGGER)
+    if _state.handler is not None:
+        package.removeHandler(_state.handler)
+    if _state.lambda_logging:
+        package.propagate = True
+    package.setLevel(logging.NOTSET)
+    _state.__init__()  # type: ignore[misc]
+
+
+# ---- metrics -------------------------------------------------------------------------------------------
+
+
+def _metrics(**dimensions: str) -> Any:
+    from aws_lambda_powertools.metrics import EphemeralMetrics
+
+    metrics = EphemeralMetrics(namespace=_state.namespace, service=_state.service)
+    for name, value in dimensions.items():
+        metrics.add_dimension(name=name, value=value)
+    return metrics
+
+
+def _route(path: str) -> str:
+    return path if path in METERED_ROUTES else "other"
+
+
+def observe_request(record: UsageRecord, ttft_ms: float | None = None) -> None:
+    """One EMF blob for a finished request: counts, tokens, cost and latencies, by model/route/status."""
+    if not _state.enabled:
+        return
+    mark = _current.get()
+    if mark is not None:
+        mark.observed = True
+    try:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        m = _metrics(model=record.model or "unknown", route=_route(record.route), status=str(record.status))
+        m.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        m.add_metric(name="Errors", unit=MetricUnit.Count, value=1 if record.status >= 400 else 0)
+        m.add_metric(name="InputTokens", unit=MetricUnit.Count, value=record.input_tokens)
+        m.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=record.output_tokens)
+        m.add_metric(name="CacheReadTokens", unit=MetricUnit.Count, value=record.cache_read_tokens)
+        m.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=record.cost_usd)
+        m.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=record.latency_ms)
+        if ttft_ms is not None:
+            m.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
+        m.flush_metrics()
+    except Exception as exc:  # metrics must never fail a request
+        log.warning("could not emit request metrics: %s", type(exc).__name__)
+
+
+def observe_refusal(path: str, status: int) -> None:
+    """A request refused before it was metered (bad key, over budget, bad body): Requests and Errors."""
+    if not _state.enabled:
+        return
+    try:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        m = _metrics(model="none", route=_route(path), status=str(status))
+        m.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
+        m.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
+        m.flush_metrics()
+    except Exception as exc:
+        log.warning("could not emit error metrics: %s", type(exc).__name__)
+
+
+def count_token_refresh() -> None:
+    if not _state.enabled:
+        return
+    try:
+        from aws_lambda_powertools.metrics import MetricUnit
+
+        m = _metrics()
+        m.add_metric(name="TokenRefreshes", unit=MetricUnit.Count, value=1)
+        m.flush_metrics()
+    except Exception as exc:
+        log.warning("could not emit the token refresh metric: %s", type(exc).__name__)
+
+
+# ---- per-request middleware ----------------------------------------------------------------------------
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def request_id(scope: dict[str, Any]) -> str | None:
+    """API Gateway's request id: the Mangum event's requestContext, or LWA's ``x-amzn-request-context``."""
+    event = scope.get("aws.event")
+    if isinstance(event, dict):
+        rid = (event.get("requestContext") or {}).get("requestId")
+        if rid:
+            return str(rid)
+    raw = _header(scope, b"x-amzn-request-context")
+    if raw:
+        try:
+            rid = json.loads(raw).get("requestId")
+        except (ValueError, AttributeError):
+            return None
+        return str(rid) if rid else None
+    return None
+
+
+class ObservabilityMiddleware:
+    """Per request: the correlation id on every log line, LWA's trace header for X-Ray, and metrics for
+    requests that ended before a ``RequestMeter`` recorded them."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not _state.enabled:
+            await self.app(scope, receive, send)
+            return
+        if _state.logger is not None:
+            _state.logger.set_correlation_id(request_id(scope))
+        trace = _header(scope, b"x-amzn-trace-id")
+        if trace and "aws.event" not in scope:
+            # Under LWA the runtime cannot set this per invocation for the uvicorn process; one
+            # invocation at a time runs in an execution environment, so the process env is safe to use.
+            os.environ["_X_AMZN_TRACE_ID"] = trace
+        mark = _RequestMark()
+        token = _current.set(mark)
+        status = 0
+
+        async def tracking_send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        finally:
+            _current.reset(token)
+            if status >= 400 and not mark.observed:
+                observe_refusal(scope.get("path", ""), status)
+
+
+def install(app: FastAPI) -> None:
+    """Add the middleware (a no-op per request while Powertools is off)."""
+    app.add_middleware(ObservabilityMiddleware)
