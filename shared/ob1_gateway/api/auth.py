@@ -1,14 +1,15 @@
 """Caller authentication: ``x-api-key`` or ``Authorization: Bearer`` checked against the key store.
 
-Records are cached per process for ``key_cache_ttl_seconds`` (≤ 60 s), which bounds how long a
-revoked key keeps working and keeps the key store off the hot path.
+Lookups (hits and misses) are cached per process for ``key_cache_ttl_seconds`` (≤ 60 s), which
+bounds how long a revoked key keeps working and keeps the key store off the hot path; the cache is
+bounded, so a flood of made-up key ids cannot grow memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 
+from cachetools import TTLCache
 from fastapi import Request
 
 from ..keys import parse_key, secret_matches
@@ -26,26 +27,32 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
+_MISSING = object()
+
+
 class KeyAuthenticator:
-    def __init__(self, store: KeyStore, ttl_seconds: float) -> None:
+    def __init__(self, store: KeyStore, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.store = store
-        self.ttl = ttl_seconds
-        self._cache: dict[str, tuple[float, KeyRecord | None]] = {}
+        self._cache: TTLCache[str, KeyRecord | None] | None = (
+            TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None
+        )
 
     async def _record(self, key_id: str) -> KeyRecord | None:
-        hit = self._cache.get(key_id)
-        now = time.monotonic()
-        if hit and now - hit[0] < self.ttl:
-            return hit[1]
+        if self._cache is None:
+            return await asyncio.to_thread(self.store.get, key_id)
+        hit = self._cache.get(key_id, _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
         record = await asyncio.to_thread(self.store.get, key_id)
-        self._cache[key_id] = (now, record)
+        self._cache[key_id] = record
         return record
 
     async def authenticate(self, request: Request) -> KeyRecord:
         key = presented_key(request)
         if key is None:
-            raise ApiError(401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'",
-                           code="missing_api_key")
+            raise ApiError(
+                401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'", code="missing_api_key"
+            )
         parsed = parse_key(key)
         record = await self._record(parsed[0]) if parsed else None
         if record is None or parsed is None or not secret_matches(record, parsed[1]):
