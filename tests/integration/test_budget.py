@@ -105,7 +105,7 @@ def test_responses_route_is_budgeted(gateway: GatewayHandle) -> None:
 def test_streamed_spend_counts_and_free_routes_stay_open(gateway: GatewayHandle) -> None:
     stream_body = {**CHAT, "stream": True}
     cost = _cost_of_one(gateway, stream_body)
-    key_id, key = _budgeted_key(gateway, cost / 1_000_000)  # exactly one streamed request
+    _, key = _budgeted_key(gateway, cost / 1_000_000)  # exactly one streamed request
     first = _chat(gateway.base_url, key, stream_body)
     assert first.status_code == 200 and "[DONE]" in first.text
     deadline = time.monotonic() + 5

@@ -78,7 +78,7 @@ def test_usage_by_day_and_model_and_month_parameter(gateway: GatewayHandle) -> N
         (0, "m/a", 100), (0, "m/b", 200), (day + 5, "m/a", 300), (day + 9, "m/a", 400), (31 * day + 1, "m/a", 1),
     ]):  # fmt: skip
         store.record(_record(gateway.key_id, f"r{i}", model, cost, start + offset))
-    other_id, other_key = gateway.new_key()
+    other_id, _ = gateway.new_key()
     store.record(_record(other_id, "other", "m/a", 5_000, start + 10))
 
     data = _get(gateway, gateway.key, month=month).json()

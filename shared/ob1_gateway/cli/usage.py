@@ -1,36 +1,145 @@
-"""``ob1gw usage``: totals per key and model from the usage store."""
+"""``ob1gw usage``: usage totals from the configured store (SQLite, or a stack's DynamoDB table with
+``--stack``), grouped by any of day, model and key, as a table, JSON or CSV."""
 
 from __future__ import annotations
 
+import csv
 import json
-from dataclasses import asdict
-from typing import Annotated
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from .common import backends_or_exit
+from ..stores.base import UsageTotal
+from .common import backends_or_exit, use_stack
+
+DIMENSIONS = {"day": "day", "model": "model", "key": "key_id"}  # --by value -> UsageStore group field
+COUNTERS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_micros")
+
+
+def _date(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=option) from None
+
+
+def _group_by(by: list[str] | None) -> tuple[str, ...]:
+    names: list[str] = []
+    for item in by or ["key,model"]:
+        for name in (part.strip().lower() for part in item.split(",")):
+            if not name:
+                continue
+            if name not in DIMENSIONS:
+                raise typer.BadParameter(f"{name!r}: choose from day, model, key", param_hint="--by")
+            if DIMENSIONS[name] not in names:
+                names.append(DIMENSIONS[name])
+    return tuple(names) or ("key_id", "model")
+
+
+def rows_of(totals: list[UsageTotal], group_by: tuple[str, ...], names: dict[str, str]) -> list[dict[str, Any]]:
+    """One dict per group: the grouped fields (``key_name`` with ``key_id``), the counters, ``cost_usd``."""
+    rows = []
+    for t in totals:
+        row: dict[str, Any] = {}
+        for field in group_by:
+            row[field] = getattr(t, field)
+            if field == "key_id":
+                row["key_name"] = names.get(t.key_id or "")
+        row.update({c: getattr(t, c) for c in COUNTERS})
+        row["cost_usd"] = t.cost_usd
+        rows.append(row)
+    return rows
 
 
 def usage(
-    as_json: Annotated[bool, typer.Option("--json", help="Print the totals as JSON.")] = False,
+    since: Annotated[
+        str | None, typer.Option("--since", help="First UTC day included (YYYY-MM-DD). Default: all time.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last UTC day included (YYYY-MM-DD). Default: today.")
+    ] = None,
     key: Annotated[str | None, typer.Option("--key", help="Only this key id.")] = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Group by day, model and/or key (repeat or comma-separate). Default: key,model."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print the rows as CSV.")] = False,
+    stack: Annotated[
+        str | None, typer.Option("--stack", help="Read a deployed stack's table (same as `ob1gw --stack`).")
+    ] = None,
 ) -> None:
-    """Print usage totals per key and model."""
+    """Print usage totals (requests, tokens, cost), by key and model unless --by says otherwise."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv", param_hint="--json/--csv")
+    start, end = _date(since, "--since"), _date(until, "--until")
+    if start and end and end < start:
+        raise typer.BadParameter("--until is before --since", param_hint="--until")
+    group_by = _group_by(by)
+    if stack:
+        use_stack(stack)
     backends = backends_or_exit()
-    totals = backends.usage_store.totals(key_id=key, group_by=("key_id", "model"))
-    names = {r.key_id: r.name for r in backends.key_store.list()}
+    totals = backends.usage_store.totals(
+        since=start.timestamp() if start else None,
+        until=(end + timedelta(days=1)).timestamp() if end else None,  # --until is inclusive
+        key_id=key,
+        group_by=group_by,
+    )
+    names = {r.key_id: r.name for r in backends.key_store.list()} if "key_id" in group_by else {}
+    rows = rows_of(totals, group_by, names)
     if as_json:
-        rows = []
-        for t in totals:
-            row = {k: v for k, v in asdict(t).items() if k != "day"}
-            rows.append(row | {"key_name": names.get(t.key_id or ""), "cost_usd": t.cost_usd})
         typer.echo(json.dumps(rows))
         return
-    table = Table("key", "model", "requests", "input", "output", "cache read", "cache write", "cost (USD)")
-    for t in totals:
-        label = f"{names.get(t.key_id or '', '?')} ({t.key_id})"
-        table.add_row(label, t.model or "", str(t.requests), str(t.input_tokens), str(t.output_tokens),
-                      str(t.cache_read_tokens), str(t.cache_write_tokens), f"{t.cost_usd:.6f}")
+    if as_csv:
+        fields = list(rows[0]) if rows else [*_headers(group_by), *COUNTERS, "cost_usd"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    _print_table(rows, group_by, since, until)
+
+
+def _headers(group_by: tuple[str, ...]) -> list[str]:
+    out = []
+    for field in group_by:
+        out += ["key_id", "key_name"] if field == "key_id" else [field]
+    return out
+
+
+def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: str | None, until: str | None) -> None:
+    window = f"{since or 'start'} .. {until or 'today'} (UTC)"
+    table = Table(title=f"ob1-gateway usage, {window}", show_footer=bool(rows))
+    total = {c: sum(r[c] for r in rows) for c in COUNTERS}
+    for i, field in enumerate(group_by):
+        table.add_column({"key_id": "key", "day": "day", "model": "model"}[field], footer="total" if i == 0 else "")
+    for column, counter in (
+        ("requests", "requests"),
+        ("input", "input_tokens"),
+        ("output", "output_tokens"),
+        ("cache read", "cache_read_tokens"),
+        ("cache write", "cache_write_tokens"),
+    ):
+        table.add_column(column, justify="right", footer=f"{total[counter]:,}")
+    table.add_column("cost (USD)", justify="right", footer=f"{total['cost_micros'] / 1_000_000:.6f}")
+    for r in rows:
+        labels = []
+        for field in group_by:
+            if field == "key_id":
+                labels.append(f"{r.get('key_name') or '?'} ({r['key_id']})")
+            else:
+                labels.append(str(r[field] or ""))
+        table.add_row(
+            *labels,
+            *(f"{r[c]:,}" for c in COUNTERS[:-1]),
+            f"{r['cost_usd']:.6f}",
+        )
+    if not rows:
+        Console().print("no usage recorded in this window")
+        return
     Console().print(table)
