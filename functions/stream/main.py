@@ -1,7 +1,10 @@
 """StreamFunction: the ASGI app uvicorn serves behind the Lambda Web Adapter (see run.sh).
 
 ``lambda_app`` ends each response only after its usage write, since Lambda freezes the environment
-as soon as the last streamed byte is out.
+as soon as the last streamed byte is out. Powertools is set up by ``create_app`` (AWS detected from
+the environment): there is no Lambda handler to decorate under LWA, so the app's observability
+middleware takes the correlation id from LWA's ``x-amzn-request-context`` header and the X-Ray trace
+from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finishes.
 """
 
 from ob1_gateway.app import create_app

@@ -57,6 +57,7 @@ class _State:
 
 
 _state = _State()
+_logger: Any = None  # aws_lambda_powertools.Logger, created once per process
 
 
 @dataclass
@@ -106,8 +107,13 @@ def setup(settings: Settings | None = None) -> bool:
     _state.service = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
     level = settings.log_level if settings is not None else os.environ.get("OB1GW_LOG_LEVEL", "INFO")
 
-    _state.handler = _Stdout()
-    _state.logger = Logger(service=_state.service, level=level, logger_handler=_state.handler)
+    # One Logger per process: Powertools keeps its handler on the named stdlib logger, so a second
+    # instance for the same service would find it configured and come up without a formatter.
+    global _logger
+    if _logger is None:
+        _logger = Logger(service=_state.service, level=level, logger_handler=_Stdout())
+    _logger.setLevel(level)
+    _state.logger, _state.handler = _logger, _logger.registered_handler
     package = logging.getLogger(PACKAGE_LOGGER)
     if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         # In Lambda the runtime's root handler would print every line again as plain text.
@@ -278,6 +284,21 @@ class ObservabilityMiddleware:
             _current.reset(token)
             if status >= 400 and not mark.observed:
                 observe_refusal(scope.get("path", ""), status)
+
+
+def lambda_handler(handler: Any) -> Any:
+    """Wrap a Lambda handler (Mangum): Powertools' Lambda context and API Gateway correlation id on every
+    log line, and a traced handler subsegment (without the response: it carries completions)."""
+    if not _state.enabled:
+        return handler
+    from aws_lambda_powertools.logging import correlation_paths
+
+    @_state.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+    @_state.tracer.capture_lambda_handler(capture_response=False)
+    def wrapped(event: dict[str, Any], context: Any) -> Any:
+        return handler(event, context)
+
+    return wrapped
 
 
 def install(app: FastAPI) -> None:
