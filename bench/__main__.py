@@ -257,6 +257,28 @@ def start_litellm(venv: Path, install: bool, upstream_port: int, upstream_key: s
     return target
 
 
+def cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def settle(targets: list[Target], cap: float = 8.0) -> None:
+    """Wait until every server process is idle (< 5% of a core over 200 ms, up to ``cap`` s), so a
+    target still working off the previous load (LiteLLM keeps busy for seconds after a run at
+    concurrency 64) does not steal the CPU of the next target measured on this 2-core machine."""
+    pids = [t.proc.pid for t in targets if t.proc is not None]
+    deadline = time.monotonic() + cap
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    while time.monotonic() < deadline:
+        before = sum(cpu_ticks(p) for p in pids)
+        time.sleep(0.2)
+        if (sum(cpu_ticks(p) for p in pids) - before) / tick < 0.01:
+            return
+
+
 def stop(proc: subprocess.Popen | None) -> None:
     if proc is None or proc.poll() is not None:
         return
@@ -318,6 +340,7 @@ def run_rps(gen: LoadGen, targets: list[Target], rounds: int, seconds: float, le
             order = targets[r % len(targets) :] + targets[: r % len(targets)]
             for route in ("chat", "messages", "messages-stream"):
                 for target in order:
+                    settle(targets)
                     out = gen.run(
                         job(target, route, mode="rps", seconds=seconds, concurrency=level, warmup=min(0.5, seconds / 2))
                     )
