@@ -1027,3 +1027,20 @@ def test_property_any_split_same_message(script: tuple[list[dict[str, Any]], lis
     assert msg["usage"]["cache_read_input_tokens"] == 60 and msg["usage"]["cache_creation_input_tokens"] == 30
     starts = [d["index"] for n, d in events if n == "content_block_start"]
     assert starts == list(range(len(expected)))
+
+
+@pytest.mark.parametrize(
+    ("chunks", "failed_status"),
+    [
+        ([{"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "error"}]}], 502),
+        ([{"choices": [{"index": 0, "delta": {"content": "hi"}, "finish_reason": "stop"}]}], None),
+    ],
+)
+def test_failed_status_tells_the_relay_how_the_stream_ended(chunks: list[dict], failed_status: int | None) -> None:
+    stream = AnthropicStream(ChatPlan(body={}, model="m"), message_id="msg_1")
+    events = stream.start()
+    for chunk in chunks:
+        events += stream.feed(chunk)
+    events += stream.finish()
+    assert stream.failed_status == failed_status
+    assert (events[-1][0] == "error") is (failed_status is not None)

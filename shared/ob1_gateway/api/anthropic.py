@@ -4,13 +4,10 @@ translated to and from upstream chat completions by the shared translator."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..metering import RequestMeter
-from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.anthropic_in import InvalidRequest, anthropic_to_chat
 from ..translate.anthropic_out import chat_to_anthropic
@@ -18,7 +15,7 @@ from ..translate.anthropic_stream import AnthropicStream
 from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
 from ..translate.usage import Usage
-from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from ..upstream.client import UpstreamError
 from .body import (
     ANTHROPIC_COUNT_TOKENS_BODY,
     ANTHROPIC_MESSAGES_BODY,
@@ -30,11 +27,11 @@ from .body import (
 from .budget import within_budget
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import log_stream_failure, with_keepalive
+from .streaming import relay_translated
 
 router = APIRouter()
 
-KEEPALIVE_SECONDS = 15.0
+_PING = encode_sse("ping", {"type": "ping"})
 
 
 def _message_id() -> str:
@@ -83,37 +80,7 @@ async def messages(request: Request, key: KeyRecord = Depends(within_budget)) ->
         return JSONResponse(message)
     translator = AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
     return StreamingResponse(
-        _relay(gw, chunks, translator, meter),
+        relay_translated(gw, chunks, translator, meter, keepalive=_PING),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-async def _relay(
-    gw: Gateway, chunks: ChatStream, translator: AnthropicStream, meter: RequestMeter
-) -> AsyncIterator[bytes]:
-    status = 499  # until the stream completes, the client is assumed to have gone away
-    try:
-        for name, data in translator.start():
-            yield encode_sse(name, data)
-        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
-            meter.mark_first_byte(chunk)
-            events = [translator.ping()] if chunk is None else translator.feed(chunk)
-            for name, data in events:
-                yield encode_sse(name, data)
-        for name, data in translator.finish():
-            yield encode_sse(name, data)
-        status = 200
-    except UpstreamStreamError as exc:
-        status = exc.status
-        for name, data in translator.fail(exc.status, exc.message):
-            yield encode_sse(name, data)
-    except Exception as exc:  # a gateway bug must still end the stream with an error event
-        status = 500
-        log_stream_failure(exc)
-        for name, data in translator.fail(500, "internal gateway error"):
-            yield encode_sse(name, data)
-    finally:
-        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
-        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
-        await chunks.aclose()

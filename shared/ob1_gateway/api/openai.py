@@ -21,11 +21,10 @@ from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read
 from .budget import within_budget
 from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import log_stream_failure, with_keepalive
+from .streaming import KEEPALIVE_SECONDS, log_stream_failure, with_keepalive
 
 router = APIRouter()
 
-KEEPALIVE_SECONDS = 15.0
 _DONE = b"data: [DONE]\n\n"
 
 
@@ -39,16 +38,24 @@ async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONR
         raise upstream_api_error(exc) from None
     if "anthropic-version" in request.headers:
         data = [
-            {"type": "model", "id": m["id"], "display_name": m.get("name", m["id"]),
-             "created_at": _iso(m.get("created"))}
+            {
+                "type": "model",
+                "id": m["id"],
+                "display_name": m.get("name", m["id"]),
+                "created_at": _iso(m.get("created")),
+            }
             for m in models
         ]
-        return JSONResponse({"data": data, "has_more": False,
-                             "first_id": data[0]["id"] if data else None,
-                             "last_id": data[-1]["id"] if data else None})
+        return JSONResponse(
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
     data = [
-        {**m, "object": "model", "created": m.get("created") or 0, "owned_by": m["id"].split("/", 1)[0]}
-        for m in models
+        {**m, "object": "model", "created": m.get("created") or 0, "owned_by": m["id"].split("/", 1)[0]} for m in models
     ]
     return JSONResponse({"object": "list", "data": data})
 
@@ -57,8 +64,7 @@ async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONR
 async def get_model(model_id: str, request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
     model = await resolve_model(gateway(request), model_id)
     raw = model.raw or {"id": model.id}
-    return JSONResponse({**raw, "object": "model", "created": model.created,
-                         "owned_by": model.id.split("/", 1)[0]})
+    return JSONResponse({**raw, "object": "model", "created": model.created, "owned_by": model.id.split("/", 1)[0]})
 
 
 def _iso(created: Any) -> str:
@@ -81,7 +87,8 @@ async def chat_completions(
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in OPENAI_ROLES:
             raise ApiError(
-                400, f"messages.{i}: must be an object whose 'role' is one of {', '.join(OPENAI_ROLES)}",
+                400,
+                f"messages.{i}: must be an object whose 'role' is one of {', '.join(OPENAI_ROLES)}",
                 param=f"messages.{i}.role",
             )
     stream = optional_bool(body, "stream")

@@ -5,30 +5,25 @@ chat completions by the shared translator. Stateless: ``store`` is accepted but 
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..metering import RequestMeter
-from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.anthropic_in import InvalidRequest
 from ..translate.responses_in import responses_to_chat
 from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
-from ..translate.sse import encode_sse
 from ..translate.usage import Usage
-from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from ..upstream.client import UpstreamError
 from .body import read_json_object, require_str
 from .budget import within_budget
 from .deps import gateway, new_meter, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import log_stream_failure, with_keepalive
+from .streaming import relay_translated
 
 router = APIRouter()
 
-KEEPALIVE_SECONDS = 15.0
 _KEEPALIVE = b": keep-alive\n\n"
 
 
@@ -60,39 +55,7 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
         return JSONResponse(result)
     translator = ResponsesStream(plan, response_id=new_id("resp"))
     return StreamingResponse(
-        _relay(gw, chunks, translator, meter),
+        relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-async def _relay(
-    gw: Gateway, chunks: ChatStream, translator: ResponsesStream, meter: RequestMeter
-) -> AsyncIterator[bytes]:
-    status = 499  # until the stream completes, the client is assumed to have gone away
-    try:
-        for name, data in translator.start():
-            yield encode_sse(name, data)
-        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
-            meter.mark_first_byte(chunk)
-            if chunk is None:
-                yield _KEEPALIVE
-                continue
-            for name, data in translator.feed(chunk):
-                yield encode_sse(name, data)
-        for name, data in translator.finish():
-            yield encode_sse(name, data)
-        status = translator.failed_status or 200
-    except UpstreamStreamError as exc:
-        status = exc.status
-        for name, data in translator.fail(exc.status, exc.message):
-            yield encode_sse(name, data)
-    except Exception as exc:  # a gateway bug must still end the stream with response.failed
-        status = 500
-        log_stream_failure(exc)
-        for name, data in translator.fail(500, "internal gateway error"):
-            yield encode_sse(name, data)
-    finally:
-        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
-        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
-        await chunks.aclose()

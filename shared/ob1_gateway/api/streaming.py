@@ -6,9 +6,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from ..translate.sse import encode_sse
+from ..translate.usage import Usage
+from ..upstream.client import ChatStream, UpstreamStreamError
+
+if TYPE_CHECKING:
+    from ..metering import RequestMeter
+    from ..runtime import Gateway
 
 T = TypeVar("T")
+Event = tuple[str, dict[str, Any]]
+KEEPALIVE_SECONDS = 15.0
 
 log = logging.getLogger("ob1_gateway.stream")
 
@@ -43,3 +53,54 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIter
     finally:
         if pending is not None:
             pending.cancel()
+
+
+class StreamTranslator(Protocol):
+    """What the Anthropic and Responses stream state machines share (see translate/)."""
+
+    failed_status: int | None
+
+    @property
+    def usage(self) -> Usage: ...
+
+    def start(self) -> list[Event]: ...
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]: ...
+
+    def finish(self) -> list[Event]: ...
+
+    def fail(self, status: int, message: str) -> list[Event]: ...
+
+
+async def relay_translated(
+    gw: Gateway, chunks: ChatStream, translator: StreamTranslator, meter: RequestMeter, *, keepalive: bytes
+) -> AsyncIterator[bytes]:
+    """Feed upstream chunks through a translator as SSE; every ending (done, upstream failure, gateway
+    bug, client gone) closes the stream cleanly and records usage exactly once."""
+    status = 499  # until the stream completes, the client is assumed to have gone away
+    try:
+        for name, data in translator.start():
+            yield encode_sse(name, data)
+        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+            meter.mark_first_byte(chunk)
+            if chunk is None:
+                yield keepalive
+                continue
+            for name, data in translator.feed(chunk):
+                yield encode_sse(name, data)
+        for name, data in translator.finish():
+            yield encode_sse(name, data)
+        status = translator.failed_status or 200
+    except UpstreamStreamError as exc:
+        status = exc.status
+        for name, data in translator.fail(exc.status, exc.message):
+            yield encode_sse(name, data)
+    except Exception as exc:  # a gateway bug must still end the stream with an error event
+        status = 500
+        log_stream_failure(exc)
+        for name, data in translator.fail(500, "internal gateway error"):
+            yield encode_sse(name, data)
+    finally:
+        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
+        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
+        await chunks.aclose()

@@ -68,6 +68,7 @@ class AnthropicStream:
         self._any_content = False
         self._started = False
         self.finished = False
+        self.failed_status: int | None = None  # set when the stream ended with an error event
         self.stop_reason: str | None = None
         self.stop_sequence: str | None = None
 
@@ -186,6 +187,7 @@ class AnthropicStream:
         if self.finished:
             return []
         self.finished = True
+        self.failed_status = status
         return [("error", anthropic_error_body(status, message))]
 
     # -- content routing --------------------------------------------------------------------------
@@ -317,9 +319,7 @@ class AnthropicStream:
             }
         else:
             block = {"type": "redacted_thinking", "data": rec["data"]}
-        out.append(
-            ("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
-        )
+        out.append(("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}))
         buffered = "".join(rec["buf"]) if kind != _REDACTED else ""
         if buffered:
             if kind == _TEXT:
