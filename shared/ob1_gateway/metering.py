@@ -67,6 +67,12 @@ class RequestMeter:
         return record
 
 
+def _fields(record: UsageRecord) -> dict[str, object]:
+    """The record as log fields: key id (never a secret), model, tokens, cost, status, latency."""
+    fields = {name: getattr(record, name) for name in record.__dataclass_fields__ if name != "cost_micros"}
+    return fields | {"cost_usd": record.cost_usd}
+
+
 class UsageListener(Protocol):
     """Told about records as they are submitted and when their write has settled (budgets.py)."""
 
@@ -110,7 +116,10 @@ class UsageRecorder:
             try:
                 self.store.record(record)
             except Exception:
-                log.exception("usage record %s could not be written", record.request_id)
+                # Never silently lost: the whole record goes to the log, from which it can be replayed.
+                log.exception(
+                    "usage record %s could not be written", record.request_id, extra={"usage": _fields(record)}
+                )
                 continue
             written.append(record)
         return written
@@ -119,16 +128,8 @@ class UsageRecorder:
     def _log(record: UsageRecord) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
-        log.info(
-            "usage",
-            extra={"usage": {
-                "request_id": record.request_id, "key_id": record.key_id, "model": record.model,
-                "route": record.route, "stream": record.stream, "status": record.status,
-                "input_tokens": record.input_tokens, "output_tokens": record.output_tokens,
-                "cache_read_tokens": record.cache_read_tokens, "cache_write_tokens": record.cache_write_tokens,
-                "cost_usd": record.cost_usd, "latency_ms": record.latency_ms,
-            }},
-        )
+        # The message stays exactly "usage": the dashboard's Logs Insights queries select on it.
+        log.info("usage", extra={"usage": _fields(record)})
 
     async def drain(self) -> None:
         # asyncio.wait neither raises the writer's exception nor cancels it if this caller is cancelled.

@@ -3,6 +3,7 @@ completing a turn that runs a tool against the fake OB-1."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -70,7 +71,8 @@ def test_claude_code_runs_a_tool_through_the_gateway(
 ) -> None:
     work = tmp_path / "project"
     work.mkdir()
-    prompt = 'Please run this. USE_TOOL Bash {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}'
+    command = {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}
+    prompt = f"Please run this. USE_TOOL Bash {json.dumps(command)}"
     result = run_claude(gateway, work, prompt)
     assert result.returncode == 0, f"claude failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
     assert (work / "marker.txt").read_text().strip() == "made-by-claude-code", "the Bash tool did not run"
