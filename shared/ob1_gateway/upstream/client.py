@@ -1,4 +1,9 @@
-"""One pooled httpx client for the upstream's chat and model endpoints.
+"""One pooled HTTP client (httpx2) for the upstream's chat and model endpoints.
+
+httpx2 is httpx's maintained successor (same API, same author). It is used instead of httpx 0.28 because
+httpcore 1.0's connection pool does O(connections²) bookkeeping per request and evicts kept-alive
+connections it should keep: under 64 concurrent requests that capped the gateway at ~250 requests/s,
+against ~1,100 with httpx2's pool (bench/README.md, "Why httpx2").
 
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.
@@ -34,7 +39,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import httpx2
 
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
@@ -46,11 +51,11 @@ log = logging.getLogger(__name__)
 _NO_RETRY_5XX = frozenset({501, 505})
 # Failures where the upstream never answered: safe and useful to retry.
 _RETRYABLE_TRANSPORT = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.RemoteProtocolError,
-    httpx.ReadError,
-    httpx.WriteError,
+    httpx2.ConnectError,
+    httpx2.ConnectTimeout,
+    httpx2.RemoteProtocolError,
+    httpx2.ReadError,
+    httpx2.WriteError,
 )
 
 
@@ -119,7 +124,7 @@ class ChatStream:
     """
 
     def __init__(
-        self, response: httpx.Response, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
+        self, response: httpx2.Response, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
     ) -> None:
         self._response = response
         self._idle_timeout = idle_timeout
@@ -157,9 +162,9 @@ class ChatStream:
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
             ) from None
-        except httpx.TimeoutException:
+        except httpx2.TimeoutException:
             raise UpstreamStreamError("upstream stream timed out", 504) from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise UpstreamStreamError(f"upstream stream failed: {type(exc).__name__}") from None
         self._check_complete()
 
@@ -231,13 +236,13 @@ class ChatStream:
 
 
 class UpstreamClient:
-    def __init__(self, settings: Settings, tokens: TokenProvider, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings, tokens: TokenProvider, http: httpx2.AsyncClient | None = None) -> None:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.upstream_url
-        self.http = http or httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=60),
+        self.http = http or httpx2.AsyncClient(
+            timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
+            limits=httpx2.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=60),
         )
         self._static_headers = {"Content-Type": "application/json"}
         if settings.send_ob1_client_headers:
@@ -275,7 +280,7 @@ class UpstreamClient:
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
-    ) -> tuple[httpx.Response, tuple[str, ...]]:
+    ) -> tuple[httpx2.Response, tuple[str, ...]]:
         """The first successful response (and the credential pieces it was sent with), after at most one
         401 refresh and ``max_retries`` retries of transient failures."""
         try:
@@ -299,22 +304,22 @@ class UpstreamClient:
             try:
                 async with asyncio.timeout(first_byte):
                     response = await self.http.send(request, stream=stream)
-            except httpx.ConnectTimeout:
+            except httpx2.ConnectTimeout:
                 failure = UpstreamError(504, "upstream connect timed out")
-            except httpx.PoolTimeout:
+            except httpx2.PoolTimeout:
                 raise UpstreamError(503, "too many concurrent upstream requests") from None
-            except (TimeoutError, httpx.TimeoutException):
+            except (TimeoutError, httpx2.TimeoutException):
                 raise UpstreamError(504, "upstream timed out before responding") from None
             except _RETRYABLE_TRANSPORT as exc:
                 failure = UpstreamError(502, f"upstream unreachable: {type(exc).__name__}")
-            except httpx.HTTPError as exc:
+            except httpx2.HTTPError as exc:
                 raise UpstreamError(502, f"upstream unreachable: {type(exc).__name__}") from None
             else:
                 if response.status_code < 400:
                     return response, secrets
                 try:
                     raw = await response.aread()
-                except httpx.HTTPError:
+                except httpx2.HTTPError:
                     raw = b""
                 finally:
                     await response.aclose()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2
 
 from ..settings import Settings
 from ..stores.base import OB1Token
@@ -71,9 +71,7 @@ def jwt_claims(access_token: str) -> dict[str, Any]:
         return {}
 
 
-def token_from_grant(
-    body: dict[str, Any], previous: OB1Token | None = None, now: float | None = None
-) -> OB1Token:
+def token_from_grant(body: dict[str, Any], previous: OB1Token | None = None, now: float | None = None) -> OB1Token:
     """An ``OB1Token`` from a WorkOS authenticate response; expiry from JWT ``exp``, ``expires_in``, or 1 h.
 
     A response without a new refresh token keeps the previous one; org and user fall back to the previous
@@ -86,9 +84,7 @@ def token_from_grant(
     expires_at = jwt_expiry(access)
     if expires_at is None:
         expires_in = body.get("expires_in")
-        lifetime = (
-            float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_LIFETIME
-        )
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_LIFETIME
         expires_at = now + lifetime
     claims = jwt_claims(access)
     user = body.get("user") if isinstance(body.get("user"), dict) else {}
@@ -111,7 +107,7 @@ class WorkOSClient:
         self,
         settings: Settings,
         *,
-        http: httpx.AsyncClient | None = None,
+        http: httpx2.AsyncClient | None = None,
         slow_down_step: float = 5.0,
     ) -> None:
         self.auth_url = settings.auth_url.rstrip("/")
@@ -119,16 +115,16 @@ class WorkOSClient:
         self.client_id = settings.client_id
         self.slow_down_step = slow_down_step  # RFC 8628 §3.5: add 5 s per slow_down
         self._http = http
-        self._timeout = httpx.Timeout(30.0, connect=settings.connect_timeout)
+        self._timeout = httpx2.Timeout(30.0, connect=settings.connect_timeout)
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx2.Response:
         """One request, on the shared client if given, else a short-lived one (refreshes are rare)."""
         try:
             if self._http is not None:
                 return await self._http.request(method, url, **kwargs)
-            async with httpx.AsyncClient(timeout=self._timeout) as http:
+            async with httpx2.AsyncClient(timeout=self._timeout) as http:
                 return await http.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {type(exc).__name__}") from None
 
     async def _authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -152,9 +148,7 @@ class WorkOSClient:
         raise AuthUnavailable(f"WorkOS refresh failed: HTTP {status} {error or ''}".rstrip())
 
     async def start_device_flow(self) -> DeviceCode:
-        response = await self._request(
-            "POST", f"{self.auth_url}/authorize/device", data={"client_id": self.client_id}
-        )
+        response = await self._request("POST", f"{self.auth_url}/authorize/device", data={"client_id": self.client_id})
         try:
             body = response.json()
         except ValueError:
@@ -190,17 +184,13 @@ class WorkOSClient:
             elif error == "slow_down":
                 interval += self.slow_down_step
             elif error == "expired_token":
-                raise DeviceFlowError(
-                    "the login code expired before it was approved; run `ob1gw login` again"
-                )
+                raise DeviceFlowError("the login code expired before it was approved; run `ob1gw login` again")
             elif error == "access_denied":
                 raise DeviceFlowError("the login was denied")
             else:
                 raise AuthUnavailable(f"WorkOS device login failed: HTTP {status} {error or ''}".rstrip())
             if time.monotonic() + interval > deadline:
-                raise DeviceFlowError(
-                    "the login code expired before it was approved; run `ob1gw login` again"
-                )
+                raise DeviceFlowError("the login code expired before it was approved; run `ob1gw login` again")
 
     async def organizations(self, access_token: str, user_id: str) -> list[dict[str, str]]:
         """The user's OB-1 organisations as ``[{"organizationId", "organizationName"}]``."""
