@@ -32,9 +32,7 @@ def cost_usd(
     if usage.cost_usd is not None:
         return usage.cost_usd
     if listed_pricing and any(listed_pricing.get(key) for key in _LISTED.values()):
-        return _from_rates(
-            usage, {kind: listed_pricing[key] for kind, key in _LISTED.items() if key in listed_pricing}
-        )
+        return _from_rates(usage, {kind: listed_pricing[key] for kind, key in _LISTED.items() if key in listed_pricing})
     if table_per_million:
         return _from_rates(usage, {kind: rate / 1_000_000 for kind, rate in table_per_million.items()})
     return 0.0

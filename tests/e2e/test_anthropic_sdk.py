@@ -220,9 +220,7 @@ def test_upstream_rate_limit_is_mapped(gateway: GatewayHandle, fake_ob1: object)
     # A Retry-After beyond OB1GW_RETRY_MAX_WAIT_SECONDS is not waited for: the 429 is returned at once.
     fake_ob1.enqueue(scripts.http_error(429, "slow down", headers={"Retry-After": "30"}))
     with pytest.raises(anthropic.RateLimitError) as caught:
-        client(gateway).messages.create(
-            model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}]
-        )
+        client(gateway).messages.create(model=MODEL, max_tokens=5, messages=[{"role": "user", "content": "x"}])
     assert caught.value.response.headers.get("retry-after") == "30"
     [record] = gateway.usage_records(1)
     assert record.status == 429

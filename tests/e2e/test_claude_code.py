@@ -30,9 +30,7 @@ pytestmark = [
 ]
 
 
-def run_claude(
-    gw: GatewayHandle, workdir: Path, prompt: str, *extra: str
-) -> subprocess.CompletedProcess[str]:
+def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *extra: str) -> subprocess.CompletedProcess[str]:
     assert CLAUDE is not None, "CI must install Claude Code (npm install)"
     home = workdir / "home"
     home.mkdir(exist_ok=True)
@@ -66,9 +64,7 @@ def run_claude(
     )
 
 
-def test_claude_code_runs_a_tool_through_the_gateway(
-    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
-) -> None:
+def test_claude_code_runs_a_tool_through_the_gateway(gateway: GatewayHandle, fake_ob1: object, tmp_path: Path) -> None:
     work = tmp_path / "project"
     work.mkdir()
     command = {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}

@@ -58,9 +58,7 @@ def test_readme_flow(fake_ob1: object, tmp_path: Path) -> None:
             assert time.monotonic() < deadline and server.poll() is None, "ob1gw serve did not start"
             time.sleep(0.1)
         a = anthropic.Anthropic(base_url=base, api_key=created["key"], max_retries=0)
-        a.messages.create(
-            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "one"}]
-        )
+        a.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "one"}])
         o = openai.OpenAI(base_url=base + "/v1", api_key=created["key"], max_retries=0)
         o.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "two"}])
     finally:

@@ -77,9 +77,7 @@ def test_stream_forwards_usage_chunk_only_when_asked(
 def test_tool_call_round_trip_streamed(gateway: GatewayHandle) -> None:
     c = client(gateway)
     ask = {"role": "user", "content": 'USE_TOOL get_weather {"city": "Lima"}'}
-    chunks = list(
-        c.chat.completions.create(model="gpt-4o-mini", messages=[ask], tools=[WEATHER], stream=True)
-    )
+    chunks = list(c.chat.completions.create(model="gpt-4o-mini", messages=[ask], tools=[WEATHER], stream=True))
     calls: dict[int, dict] = {}
     for ch in chunks:
         for tc in (ch.choices[0].delta.tool_calls or []) if ch.choices else []:
@@ -138,9 +136,7 @@ def test_parallel_tool_calls_pass_through(gateway: GatewayHandle, fake_ob1: obje
         ({"model": "nope/not-a-model"}, openai.NotFoundError, 404),
     ],
 )
-def test_bad_requests_get_openai_errors(
-    gateway: GatewayHandle, kwargs: dict, error: type, status: int
-) -> None:
+def test_bad_requests_get_openai_errors(gateway: GatewayHandle, kwargs: dict, error: type, status: int) -> None:
     args = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]} | kwargs
     with pytest.raises(error) as caught:
         client(gateway).chat.completions.create(**args)

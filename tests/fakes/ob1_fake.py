@@ -559,9 +559,7 @@ def build_app(state: FakeState) -> Starlette:
         if isinstance(script, dict):
             rec["usage"] = script.get("usage")
             return JSONResponse(script)
-        rec["usage"] = next(
-            (i["usage"] for i in reversed(script) if isinstance(i, dict) and i.get("usage")), None
-        )
+        rec["usage"] = next((i["usage"] for i in reversed(script) if isinstance(i, dict) and i.get("usage")), None)
         return _sse(script)
 
     async def admin(request: Request) -> Response:

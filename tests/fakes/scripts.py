@@ -182,9 +182,7 @@ def reasoning(
                     "role": "assistant",
                     "content": "",
                     "reasoning": piece,
-                    "reasoning_details": [
-                        {"type": "reasoning.text", "text": piece, "format": fmt, "index": 0}
-                    ],
+                    "reasoning_details": [{"type": "reasoning.text", "text": piece, "format": fmt, "index": 0}],
                 },
                 model=model,
             )
@@ -244,9 +242,7 @@ def parallel_tool_calls(
         if i < len(b_args):
             items.append(chunk(_tool_delta(1, args=b_args[i])))
     items += [
-        chunk(
-            {"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"
-        ),
+        chunk({"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"),
         usage_chunk(prompt_tokens=50, completion_tokens=40, cost=0.00075),
         DONE,
     ]
@@ -260,9 +256,7 @@ def tool_call_one_chunk(name: str = "get_weather", args: dict[str, Any] | None =
         PROCESSING,
         role_chunk(),
         chunk(_tool_delta(0, id="toolu_fake_one", name=name, args=arguments)),
-        chunk(
-            {"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"
-        ),
+        chunk({"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"),
         usage_chunk(prompt_tokens=40, completion_tokens=12, cost=0.0003),
         DONE,
     ]
@@ -279,9 +273,7 @@ def text_after_tool_call(
         chunk(_tool_delta(0, id="toolu_fake_then_text", name=name)),
         *[chunk(_tool_delta(0, args=p)) for p in split(arguments, 2)],
         *[chunk({"role": "assistant", "content": p}) for p in split(text, 2)],
-        chunk(
-            {"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"
-        ),
+        chunk({"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"),
         usage_chunk(prompt_tokens=44, completion_tokens=20, cost=0.000432),
         DONE,
     ]

@@ -22,11 +22,7 @@ def _auth(login: dict) -> dict[str, str]:
 
 
 def _sse_events(text: str) -> list:
-    return [
-        json.loads(line[6:])
-        for line in text.splitlines()
-        if line.startswith("data: ") and line != "data: [DONE]"
-    ]
+    return [json.loads(line[6:]) for line in text.splitlines() if line.startswith("data: ") and line != "data: [DONE]"]
 
 
 def test_models_require_a_live_token_and_org(fake_ob1: FakeOB1Server) -> None:
@@ -49,10 +45,7 @@ def test_models_require_a_live_token_and_org(fake_ob1: FakeOB1Server) -> None:
 
 def test_expired_jwt_is_rejected(fake_ob1: FakeOB1Server) -> None:
     login = fake_ob1.issue_login(expires_in=-5)
-    assert (
-        jwt.decode(login["access_token"], options={"verify_signature": False})["exp"]
-        < login["expires_at"] + 1
-    )
+    assert jwt.decode(login["access_token"], options={"verify_signature": False})["exp"] < login["expires_at"] + 1
     assert httpx.get(fake_ob1.upstream_url + "/models", headers=_auth(login)).status_code == 401
 
 
@@ -88,9 +81,7 @@ def test_device_flow_pending_then_tokens(fake_ob1: FakeOB1Server) -> None:
         "interval",
     } <= set(start)
     form = {"grant_type": DEVICE_GRANT, "device_code": start["device_code"], "client_id": DEFAULT_CLIENT_ID}
-    errors = [
-        httpx.post(fake_ob1.auth_url + "/authenticate", data=form).json().get("error") for _ in range(2)
-    ]
+    errors = [httpx.post(fake_ob1.auth_url + "/authenticate", data=form).json().get("error") for _ in range(2)]
     assert errors == ["authorization_pending", "authorization_pending"]
     final = httpx.post(fake_ob1.auth_url + "/authenticate", data=form)
     assert final.status_code == 200 and final.json()["access_token"]

@@ -107,9 +107,7 @@ def test_login_that_never_completes_fails_cleanly(
     assert _stored() is None
 
 
-def test_import_then_status_never_shows_tokens(
-    fake_ob1: FakeOB1Server, ob1_env: Path, tmp_path: Path
-) -> None:
+def test_import_then_status_never_shows_tokens(fake_ob1: FakeOB1Server, ob1_env: Path, tmp_path: Path) -> None:
     login_dict = fake_ob1.issue_login()
     path = tmp_path / "credentials.json"
     path.write_text(json.dumps(fake_ob1.credentials_json(login_dict)))
@@ -133,9 +131,7 @@ def test_import_then_status_never_shows_tokens(
         _no_secrets(output, token)
 
 
-def test_import_default_path_and_errors(
-    fake_ob1: FakeOB1Server, ob1_env: Path, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+def test_import_default_path_and_errors(fake_ob1: FakeOB1Server, ob1_env: Path, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("HOME", str(tmp_path))
     missing = runner.invoke(app, ["token", "import"])
     assert missing.exit_code == 1 and ".ob1/credentials.json does not exist" in missing.output

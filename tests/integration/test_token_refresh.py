@@ -178,8 +178,7 @@ def test_processes_sharing_a_token_file_refresh_once(fake_ob1: FakeOB1Server, to
     ctx = multiprocessing.get_context("spawn")
     ready, results, go = ctx.Queue(), ctx.Queue(), ctx.Event()
     procs = [
-        ctx.Process(target=_process_worker, args=(fake_ob1.url, str(token_path), ready, go, results))
-        for _ in range(6)
+        ctx.Process(target=_process_worker, args=(fake_ob1.url, str(token_path), ready, go, results)) for _ in range(6)
     ]
     for proc in procs:
         proc.start()
@@ -200,18 +199,12 @@ def test_processes_sharing_a_token_file_refresh_once(fake_ob1: FakeOB1Server, to
     assert headers == {stored.authorization()}
     # the stored refresh token is the newest: it refreshes, and the seeded one is dead
     form = {"grant_type": "refresh_token", "client_id": DEFAULT_CLIENT_ID}
-    dead = httpx.post(
-        fake_ob1.auth_url + "/authenticate", data={**form, "refresh_token": seeded.refresh_token}
-    )
-    live = httpx.post(
-        fake_ob1.auth_url + "/authenticate", data={**form, "refresh_token": stored.refresh_token}
-    )
+    dead = httpx.post(fake_ob1.auth_url + "/authenticate", data={**form, "refresh_token": seeded.refresh_token})
+    live = httpx.post(fake_ob1.auth_url + "/authenticate", data={**form, "refresh_token": stored.refresh_token})
     assert dead.json()["error"] == "invalid_grant" and live.status_code == 200
 
 
-def test_invalid_grant_with_unchanged_store_is_login_expired(
-    fake_ob1: FakeOB1Server, token_path: Path
-) -> None:
+def test_invalid_grant_with_unchanged_store_is_login_expired(fake_ob1: FakeOB1Server, token_path: Path) -> None:
     seeded = _seed(fake_ob1, token_path)
     # someone else used the refresh token and lost the result: the stored one is now dead
     httpx.post(
@@ -245,9 +238,7 @@ class LaggingStore(FileTokenStore):
         return self.stale if self.reads <= self.stale_reads else super().load()
 
 
-def test_invalid_grant_rereads_and_uses_a_token_rotated_elsewhere(
-    fake_ob1: FakeOB1Server, token_path: Path
-) -> None:
+def test_invalid_grant_rereads_and_uses_a_token_rotated_elsewhere(fake_ob1: FakeOB1Server, token_path: Path) -> None:
     seeded = _seed(fake_ob1, token_path)
     fake_ob1.expire_all_tokens()
     other = _manager(fake_ob1.url, token_path)

@@ -48,9 +48,7 @@ class LambdaEnv:
 
 
 @pytest.fixture
-def lambda_env(
-    aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: pytest.MonkeyPatch
-) -> LambdaEnv:
+def lambda_env(aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: pytest.MonkeyPatch) -> LambdaEnv:
     """The environment template.yaml gives the functions, pointed at moto and the fake OB-1."""
     env = {
         **aws_env,

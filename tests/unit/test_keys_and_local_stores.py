@@ -40,9 +40,7 @@ def test_key_store_keeps_only_the_hash(tmp_path: Path) -> None:
     assert [r.key_id for r in store.list()] == [record.key_id]
 
 
-def _usage(
-    request_id: str, key_id: str = "k1", model: str = "m", n: int = 1, ts: float | None = None
-) -> UsageRecord:
+def _usage(request_id: str, key_id: str = "k1", model: str = "m", n: int = 1, ts: float | None = None) -> UsageRecord:
     return UsageRecord(
         request_id=request_id,
         key_id=key_id,

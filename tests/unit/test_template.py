@@ -92,9 +92,7 @@ def test_chat_routes_stream_from_stream_function(cfn: dict[str, Any]) -> None:
         integration = routes[route]
         assert integration["type"] == "aws_proxy"
         assert integration["responseTransferMode"] == "STREAM", route
-        assert "/2021-11-15/functions/${StreamFunction.Arn}/response-streaming-invocations" in _uri(
-            integration
-        )
+        assert "/2021-11-15/functions/${StreamFunction.Arn}/response-streaming-invocations" in _uri(integration)
         assert integration["timeoutInMillis"] == 900000  # streamed responses may run 15 minutes
 
 
@@ -109,9 +107,7 @@ def test_buffered_routes_go_to_mangum_function(cfn: dict[str, Any]) -> None:
 def test_api_is_regional_with_invoke_permissions(cfn: dict[str, Any]) -> None:
     (api,) = _of_type(cfn, "AWS::ApiGateway::RestApi").values()
     assert api["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]  # 5 min idle, not 30 s
-    permitted = {
-        json.dumps(p["Properties"]["FunctionName"]) for p in _of_type(cfn, "AWS::Lambda::Permission").values()
-    }
+    permitted = {json.dumps(p["Properties"]["FunctionName"]) for p in _of_type(cfn, "AWS::Lambda::Permission").values()}
     assert any("StreamFunction" in p for p in permitted) and any("ApiFunction" in p for p in permitted)
 
 
@@ -189,9 +185,7 @@ def test_iam_is_scoped_to_named_resources(cfn: dict[str, Any]) -> None:
     statements = _statements(cfn)
     assert statements
     for role, statement in statements:
-        resources = (
-            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
-        )
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
         assert "*" not in resources, (role, statement)
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         text = json.dumps(resources)

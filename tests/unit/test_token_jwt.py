@@ -34,9 +34,7 @@ def test_expiry_falls_back_to_expires_in_then_an_hour() -> None:
 
 
 def test_grant_fields_and_fallbacks() -> None:
-    previous = OB1Token(
-        access_token="old", refresh_token="rt-old", organization_id="org_prev", email="p@x.io"
-    )
+    previous = OB1Token(access_token="old", refresh_token="rt-old", organization_id="org_prev", email="p@x.io")
     body = {"access_token": _jwt(sub="user_9", org_id="org_claim", exp=2_000_000_000)}
     token = token_from_grant(body, previous)
     assert token.refresh_token == "rt-old"  # no rotation in the response: keep the old one

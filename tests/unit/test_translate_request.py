@@ -180,9 +180,7 @@ MESSAGE_CASES: list[tuple[str, dict[str, Any], str, list[dict[str, Any]]]] = [
             [
                 user("w?"),
                 asst([TOOL_USE]),
-                user(
-                    [{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": "boom"}]
-                ),
+                user([{"type": "tool_result", "tool_use_id": "toolu_1", "is_error": True, "content": "boom"}]),
             ]
         ),
         GPT,
@@ -208,9 +206,7 @@ MESSAGE_CASES: list[tuple[str, dict[str, Any], str, list[dict[str, Any]]]] = [
             [
                 user("w?"),
                 asst([TOOL_USE]),
-                user(
-                    [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok", "cache_control": CC}]
-                ),
+                user([{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok", "cache_control": CC}]),
             ]
         ),
         CLAUDE,
@@ -285,9 +281,7 @@ MESSAGE_CASES: list[tuple[str, dict[str, Any], str, list[dict[str, Any]]]] = [
             {
                 "role": "assistant",
                 "content": None,
-                "tool_calls": [
-                    {"id": "t", "type": "function", "function": {"name": "<short>", "arguments": "{}"}}
-                ],
+                "tool_calls": [{"id": "t", "type": "function", "function": {"name": "<short>", "arguments": "{}"}}],
             },
         ],
     ),
@@ -368,9 +362,7 @@ FIELD_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
     ),
     (
         "server_tools_skipped",
-        req(
-            tools=[{"type": "web_search_20250305", "name": "web_search"}, {"type": "custom", **WEATHER_TOOL}]
-        ),
+        req(tools=[{"type": "web_search_20250305", "name": "web_search"}, {"type": "custom", **WEATHER_TOOL}]),
         GPT,
         {"tools": [WEATHER_FN]},
     ),

@@ -26,15 +26,11 @@ def plan(stop_sequences: list[str] | None = None, tools: list[str] | None = None
     return anthropic_to_chat(r, upstream_model="anthropic/claude-sonnet-4.6")
 
 
-def resp(
-    message: dict[str, Any], finish: str | None = "stop", usage: dict | None = None, **choice: Any
-) -> dict:
+def resp(message: dict[str, Any], finish: str | None = "stop", usage: dict | None = None, **choice: Any) -> dict:
     return {
         "id": "gen-1",
         "object": "chat.completion",
-        "choices": [
-            {"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish, **choice}
-        ],
+        "choices": [{"index": 0, "message": {"role": "assistant", **message}, "finish_reason": finish, **choice}],
         "usage": usage,
     }
 
@@ -136,9 +132,7 @@ CONTENT_CASES: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("response", "expected"), [c[1:] for c in CONTENT_CASES], ids=[c[0] for c in CONTENT_CASES]
-)
+@pytest.mark.parametrize(("response", "expected"), [c[1:] for c in CONTENT_CASES], ids=[c[0] for c in CONTENT_CASES])
 def test_content(response: dict, expected: list) -> None:
     body, _ = chat_to_anthropic(response, plan())
     assert body["content"] == expected
@@ -235,9 +229,7 @@ STOP_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("response", "stops", "expected"), [c[1:] for c in STOP_CASES], ids=[c[0] for c in STOP_CASES]
-)
+@pytest.mark.parametrize(("response", "stops", "expected"), [c[1:] for c in STOP_CASES], ids=[c[0] for c in STOP_CASES])
 def test_stop_reason(response: dict, stops: list[str] | None, expected: tuple) -> None:
     body, _ = chat_to_anthropic(response, plan(stop_sequences=stops))
     assert (body["stop_reason"], body["stop_sequence"]) == expected

@@ -83,12 +83,8 @@ def test_encode(event: str | None, data: object, expected: bytes) -> None:
     assert encode_sse(event, data) == expected  # type: ignore[arg-type]
 
 
-_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20
-)
-_events = st.lists(
-    st.tuples(st.one_of(st.none(), st.sampled_from(["a", "message_delta"])), _text), max_size=8
-)
+_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20)
+_events = st.lists(st.tuples(st.one_of(st.none(), st.sampled_from(["a", "message_delta"])), _text), max_size=8)
 
 
 @st.composite

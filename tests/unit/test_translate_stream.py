@@ -71,15 +71,11 @@ def reason(s: str, signature: str | None = None, details: bool = True) -> dict[s
     return delta_chunk(d)
 
 
-def tool(
-    index: int, *, id: str | None = None, name: str | None = None, args: str | None = None
-) -> dict[str, Any]:
+def tool(index: int, *, id: str | None = None, name: str | None = None, args: str | None = None) -> dict[str, Any]:
     return delta_chunk({"tool_calls": [tc(index, id=id, name=name, args=args)]})
 
 
-def tc(
-    index: int | None, *, id: str | None = None, name: str | None = None, args: str | None = None
-) -> dict[str, Any]:
+def tc(index: int | None, *, id: str | None = None, name: str | None = None, args: str | None = None) -> dict[str, Any]:
     call: dict[str, Any] = {"type": "function", "function": {}}
     if index is not None:
         call["index"] = index
@@ -96,9 +92,7 @@ def finish(reason_: str | None = "stop", **choice: Any) -> dict[str, Any]:
     return delta_chunk({}, reason_, **choice)
 
 
-def usage_chunk(
-    prompt: int = 100, completion: int = 20, cached: int = 60, write: int = 30, cost: float = 0.01
-) -> dict:
+def usage_chunk(prompt: int = 100, completion: int = 20, cached: int = 60, write: int = 30, cost: float = 0.01) -> dict:
     return {
         "id": "gen-1",
         "choices": [],
@@ -112,9 +106,7 @@ def usage_chunk(
     }
 
 
-def run(
-    chunks: list[dict[str, Any]], plan: ChatPlan = PLAN, estimate: int = 0
-) -> tuple[list[Event], AnthropicStream]:
+def run(chunks: list[dict[str, Any]], plan: ChatPlan = PLAN, estimate: int = 0) -> tuple[list[Event], AnthropicStream]:
     s = AnthropicStream(plan, message_id="msg_test", input_tokens_estimate=estimate)
     events = s.start()
     for c in chunks:
@@ -443,9 +435,7 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("chunks", "expected"), [c[1:] for c in STREAM_CASES], ids=[c[0] for c in STREAM_CASES]
-)
+@pytest.mark.parametrize(("chunks", "expected"), [c[1:] for c in STREAM_CASES], ids=[c[0] for c in STREAM_CASES])
 def test_stream_content(chunks: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
     events, _ = run(chunks)
     assert accumulate(events)["content"] == expected
@@ -474,9 +464,7 @@ STOP_CASES = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("chunks", "stops", "expected"), [c[1:] for c in STOP_CASES], ids=[c[0] for c in STOP_CASES]
-)
+@pytest.mark.parametrize(("chunks", "stops", "expected"), [c[1:] for c in STOP_CASES], ids=[c[0] for c in STOP_CASES])
 def test_stream_stop_reason(chunks: list[dict], stops: list[str] | None, expected: tuple) -> None:
     events, s = run(chunks, make_plan(stop_sequences=stops))
     msg = accumulate(events)
@@ -565,9 +553,7 @@ def test_arguments_forwarded_as_raw_fragments_without_delay() -> None:
 def test_text_after_tool_gets_next_index_not_tool_index() -> None:
     """Known failure: text after a tool block emitted at the tool's index."""
     events, _ = run([text("a"), tool(0, id="c1", name="f", args="{}"), text("b"), finish("tool_calls")])
-    text_deltas = [
-        d["index"] for n, d in events if n == "content_block_delta" and d["delta"]["type"] == "text_delta"
-    ]
+    text_deltas = [d["index"] for n, d in events if n == "content_block_delta" and d["delta"]["type"] == "text_delta"]
     assert text_deltas == [0, 2]
 
 
@@ -676,9 +662,7 @@ def test_upstream_error_chunk_becomes_error_event() -> None:
             "choices": [{"delta": {}, "finish_reason": "error"}],
         }
     )
-    assert events == [
-        ("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
-    ]
+    assert events == [("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})]
     assert s.finished and s.feed(text("x")) == [] and s.finish() == []
 
 
@@ -723,9 +707,7 @@ def openrouter_bytes() -> bytes:
     def frame(chunk: dict[str, Any]) -> str:
         return (
             "data: "
-            + json.dumps(
-                {"id": "gen-1", "provider": "Anthropic", "model": "anthropic/claude-sonnet-4.6", **chunk}
-            )
+            + json.dumps({"id": "gen-1", "provider": "Anthropic", "model": "anthropic/claude-sonnet-4.6", **chunk})
             + "\n\n"
         )
 
@@ -919,9 +901,7 @@ def test_realistic_openrouter_stream() -> None:
     sdk = sdk_accumulate(events)
     assert sdk["content"] == EXPECTED_REALISTIC
     assert sdk["stop_reason"] == "tool_use"
-    assert (
-        sdk["usage"]["cache_read_input_tokens"] == 1000 and sdk["usage"]["cache_creation_input_tokens"] == 150
-    )
+    assert sdk["usage"]["cache_read_input_tokens"] == 1000 and sdk["usage"]["cache_creation_input_tokens"] == 150
 
 
 @settings(max_examples=100, deadline=None)
@@ -961,8 +941,7 @@ def _scripts(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     signature = draw(st.one_of(st.none(), st.text(alphabet="abcXYZ09+/", min_size=1, max_size=12)))
     before = draw(st.text(max_size=20))
     tools = [
-        (f"call_{i}", draw(st.sampled_from(["f", "g", LONG])), draw(_json_obj))
-        for i in range(draw(st.integers(0, 3)))
+        (f"call_{i}", draw(st.sampled_from(["f", "g", LONG])), draw(_json_obj)) for i in range(draw(st.integers(0, 3)))
     ]
     after = draw(st.text(max_size=20))
 
@@ -1021,9 +1000,7 @@ def test_property_any_split_same_message(script: tuple[list[dict[str, Any]], lis
     events, _ = run(chunks)
     msg = accumulate(events)  # also checks strict order and dense indexes
     assert msg["content"] == expected
-    assert msg["stop_reason"] == (
-        "tool_use" if any(b["type"] == "tool_use" for b in expected) else "end_turn"
-    )
+    assert msg["stop_reason"] == ("tool_use" if any(b["type"] == "tool_use" for b in expected) else "end_turn")
     assert msg["usage"]["cache_read_input_tokens"] == 60 and msg["usage"]["cache_creation_input_tokens"] == 30
     starts = [d["index"] for n, d in events if n == "content_block_start"]
     assert starts == list(range(len(expected)))

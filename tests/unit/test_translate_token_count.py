@@ -15,13 +15,7 @@ from ob1_gateway.translate.token_count import estimate_input_tokens, image_token
 
 def png(w: int, h: int) -> str:
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    raw = (
-        b"\x89PNG\r\n\x1a\n"
-        + struct.pack(">I", 13)
-        + b"IHDR"
-        + ihdr
-        + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
-    )
+    raw = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
     return base64.b64encode(raw).decode()
 
 
@@ -86,9 +80,7 @@ def test_malformed_input_never_raises(req: Any) -> None:
 _block = st.one_of(
     st.builds(lambda t: {"type": "text", "text": t}, st.text(max_size=50)),
     st.builds(lambda t: {"type": "thinking", "thinking": t, "signature": "s"}, st.text(max_size=50)),
-    st.builds(
-        lambda w, h: {"type": "image", "source": src(png(w, h))}, st.integers(1, 4000), st.integers(1, 4000)
-    ),
+    st.builds(lambda w, h: {"type": "image", "source": src(png(w, h))}, st.integers(1, 4000), st.integers(1, 4000)),
     st.builds(lambda t: {"type": "tool_result", "tool_use_id": "x", "content": t}, st.text(max_size=50)),
     st.builds(
         lambda d: {"type": "tool_use", "id": "x", "name": "n", "input": d},
@@ -105,9 +97,7 @@ _request = st.fixed_dictionaries(
     optional={
         "system": st.text(max_size=80),
         "tools": st.lists(
-            st.fixed_dictionaries(
-                {"name": st.text(max_size=10), "input_schema": st.just({"type": "object"})}
-            ),
+            st.fixed_dictionaries({"name": st.text(max_size=10), "input_schema": st.just({"type": "object"})}),
             max_size=3,
         ),
     },

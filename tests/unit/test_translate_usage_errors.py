@@ -191,9 +191,7 @@ OPENAI_TYPES = [
 
 @pytest.mark.parametrize(("status", "kind"), OPENAI_TYPES)
 def test_openai_error_body(status: int, kind: str) -> None:
-    assert openai_error_body(status, "m") == {
-        "error": {"message": "m", "type": kind, "param": None, "code": None}
-    }
+    assert openai_error_body(status, "m") == {"error": {"message": "m", "type": kind, "param": None, "code": None}}
 
 
 def test_openai_error_body_param_and_code() -> None:

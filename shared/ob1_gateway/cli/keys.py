@@ -19,9 +19,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="Manage the team's caller keys
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
-    budget_usd: Annotated[
-        float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")
-    ] = None,
+    budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {key_id, key} as JSON.")] = False,
 ) -> None:
     record, key = issue_key(name, budget_usd)

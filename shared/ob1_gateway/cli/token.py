@@ -51,9 +51,7 @@ def _summary(token: OB1Token) -> str:
 
 
 def login(
-    org: Annotated[
-        str | None, typer.Option("--org", help="Organization id to use if you belong to several.")
-    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Organization id to use if you belong to several.")] = None,
 ) -> None:
     """Log in to OB-1 with the device flow and store the login for the gateway."""
     settings = _settings()

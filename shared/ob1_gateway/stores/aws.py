@@ -43,9 +43,7 @@ def build_aws_backends(settings: Settings) -> Backends:
 
     missing = [name for name in ("secret_id", "table_name") if not getattr(settings, name)]
     if missing:
-        raise SettingsError(
-            "the aws backend needs " + " and ".join(f"OB1GW_{name.upper()}" for name in missing)
-        )
+        raise SettingsError("the aws backend needs " + " and ".join(f"OB1GW_{name.upper()}" for name in missing))
     assert settings.secret_id and settings.table_name
     dynamodb = aws_client("dynamodb", settings)
     return Backends(

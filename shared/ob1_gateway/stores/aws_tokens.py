@@ -68,9 +68,7 @@ class SecretsManagerTokenStore:
         """
         force = fresh or self._held > 0
         try:
-            data = self._provider.get(
-                self.secret_id, max_age=self.cache_seconds, transform="json", force_fetch=force
-            )
+            data = self._provider.get(self.secret_id, max_age=self.cache_seconds, transform="json", force_fetch=force)
         except GetParameterError as exc:
             if error_code(exc.__cause__ or exc) == "ResourceNotFoundException":
                 log.warning("OB-1 secret %s has no value yet: not logged in", self.secret_id)
@@ -129,9 +127,7 @@ class SecretsManagerTokenStore:
         except self._dynamodb.exceptions.ConditionalCheckFailedException:
             # Our lease expired and another process took it: not ours to delete. Worth a warning,
             # because it means a refresh outlived ``lease_seconds``.
-            log.warning(
-                "token lease expired before release; refresh took longer than %ss", self.lease_seconds
-            )
+            log.warning("token lease expired before release; refresh took longer than %ss", self.lease_seconds)
 
     @contextmanager
     def lease(self) -> Iterator[None]:

@@ -60,9 +60,7 @@ def _whole_day(ts: float | None) -> bool:
 
 
 class DynamoUsageStore:
-    def __init__(
-        self, client: Any, table_name: str, *, retention_days: int = 90, max_attempts: int = 8
-    ) -> None:
+    def __init__(self, client: Any, table_name: str, *, retention_days: int = 90, max_attempts: int = 8) -> None:
         self._client = client
         self.table_name = table_name
         self.retention_days = retention_days

@@ -143,15 +143,11 @@ class SqliteKeyStore:
         return [_key_from_row(row) for row in rows]
 
     def set_disabled(self, key_id: str, disabled: bool) -> bool:
-        cur = self.db.connect().execute(
-            "UPDATE keys SET disabled = ? WHERE key_id = ?", (int(disabled), key_id)
-        )
+        cur = self.db.connect().execute("UPDATE keys SET disabled = ? WHERE key_id = ?", (int(disabled), key_id))
         return cur.rowcount == 1
 
     def set_budget(self, key_id: str, budget_usd: float | None) -> bool:
-        cur = self.db.connect().execute(
-            "UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id)
-        )
+        cur = self.db.connect().execute("UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id))
         return cur.rowcount == 1
 
 

@@ -123,11 +123,7 @@ class _Builder:
             raise InvalidRequest("system: must be a string or a list of text blocks", "system")
         parts: list[dict[str, Any]] = []
         for i, block in enumerate(system):
-            if (
-                not isinstance(block, dict)
-                or block.get("type") != "text"
-                or not isinstance(block.get("text"), str)
-            ):
+            if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
                 raise InvalidRequest("system: every block must be a text block", f"system.{i}")
             if block["text"]:
                 parts.append(self._text_part(block))
@@ -210,9 +206,7 @@ class _Builder:
         if kind == "enabled":
             budget = thinking.get("budget_tokens")  # type: ignore[union-attr]
             if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
-                raise InvalidRequest(
-                    "thinking.budget_tokens: must be a positive integer", "thinking.budget_tokens"
-                )
+                raise InvalidRequest("thinking.budget_tokens: must be a positive integer", "thinking.budget_tokens")
             return {"max_tokens": budget}
         if kind not in (None, "adaptive"):
             raise InvalidRequest(f"thinking: unknown type {kind!r}", "thinking.type")
@@ -404,9 +398,7 @@ class _Builder:
             if not isinstance(url, str) or not url:
                 raise InvalidRequest(f"{path}.source.url: field required", f"{path}.source.url")
         else:
-            raise InvalidRequest(
-                f"{path}.source.type: unsupported image source {kind!r}", f"{path}.source.type"
-            )
+            raise InvalidRequest(f"{path}.source.type: unsupported image source {kind!r}", f"{path}.source.type")
         return self._with_cache({"type": "image_url", "image_url": {"url": url}}, block)
 
     def _document_part(self, block: dict[str, Any], path: str) -> dict[str, Any]:

@@ -81,11 +81,7 @@ def _image_size(data: bytes) -> tuple[int, int] | None:
 
 def image_tokens(source: Any) -> int:
     """Tokens for one image ``source`` (see module docstring)."""
-    if (
-        not isinstance(source, dict)
-        or source.get("type") != "base64"
-        or not isinstance(source.get("data"), str)
-    ):
+    if not isinstance(source, dict) or source.get("type") != "base64" or not isinstance(source.get("data"), str):
         return _IMAGE_DEFAULT
     try:
         raw = base64.b64decode(source["data"], validate=False)
@@ -159,9 +155,9 @@ def estimate_input_tokens(req: dict[str, Any]) -> int:
         for tool in tools:
             if not isinstance(tool, dict):
                 continue
-            text = "".join(
-                v for v in (tool.get("name"), tool.get("description")) if isinstance(v, str)
-            ) + _dumps(tool.get("input_schema") or {})
+            text = "".join(v for v in (tool.get("name"), tool.get("description")) if isinstance(v, str)) + _dumps(
+                tool.get("input_schema") or {}
+            )
             total += _TOOL_OVERHEAD + _text_tokens(text)
     messages = req.get("messages")
     if isinstance(messages, list):

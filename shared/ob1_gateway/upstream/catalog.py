@@ -41,9 +41,7 @@ def _parse_model(entry: dict[str, Any]) -> Model:
         except (TypeError, ValueError):
             continue
     created = entry.get("created")
-    return Model(
-        id=entry["id"], created=created if isinstance(created, int) else 0, pricing=pricing, raw=entry
-    )
+    return Model(id=entry["id"], created=created if isinstance(created, int) else 0, pricing=pricing, raw=entry)
 
 
 def claude_candidates(name: str) -> list[str]:
