@@ -14,8 +14,6 @@ from ..translate.anthropic_out import chat_to_anthropic
 from ..translate.anthropic_stream import AnthropicStream
 from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
-from ..translate.usage import Usage
-from ..upstream.client import UpstreamError
 from .body import (
     ANTHROPIC_COUNT_TOKENS_BODY,
     ANTHROPIC_MESSAGES_BODY,
@@ -25,9 +23,9 @@ from .body import (
     require_str,
 )
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .deps import caller, gateway, new_meter, resolve_model, upstream_failure_metered
 from .errors import ApiError
-from .streaming import relay_translated
+from .streaming import relay_translated, sse_response
 
 router = APIRouter()
 
@@ -66,21 +64,13 @@ async def messages(request: Request, key: KeyRecord = Depends(within_budget)) ->
     meter = new_meter(request, key, stream=plan.stream)
     meter.model, meter.pricing = model.id, model.pricing
 
-    try:
-        if plan.stream:
-            chunks = await gw.upstream.open_chat_stream(plan.body)
-        else:
-            response = await gw.upstream.chat(plan.body)
-    except UpstreamError as exc:
-        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
-        raise upstream_api_error(exc) from None
     if not plan.stream:
+        with upstream_failure_metered(gw, meter):
+            response = await gw.upstream.chat(plan.body)
         message, usage = chat_to_anthropic(response, plan, message_id=_message_id())
         gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
         return JSONResponse(message)
+    with upstream_failure_metered(gw, meter):
+        chunks = await gw.upstream.open_chat_stream(plan.body)
     translator = AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
-    return StreamingResponse(
-        relay_translated(gw, chunks, translator, meter, keepalive=_PING),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_PING))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import Request
 
@@ -10,6 +12,7 @@ from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
+from ..translate.usage import Usage
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
 from .errors import ApiError
@@ -25,6 +28,17 @@ async def caller(request: Request) -> KeyRecord:
 
 def new_meter(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
     return RequestMeter(request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream)
+
+
+@contextmanager
+def upstream_failure_metered(gw: Gateway, meter: RequestMeter) -> Iterator[None]:
+    """An upstream refusal before any byte is still a request: record it (no tokens) with its status,
+    then answer with the API's own error."""
+    try:
+        yield
+    except UpstreamError as exc:
+        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
+        raise upstream_api_error(exc) from None
 
 
 def upstream_api_error(error: UpstreamError) -> ApiError:

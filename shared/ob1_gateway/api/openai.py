@@ -19,9 +19,9 @@ from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error
+from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error, upstream_failure_metered
 from .errors import ApiError
-from .streaming import KEEPALIVE_SECONDS, log_stream_failure, with_keepalive
+from .streaming import KEEPALIVE_SECONDS, log_stream_failure, sse_response, with_keepalive
 
 router = APIRouter()
 
@@ -104,22 +104,14 @@ async def chat_completions(
     else:
         upstream_body.pop("stream_options", None)
 
-    try:
-        if not stream:
-            response = await gw.upstream.chat(upstream_body)
-        else:
-            chunks = await gw.upstream.open_chat_stream(upstream_body)
-    except UpstreamError as exc:
-        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
-        raise upstream_api_error(exc) from None
     if not stream:
+        with upstream_failure_metered(gw, meter):
+            response = await gw.upstream.chat(upstream_body)
         gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 200, gw.settings.pricing))
         return JSONResponse(response)
-    return StreamingResponse(
-        _relay(gw, chunks, meter, client_wants_usage),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    with upstream_failure_metered(gw, meter):
+        chunks = await gw.upstream.open_chat_stream(upstream_body)
+    return sse_response(_relay(gw, chunks, meter, client_wants_usage))
 
 
 async def _relay(

@@ -14,13 +14,11 @@ from ..translate.anthropic_in import InvalidRequest
 from ..translate.responses_in import responses_to_chat
 from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
-from ..translate.usage import Usage
-from ..upstream.client import UpstreamError
 from .body import read_json_object, require_str
 from .budget import within_budget
-from .deps import gateway, new_meter, resolve_model, upstream_api_error
+from .deps import gateway, new_meter, resolve_model, upstream_failure_metered
 from .errors import ApiError
-from .streaming import relay_translated
+from .streaming import relay_translated, sse_response
 
 router = APIRouter()
 
@@ -41,21 +39,13 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
     meter = new_meter(request, key, stream=plan.stream)
     meter.model, meter.pricing = model.id, model.pricing
 
-    try:
-        if plan.stream:
-            chunks = await gw.upstream.open_chat_stream(plan.body)
-        else:
-            response = await gw.upstream.chat(plan.body)
-    except UpstreamError as exc:
-        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
-        raise upstream_api_error(exc) from None
     if not plan.stream:
+        with upstream_failure_metered(gw, meter):
+            response = await gw.upstream.chat(plan.body)
         result, usage = chat_to_response(response, plan, response_id=new_id("resp"), created_at=int(time.time()))
         gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
         return JSONResponse(result)
+    with upstream_failure_metered(gw, meter):
+        chunks = await gw.upstream.open_chat_stream(plan.body)
     translator = ResponsesStream(plan, response_id=new_id("resp"))
-    return StreamingResponse(
-        relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE))

@@ -8,6 +8,8 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from fastapi.responses import StreamingResponse
+
 from ..translate.sse import encode_sse
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamStreamError
@@ -21,6 +23,13 @@ Event = tuple[str, dict[str, Any]]
 KEEPALIVE_SECONDS = 15.0
 
 log = logging.getLogger("ob1_gateway.stream")
+
+
+def sse_response(events: AsyncIterator[bytes]) -> StreamingResponse:
+    """An event stream that caches and buffering proxies (nginx) must pass through as it comes."""
+    return StreamingResponse(
+        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )
 
 
 def log_stream_failure(exc: BaseException) -> None:
