@@ -93,7 +93,12 @@ def test_schemathesis_finds_no_server_error(fuzz_gw: GatewayHandle) -> None:
     tally = Tally()
     started = time.monotonic()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/v1/messages", "/v1/chat/completions", "/v1/messages/count_tokens"}
+    assert {op.path for op in operations} >= {
+        "/v1/messages",
+        "/v1/chat/completions",
+        "/v1/messages/count_tokens",
+        "/v1/responses",
+    }
     for operation in operations:
         modes = [GenerationMode.POSITIVE]
         if operation.method.upper() != "GET":

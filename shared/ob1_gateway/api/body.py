@@ -180,6 +180,53 @@ OPENAI_CHAT_BODY: dict[str, Any] = {
     },
     "example": {"model": "gpt-4o-mini", "messages": _EXAMPLE_MESSAGES},
 }
+_RESPONSES_INPUT_ITEM = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["message", "function_call", "function_call_output", "reasoning"]},
+        "role": {"type": "string", "enum": ["user", "assistant", "system", "developer"]},
+        "content": {"anyOf": [{"type": "string"}, {"type": "array"}]},
+        "call_id": {"type": "string"},
+        "name": {"type": "string"},
+        "arguments": {"type": "string"},
+        "output": {"anyOf": [{"type": "string"}, {"type": "array"}]},
+    },
+}
+OPENAI_RESPONSES_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "input": {"anyOf": [{"type": "string", "minLength": 1}, {"type": "array", "items": _RESPONSES_INPUT_ITEM}]},
+        "instructions": {"type": "string"},
+        "stream": {"type": "boolean"},
+        "max_output_tokens": {"type": "integer", "minimum": 1},
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+        "tools": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "name": {"type": "string"},
+                    "description": {"type": "string"},
+                    "parameters": {"type": "object"},
+                    "strict": {"type": "boolean"},
+                },
+            },
+        },
+        "tool_choice": {},
+        "parallel_tool_calls": {"type": "boolean"},
+        "reasoning": {"type": "object", "properties": {"effort": {"type": "string"}, "summary": {"type": "string"}}},
+        "text": {"type": "object"},
+        "include": {"type": "array", "items": {"type": "string"}},
+        "store": {"type": "boolean"},
+        "user": {"type": "string"},
+    },
+    "example": {"model": "gpt-4o-mini", "input": "Hello"},
+}
 
 
 def json_body(schema: dict[str, Any]) -> dict[str, Any]:

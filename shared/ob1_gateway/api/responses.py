@@ -14,7 +14,7 @@ from ..translate.anthropic_in import InvalidRequest
 from ..translate.responses_in import responses_to_chat
 from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
-from .body import read_json_object, require_str
+from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
 from .budget import within_budget
 from .deps import gateway, new_meter, resolve_model, upstream_failure_metered
 from .errors import ApiError
@@ -25,7 +25,7 @@ router = APIRouter()
 _KEEPALIVE = b": keep-alive\n\n"
 
 
-@router.post("/v1/responses", response_model=None)
+@router.post("/v1/responses", response_model=None, openapi_extra=json_body(OPENAI_RESPONSES_BODY))
 async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
