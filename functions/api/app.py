@@ -10,7 +10,7 @@ correlation id and a traced handler (``create_app`` already set up Logger, Metri
 from mangum import Mangum
 from ob1_gateway import observability
 from ob1_gateway.app import create_app
-from ob1_gateway.stores.aws_lambda import lambda_app
+from ob1_gateway.lambda_app import lambda_app
 
 app = create_app()
 handler = observability.lambda_handler(Mangum(lambda_app(app), lifespan="off"))

@@ -8,6 +8,6 @@ from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finis
 """
 
 from ob1_gateway.app import create_app
-from ob1_gateway.stores.aws_lambda import lambda_app
+from ob1_gateway.lambda_app import lambda_app
 
 app = lambda_app(create_app())
