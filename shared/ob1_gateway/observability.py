@@ -77,6 +77,13 @@ def wanted(settings: Settings | None = None) -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) or backend == "aws"
 
 
+def tracer_wanted() -> bool:
+    """``OB1GW_TRACER=on``: Powertools Tracer with X-Ray subsegments. Off by default: the X-Ray SDK adds
+    ~100 ms to every cold start (it builds a botocore client for sampling at import), and Lambda's
+    Active tracing already records each invocation's segment without it."""
+    return os.environ.get("OB1GW_TRACER", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
 def enabled() -> bool:
     return _state.enabled
 
@@ -97,7 +104,7 @@ def setup(settings: Settings | None = None) -> bool:
     """Turn Powertools on for this process when ``wanted``; returns whether it is on."""
     if _state.enabled or not wanted(settings):
         return _state.enabled
-    from aws_lambda_powertools import Logger, Tracer
+    from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
     from . import metering
@@ -123,10 +130,15 @@ def setup(settings: Settings | None = None) -> bool:
         package.addHandler(_state.handler)
         package.setLevel(level)
 
-    # X-Ray: httpx (upstream) and boto3 (DynamoDB, Secrets Manager) calls as subsegments. Powertools
-    # disables the tracer by itself outside Lambda; a request without a trace context is not an error.
-    os.environ.setdefault("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
-    _state.tracer = Tracer(service=_state.service, patch_modules=["httpx", "boto3"])
+    if tracer_wanted():
+        # X-Ray subsegments for boto3 (DynamoDB, Secrets Manager). The X-Ray SDK cannot patch httpx2 (the
+        # upstream client), so upstream time is the handler segment's remainder and the latency/TTFT
+        # metrics. Powertools disables the tracer by itself outside Lambda; a request without a trace
+        # context is not an error.
+        from aws_lambda_powertools import Tracer
+
+        os.environ.setdefault("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
+        _state.tracer = Tracer(service=_state.service, patch_modules=["boto3"])
 
     if observe_request not in metering.REQUEST_OBSERVERS:
         metering.REQUEST_OBSERVERS.append(observe_request)
@@ -288,17 +300,18 @@ class ObservabilityMiddleware:
 
 def lambda_handler(handler: Any) -> Any:
     """Wrap a Lambda handler (Mangum): Powertools' Lambda context and API Gateway correlation id on every
-    log line, and a traced handler subsegment (without the response: it carries completions)."""
+    log line, and (``OB1GW_TRACER=on``) a traced handler subsegment without the response, which carries
+    completions."""
     if not _state.enabled:
         return handler
     from aws_lambda_powertools.logging import correlation_paths
 
-    @_state.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-    @_state.tracer.capture_lambda_handler(capture_response=False)
-    def wrapped(event: dict[str, Any], context: Any) -> Any:
+    def invoke(event: dict[str, Any], context: Any) -> Any:
         return handler(event, context)
 
-    return wrapped
+    if _state.tracer is not None:
+        invoke = _state.tracer.capture_lambda_handler(capture_response=False)(invoke)
+    return _state.logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)(invoke)
 
 
 def install(app: FastAPI) -> None:

@@ -128,7 +128,8 @@ def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
         assert props["Layers"][0] == {"Ref": layer_id}, name
     layer = load_template()["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "shared/"
-    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert "build-SharedLayer:" in (REPO / "shared" / "Makefile").read_text()
 
 
 def test_stream_function_runs_the_web_adapter(cfn: dict[str, Any]) -> None:
