@@ -18,11 +18,14 @@ def serve(
     """Run the gateway."""
     import uvicorn
 
+    from .. import observability
     from ..app import create_app
 
     settings = load_or_exit()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_redaction()
     app = create_app(settings)
+    if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
+        logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
     typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
     uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
