@@ -52,14 +52,23 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
             cleaned = redact(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
-    if record.exc_info and record.exc_info[1] is not None:
+    if record.exc_info and record.exc_info[1] is not None and not getattr(record.exc_info[1], "_ob1_redacted", False):
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        record.exc_info = None
+        record.exc_info = _redacted_exc_info(record.exc_info)
     elif record.exc_text:
         record.exc_text = redact(record.exc_text)
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     return record
+
+
+def _redacted_exc_info(exc_info: Any) -> tuple[type[BaseException], BaseException, Any]:
+    """The exception swapped for a stand-in with the same name and module and a redacted message, over
+    the same traceback. Formatters that read ``exc_info`` themselves (Powertools' JSON ``exception`` and
+    ``exception_name``) still get the type, the frames and the message, without the secret."""
+    exc_type, exc, tb = exc_info
+    stand_in = type(exc_type.__name__, (Exception,), {"__module__": exc_type.__module__, "_ob1_redacted": True})
+    return stand_in, stand_in(redact(str(exc))), tb
 
 
 class RedactingFilter(logging.Filter):

@@ -42,3 +42,22 @@ def test_filter_scrubs_messages_args_and_tracebacks() -> None:
     output = stream.getvalue()
     assert key not in output and JWT not in output
     assert output.count("[REDACTED]") >= 3
+
+
+def test_powertools_json_keeps_the_exception_without_the_secret() -> None:
+    """Powertools formats ``exc_info`` itself; the redacted record must still carry the type and frames."""
+    import json
+
+    from aws_lambda_powertools import Logger
+
+    stream = io.StringIO()
+    logger = Logger(service="redaction-test", logger_handler=logging.StreamHandler(stream))
+    logger.registered_handler.addFilter(RedactingFilter())
+    try:
+        raise PermissionError(f"upstream said Bearer {JWT}")
+    except PermissionError:
+        logger.exception("refresh failed")
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert JWT not in stream.getvalue()
+    assert line["exception_name"] == "PermissionError"
+    assert "[REDACTED]" in line["exception"] and "test_powertools_json_keeps_the_exception" in line["exception"]
