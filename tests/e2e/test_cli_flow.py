@@ -6,14 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import anthropic
-import httpx
 import openai
 
-from tests.fixtures.gateway import free_port
+from tests.fixtures.gateway import free_port, wait_until_healthy
 
 OB1GW = [sys.executable, "-m", "ob1_gateway.cli"]
 
@@ -48,15 +46,7 @@ def test_readme_flow(fake_ob1: object, tmp_path: Path) -> None:
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "ob1gw serve did not start"
-            time.sleep(0.1)
+        wait_until_healthy(base, server)
         a = anthropic.Anthropic(base_url=base, api_key=created["key"], max_retries=0)
         a.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "one"}])
         o = openai.OpenAI(base_url=base + "/v1", api_key=created["key"], max_retries=0)

@@ -15,10 +15,8 @@ import importlib.util
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import time
 import venv
 from pathlib import Path
 from typing import Any
@@ -26,11 +24,10 @@ from typing import Any
 import httpx
 import pytest
 from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
-from ob1_gateway.stores.base import OB1Token
 
 from tests.fakes.ob1_fake import FakeOB1Server
+from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy
 from tests.fixtures.moto_server import REPO
 
 # What the Lambda python3.13 runtime puts on sys.path besides the function and its layers.
@@ -103,9 +100,7 @@ def deployed_env(aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: 
     monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
     get_settings.cache_clear()
     backends = build_backends(get_settings())
-    backends.token_store.save(OB1Token.from_dict(fake_ob1.issue_login()))
-    record, key = issue_key("layer-tester")
-    backends.key_store.put(record)
+    _, key = seed_login_and_key(backends, fake_ob1, "layer-tester")
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -180,18 +175,12 @@ def test_token_keeper_runs_on_the_layer(lambda_python: tuple[Path, str], deploye
     assert results == ["fresh"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_stream_function_run_sh_serves_on_the_layer(
     lambda_python: tuple[Path, str], deployed_env: dict[str, Any]
 ) -> None:
     """run.sh as the Lambda Web Adapter starts it, with the bare interpreter first on PATH."""
     python, path_tail = lambda_python
-    port = _free_port()
+    port = free_port()
     env = {
         **deployed_env["env"],
         "PATH": f"{python.parent}{os.pathsep}{os.environ['PATH']}",
@@ -199,21 +188,10 @@ def test_stream_function_run_sh_serves_on_the_layer(
         "AWS_LAMBDA_FUNCTION_NAME": "StreamFunction",
         "AWS_LWA_PORT": str(port),
     }
-    proc = subprocess.Popen(
-        ["bash", str(REPO / "functions" / "stream" / "run.sh")], env=env, stderr=subprocess.PIPE, text=True
-    )
+    proc = subprocess.Popen(["bash", str(REPO / "functions" / "stream" / "run.sh")], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stderr.read()[-3000:] if proc.stderr else "run.sh exited"
-            assert time.monotonic() < deadline, "uvicorn did not become ready"
-            time.sleep(0.1)
+        wait_until_healthy(base, proc)
         body = json.loads(json.loads((REPO / "events" / "messages_stream.json").read_text())["body"])
         headers = {"x-api-key": deployed_env["key"], "anthropic-version": "2023-06-01"}
         with httpx.stream("POST", base + "/v1/messages", json=body, headers=headers, timeout=30) as resp:

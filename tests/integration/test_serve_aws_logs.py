@@ -15,12 +15,10 @@ import time
 
 import httpx
 from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
-from ob1_gateway.stores.base import OB1Token
 
 from tests.fakes.ob1_fake import FakeOB1Server
-from tests.fixtures.gateway import free_port
+from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy
 
 
 def test_usage_line_is_written_once_as_json(
@@ -31,9 +29,7 @@ def test_usage_line_is_written_once_as_json(
     env.pop("AWS_LAMBDA_FUNCTION_NAME", None)
     get_settings.cache_clear()
     backends = build_backends(get_settings())
-    backends.token_store.save(OB1Token.from_dict(fake_ob1.issue_login()))
-    record, key = issue_key("log-reader")
-    backends.key_store.put(record)
+    record, key = seed_login_and_key(backends, fake_ob1, "log-reader")
 
     port = free_port()
     server = subprocess.Popen(
@@ -45,15 +41,7 @@ def test_usage_line_is_written_once_as_json(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(base + "/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and server.poll() is None, "ob1gw serve did not start"
-            time.sleep(0.1)
+        wait_until_healthy(base, server)
         response = httpx.post(
             base + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {key}"},

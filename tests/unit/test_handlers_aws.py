@@ -7,10 +7,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from ob1_gateway.backends import Backends, build_backends
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
 
 from tests.fakes.ob1_fake import FakeOB1Server
+from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy
 from tests.fixtures.moto_server import REPO
 
 EVENTS = REPO / "events"
@@ -62,9 +60,7 @@ def lambda_env(aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: py
     monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
     get_settings.cache_clear()
     backends = build_backends(get_settings())
-    backends.token_store.save(OB1Token.from_dict(fake_ob1.issue_login()))
-    record, key = issue_key("lambda-tester")
-    backends.key_store.put(record)
+    record, key = seed_login_and_key(backends, fake_ob1, "lambda-tester")
     return LambdaEnv(key, record.key_id, backends, fake_ob1, env)
 
 
@@ -153,15 +149,9 @@ def test_api_function_fallback_route_answers_in_api_shape(lambda_env: LambdaEnv,
 # ---- StreamFunction (run.sh -> uvicorn, as LWA starts it) --------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def stream_server(lambda_env: LambdaEnv) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **lambda_env.env,
@@ -171,16 +161,7 @@ def stream_server(lambda_env: LambdaEnv) -> Iterator[str]:
     proc = subprocess.Popen(["bash", str(REPO / "functions" / "stream" / "run.sh")], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:  # what LWA does: poll AWS_LWA_READINESS_CHECK_PATH until it answers
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, "run.sh exited"
-            assert time.monotonic() < deadline, "uvicorn did not become ready"
-            time.sleep(0.1)
+        wait_until_healthy(base, proc)  # what LWA does: poll AWS_LWA_READINESS_CHECK_PATH until it answers
         yield base
     finally:
         proc.terminate()

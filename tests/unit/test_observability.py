@@ -21,7 +21,7 @@ from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
 from ob1_gateway.upstream import token
 
-from tests.fixtures.gateway import UvicornThread, gateway_settings
+from tests.fixtures.gateway import UvicornThread, gateway_settings, seed_login_and_key
 from tests.fixtures.moto_server import REPO
 
 REQUEST_METRICS = {
@@ -229,9 +229,7 @@ def test_mangum_handler_logs_json_with_the_api_gateway_request_id(
     monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
     get_settings.cache_clear()
     backends = build_backends(get_settings())
-    backends.token_store.save(OB1Token.from_dict(fake_ob1.issue_login()))
-    record, key = issue_key("mangum")
-    backends.key_store.put(record)
+    _, key = seed_login_and_key(backends, fake_ob1, "mangum")
     spec = importlib.util.spec_from_file_location(f"api_{uuid.uuid4().hex}", REPO / "functions" / "api" / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
