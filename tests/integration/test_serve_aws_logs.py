@@ -1,4 +1,5 @@
-"""``ob1gw serve`` on the aws backend writes each log line once, as Powertools JSON.
+"""``ob1gw serve`` on the aws backend writes each log line once, as Powertools JSON, without the HTTP client's
+per-call lines (those are for DEBUG).
 
 With Powertools on (the aws backend turns it on outside Lambda too), the package logger has its JSON
 handler. If its records also propagated to the root handler that ``serve`` configures, every usage
@@ -61,3 +62,4 @@ def test_usage_line_is_written_once_as_json(
     assert len(json_lines) == 1 and not text_lines, output
     assert json.loads(json_lines[0])["usage"]["key_id"] == record.key_id
     assert key not in output
+    assert "HTTP Request:" not in output  # the HTTP client's per-call INFO line only at DEBUG

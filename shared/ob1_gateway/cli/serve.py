@@ -24,6 +24,8 @@ def serve(
     settings = load_or_exit()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     install_redaction()
+    if settings.log_level != "DEBUG":  # one "HTTP Request: POST …" line per upstream call repeats the usage line
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
     app = create_app(settings)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
