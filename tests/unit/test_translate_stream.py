@@ -371,6 +371,15 @@ STREAM_CASES: list[tuple[str, list[dict[str, Any]], list[dict[str, Any]]]] = [
         [TU("c1", "f", {"a": 1}), TU("c2", "g", {})],
     ),
     (
+        "garbage_index_treated_as_missing",  # an unhashable index raised TypeError before tool_calls.ToolCalls
+        [
+            delta_chunk({"tool_calls": [{**tc(None, id="c1", name="f", args='{"a":'), "index": {"x": 1}}]}),
+            delta_chunk({"tool_calls": [{**tc(None, args="1}"), "index": [0]}]}),
+            finish("tool_calls"),
+        ],
+        [TU("c1", "f", {"a": 1})],
+    ),
+    (
         "name_arrives_after_id",
         [tool(0, id="c1", args=""), tool(0, name="f", args='{"a":1}'), finish("tool_calls")],
         [TU("c1", "f", {"a": 1})],

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from fastapi.responses import StreamingResponse
 
-from ..translate.sse import encode_sse
+from ..translate.sse import Event, encode_sse
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamStreamError
 
@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from ..runtime import Gateway
 
 T = TypeVar("T")
-Event = tuple[str, dict[str, Any]]
 KEEPALIVE_SECONDS = 15.0
 
 log = logging.getLogger("ob1_gateway.stream")

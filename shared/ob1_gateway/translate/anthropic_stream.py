@@ -26,28 +26,20 @@ and ``finish_reason: "error"`` end the stream with an ``error`` event.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .anthropic_in import ChatPlan
 from .errors import anthropic_error_body, chunk_error
 from .finish import stop_reason_for
 from .reasoning import ENCRYPTED, TEXT, reasoning_items
+from .sse import Event
+from .tool_calls import ToolCalls, arguments_complete
 from .usage import Usage, usage_from_openai
 
 __all__ = ["AnthropicStream", "Event"]
 
-Event = tuple[str, dict[str, Any]]
-
 _TEXT, _THINKING, _TOOL, _REDACTED = "text", "thinking", "tool", "redacted"
 _PENDING, _OPEN, _CLOSED = 0, 1, 2
-
-
-def _json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
 
 
 class AnthropicStream:
@@ -59,9 +51,7 @@ class AnthropicStream:
         self._next_index = 0
         self._cur: dict[str, Any] | None = None
         self._pending: list[dict[str, Any]] = []
-        self._tools: dict[Any, dict[str, Any]] = {}  # tool_calls[].index -> latest record at that index
-        self._tool_count = 0
-        self._last_tool_key: Any = None
+        self._tools = ToolCalls()
         self._finish_reason: Any = None
         self._native: Any = None
         self._matched: Any = None
@@ -161,7 +151,7 @@ class AnthropicStream:
             native=self._native,
             matched=self._matched,
             stop_sequences=self._plan.stop_sequences,
-            had_tool_calls=self._tool_count > 0,
+            had_tool_calls=self._tools.count > 0,
         )
         usage = self._usage or Usage(prompt_tokens=self._estimate)
         self.finished = True
@@ -242,35 +232,11 @@ class AnthropicStream:
             self._advance(out)
 
     def _tool(self, call: dict[str, Any], out: list[Event]) -> None:
-        call_id = call.get("id")
-        key = call.get("index")
-        if key is None:
-            key = call_id if call_id else self._last_tool_key
-        fn = call.get("function")
-        if not isinstance(fn, dict):
-            fn = {}
-        name, args = fn.get("name"), fn.get("arguments")
-        rec = self._tools.get(key)
-        if rec is not None and call_id and rec["upstream_id"] and call_id != rec["upstream_id"]:
-            rec = None  # the same index reused for a new call (some OpenAI-compatible Gemini upstreams)
-        if rec is None:
-            rec = {
-                "kind": _TOOL,
-                "state": _PENDING,
-                "buf": [],
-                "upstream_id": call_id,
-                "id": call_id or f"toolu_{self.message_id.removeprefix('msg_')}_{self._tool_count}",
-                "name": name or None,
-                "complete": False,
-            }
-            self._tools[key] = rec
-            self._tool_count += 1
+        rec, created, args = self._tools.track(call, self._new_tool)
+        if created:
             self._pending.append(rec)
             self._any_content = True
-        elif name and not rec["name"]:
-            rec["name"] = name
-        self._last_tool_key = key
-        if isinstance(args, str) and args:
+        if args:
             state = rec["state"]
             if state == _OPEN:
                 rec["buf"].append(args)
@@ -281,6 +247,17 @@ class AnthropicStream:
             # _CLOSED: the block was closed as a complete JSON object; trailing bytes are dropped.
         self._advance(out)
 
+    def _new_tool(self, call_id: str | None, name: str | None) -> dict[str, Any]:
+        return {
+            "kind": _TOOL,
+            "state": _PENDING,
+            "buf": [],
+            "upstream_id": call_id,
+            "id": call_id or f"toolu_{self.message_id.removeprefix('msg_')}_{self._tools.count}",
+            "name": name,
+            "complete": False,
+        }
+
     # -- block lifecycle --------------------------------------------------------------------------
 
     def _advance(self, out: list[Event]) -> None:
@@ -289,7 +266,7 @@ class AnthropicStream:
         while pending:
             cur = self._cur
             if cur is not None and cur["kind"] == _TOOL and not cur["complete"]:
-                if not _json_object("".join(cur["buf"])):
+                if not arguments_complete("".join(cur["buf"])):
                     return
                 cur["complete"] = True
             nxt = pending[0]

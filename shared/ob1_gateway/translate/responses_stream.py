@@ -38,21 +38,14 @@ from .responses_out import (
     response_envelope,
     responses_usage,
 )
+from .sse import Event
+from .tool_calls import ToolCalls, arguments_complete
 from .usage import Usage, usage_from_openai
 
 __all__ = ["Event", "ResponsesStream"]
 
-Event = tuple[str, dict[str, Any]]
-
 _MESSAGE, _REASONING, _CALL = "message", "reasoning", "function_call"
 _PENDING, _OPEN, _CLOSED = 0, 1, 2
-
-
-def _json_object(text: str) -> bool:
-    try:
-        return isinstance(json.loads(text), dict)
-    except ValueError:
-        return False
 
 
 def _error_code(status: int) -> str:
@@ -69,8 +62,7 @@ class ResponsesStream:
         self._records: list[dict[str, Any]] = []  # opened items, in output_index order
         self._pending: list[dict[str, Any]] = []
         self._cur: dict[str, Any] | None = None
-        self._calls: dict[Any, dict[str, Any]] = {}
-        self._last_call_key: Any = None
+        self._calls = ToolCalls()
         self._format: str | None = None
         self._finish_reason: Any = None
         self._any_content = False
@@ -200,34 +192,13 @@ class ResponsesStream:
         self._advance(out)
 
     def _call(self, call: dict[str, Any], out: list[Event]) -> None:
-        call_id = call.get("id") if isinstance(call.get("id"), str) else None
-        key = call.get("index")
-        if isinstance(key, bool) or not isinstance(key, int | str):  # missing or garbage: the id, else the last call
-            key = call_id if call_id else self._last_call_key
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
-        name, args = fn.get("name"), fn.get("arguments")
-        rec = self._calls.get(key)
-        if rec is not None and call_id and rec["upstream_id"] and call_id != rec["upstream_id"]:
-            rec = None  # the same index reused for a new call
-        if rec is None:
-            rec = {
-                "kind": _CALL,
-                "state": _PENDING,
-                "buf": [],
-                "upstream_id": call_id,
-                "name": name or None,
-                "complete": False,
-            }
-            self._calls[key] = rec
+        rec, created, args = self._calls.track(call, self._new_call)
+        if created:
             self._pending.append(rec)
             self._any_content = True
-        else:
-            if name and not rec["name"]:
-                rec["name"] = name
-            if call_id and not rec["upstream_id"]:
-                rec["upstream_id"] = call_id  # still pending: the item is announced with it
-        self._last_call_key = key
-        if isinstance(args, str) and args:
+        elif rec["upstream_id"] is None and isinstance(call.get("id"), str) and call["id"]:
+            rec["upstream_id"] = call["id"]  # still pending: the item is announced with it
+        if args:
             if rec["state"] == _OPEN:
                 rec["buf"].append(args)
                 rec["complete"] = False
@@ -238,6 +209,10 @@ class ResponsesStream:
             # _CLOSED: closed as a complete JSON object; trailing bytes can only be whitespace or garbage.
         self._advance(out)
 
+    @staticmethod
+    def _new_call(call_id: str | None, name: str | None) -> dict[str, Any]:
+        return {"kind": _CALL, "state": _PENDING, "buf": [], "upstream_id": call_id, "name": name, "complete": False}
+
     # -- item lifecycle ---------------------------------------------------------------------------
 
     def _advance(self, out: list[Event]) -> None:
@@ -245,7 +220,7 @@ class ResponsesStream:
         while self._pending:
             cur = self._cur
             if cur is not None and cur["kind"] == _CALL and not cur["complete"]:
-                if not _json_object(cur["item"]["arguments"]):
+                if not arguments_complete(cur["item"]["arguments"]):
                     return
                 cur["complete"] = True
             nxt = self._pending[0]

@@ -13,7 +13,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SSEDecoder", "SSEEvent", "encode_sse"]
+__all__ = ["Event", "SSEDecoder", "SSEEvent", "encode_sse"]
+
+Event = tuple[str, dict[str, Any]]  # an outgoing event: its name and its data object, as encode_sse takes them
 
 _BOM = "\ufeff"
 
