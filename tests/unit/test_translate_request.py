@@ -361,18 +361,6 @@ FIELD_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
         },
     ),
     (
-        "server_tools_skipped",
-        req(tools=[{"type": "web_search_20250305", "name": "web_search"}, {"type": "custom", **WEATHER_TOOL}]),
-        GPT,
-        {"tools": [WEATHER_FN]},
-    ),
-    (
-        "only_server_tools_no_tools_no_tool_choice",
-        req(tools=[{"type": "web_search_20250305", "name": "web_search"}], tool_choice={"type": "any"}),
-        GPT,
-        {"tools": None, "tool_choice": None},
-    ),
-    (
         "tool_choice_auto",
         req(tools=[WEATHER_TOOL], tool_choice={"type": "auto"}),
         GPT,
@@ -431,7 +419,7 @@ FIELD_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
         CLAUDE,
         {"reasoning": {"effort": "medium"}},
     ),
-    ("effort_max_to_high", req(output_config={"effort": "max"}), CLAUDE, {"reasoning": {"effort": "high"}}),
+    ("effort_max_to_xhigh", req(output_config={"effort": "max"}), CLAUDE, {"reasoning": {"effort": "xhigh"}}),
     ("no_thinking_no_reasoning", req(), CLAUDE, {"reasoning": None}),
     (
         "unknown_fields_ignored",
@@ -498,7 +486,7 @@ INVALID = [
     ("missing_messages", {"model": "m", "max_tokens": 5}, "messages"),
     ("empty_messages", req([]), "messages"),
     ("messages_not_list", req(messages="hi"), "messages"),  # type: ignore[arg-type]
-    ("bad_role", req([{"role": "system", "content": "x"}]), "messages.0.role"),
+    ("bad_role", req([{"role": "robot", "content": "x"}]), "messages.0.role"),
     ("content_not_str_or_list", req([{"role": "user", "content": 5}]), "messages.0.content"),
     ("missing_max_tokens", {"model": "m", "messages": [user("x")]}, "max_tokens"),
     ("zero_max_tokens", req(max_tokens=0), "max_tokens"),
@@ -519,7 +507,7 @@ INVALID = [
     ),
     (
         "bad_image_source",
-        req([user([{"type": "image", "source": {"type": "file", "file_id": "f"}}])]),
+        req([user([{"type": "image", "source": {"type": "bytes", "data": "f"}}])]),
         "messages.0.content.0.source.type",
     ),
     ("system_not_text", req(system=[{"type": "image"}]), "system.0"),

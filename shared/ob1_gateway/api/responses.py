@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
-from ..translate.anthropic_in import InvalidRequest
+from ..translate.invalid import InvalidRequest
 from ..translate.responses_in import responses_to_chat
 from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream

@@ -2,20 +2,29 @@
 
 Decisions (each covered by a test):
 - ``cache_control`` is kept on system/message/tool-result parts only when the upstream model is a
-  Claude model (``"claude"`` in its id); other providers reject or ignore it, so it is stripped.
+  Claude model (``"claude"`` in its id); other providers reject or ignore it, so it is stripped. A
+  top-level ``cache_control`` (automatic caching) becomes a breakpoint on the last content part.
 - System blocks become one system message: a list of text parts for Claude models (so cache_control
-  survives), otherwise the texts joined with a blank line.
+  survives), otherwise the texts joined with a blank line. A ``role: "system"`` message inside
+  ``messages`` (Claude Code sends one after the first user turn) becomes a system message at its
+  position; ``hoist_system_messages`` merges them into the leading one for upstreams that refuse that.
 - A ``tool_result`` becomes a ``tool`` message; all tool messages of a user turn come first, in block
   order, then one user message with the images found inside tool results followed by the turn's
   sibling text/images. ``is_error: true`` is kept visibly by prefixing the content with
-  ``[tool error] ``.
-- ``thinking``: enabled -> ``reasoning.max_tokens = budget_tokens``; adaptive (or an ``effort`` in
-  ``thinking`` / ``output_config``) -> ``reasoning.effort`` (Anthropic's ``max`` -> ``high``), adaptive
-  without effort -> ``reasoning.enabled = true``; disabled -> ``reasoning.enabled = false``.
+  ``[tool error] ``. A ``tool_reference`` inside it (ToolSearch) becomes a line of text naming the
+  loaded tool, whose definition is then sent (see ``anthropic_tools``).
+- ``thinking``: enabled -> ``reasoning.max_tokens = budget_tokens`` (kept below ``max_tokens``);
+  adaptive (or an ``effort``) -> ``reasoning.effort``, the nearest of OpenRouter's levels (an unknown
+  level is clamped to ``high``, never refused); adaptive without effort -> ``reasoning.enabled = true``;
+  disabled -> ``reasoning.enabled = false``.
+- ``max_tokens`` above the model's catalog limit is clamped to it (the upstream would refuse it).
+- Structured outputs (``output_config.format`` json_schema) -> ``response_format`` json_schema, or a
+  400 when the catalog says the model cannot.
 - Signed thinking and redacted thinking are replayed in ``reasoning_details``; unsigned thinking is
   dropped (a signature is never invented).
-- Tools whose ``type`` is neither absent nor ``custom`` (Anthropic server tools such as
-  ``web_search_20250305``) are skipped; ``tool_choice`` is dropped when no tool remains.
+- Documents with ``source.type: content`` and ``search_result`` blocks become text; files by id (the
+  Files API) are refused: the gateway keeps no files.
+- ``context_management`` edits are applied to the request first (``context_edits``).
 - Unknown *request* fields are ignored; unknown *content block* types are an InvalidRequest.
 """
 
@@ -25,23 +34,23 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .anthropic_tools import loaded_tool_names, tools_to_functions
+from .context_edits import apply_context_edits
+from .invalid import InvalidRequest
+from .model_limits import ModelLimits
 from .tool_names import ToolNameMap
 
-__all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat"]
+__all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat", "hoist_system_messages"]
 
 TOOL_ERROR_PREFIX = "[tool error] "
-_EFFORTS = {"low": "low", "medium": "medium", "high": "high", "max": "high", "minimal": "minimal"}
-_USER_BLOCKS = frozenset({"text", "image", "document", "tool_result"})
+# OpenRouter's effort levels, lowest first; Anthropic's names map onto the nearest of them.
+_EFFORT_SCALE = ("none", "minimal", "low", "medium", "high", "xhigh")
+_EFFORT_ALIASES = {"max": "xhigh"}
+_UNKNOWN_EFFORT = "high"
+_USER_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_result"})
 _ASSISTANT_BLOCKS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
-
-
-class InvalidRequest(ValueError):
-    """The client's request cannot be translated; routers answer 400 in their API's error shape."""
-
-    def __init__(self, message: str, param: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.param = param
+_TOOL_RESULT_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_reference"})
+_FILES_API = "the Files API is not supported by this gateway (it keeps no files): send the content as base64 or a URL"
 
 
 @dataclass
@@ -55,16 +64,38 @@ class ChatPlan:
     model: str = ""
 
 
-def anthropic_to_chat(req: dict[str, Any], *, upstream_model: str) -> ChatPlan:
+def anthropic_to_chat(req: dict[str, Any], *, upstream_model: str, limits: ModelLimits | None = None) -> ChatPlan:
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
-    return _Builder(req, upstream_model).build()
+    return _Builder(apply_context_edits(req), upstream_model, limits or ModelLimits()).build()
+
+
+def hoist_system_messages(body: dict[str, Any]) -> dict[str, Any] | None:
+    """``body`` with every system message merged into one leading system message, for upstreams that
+    refuse system messages after the first turn; ``None`` when there is nothing to move."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return None
+    lead = 0
+    while lead < len(messages) and isinstance(messages[lead], dict) and messages[lead].get("role") == "system":
+        lead += 1
+    if not any(isinstance(m, dict) and m.get("role") == "system" for m in messages[lead:]):
+        return None
+    systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    rest = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+    contents = [m.get("content") for m in systems]
+    if all(isinstance(c, str) for c in contents):
+        merged: Any = "\n\n".join(c for c in contents if c)
+    else:
+        merged = [p for c in contents for p in ([{"type": "text", "text": c}] if isinstance(c, str) else c or [])]
+    return {**body, "messages": [{"role": "system", "content": merged}, *rest]}
 
 
 class _Builder:
-    def __init__(self, req: dict[str, Any], upstream_model: str) -> None:
+    def __init__(self, req: dict[str, Any], upstream_model: str, limits: ModelLimits) -> None:
         self.req = req
         self.upstream_model = upstream_model
+        self.limits = limits
         self.claude = "claude" in upstream_model.lower()
         self.names = ToolNameMap()
 
@@ -82,12 +113,21 @@ class _Builder:
         stream = req.get("stream") is True
 
         messages: list[dict[str, Any]] = []
-        system = self._system(req.get("system"))
+        system = self._system(req.get("system"), "system")
         if system is not None:
             messages.append(system)
         for i, msg in enumerate(raw_messages):
             messages.extend(self._message(msg, f"messages.{i}"))
+        if self.claude and isinstance(req.get("cache_control"), dict):
+            _cache_last_part(messages, req["cache_control"])
+        if req.get("mcp_servers"):
+            raise InvalidRequest(
+                "mcp_servers: MCP servers are connected by Anthropic's servers and are not available through "
+                "this gateway; connect them in the client (e.g. Claude Code's MCP settings)",
+                "mcp_servers",
+            )
 
+        requested_max, max_tokens = max_tokens, self.limits.clamp_output(max_tokens)
         body: dict[str, Any] = {"model": self.upstream_model, "messages": messages, "max_tokens": max_tokens}
         for key in ("temperature", "top_p", "top_k"):
             value = req.get(key)
@@ -99,13 +139,26 @@ class _Builder:
         metadata = req.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str) and metadata["user_id"]:
             body["user"] = metadata["user_id"]
-        tools = self._tools(req.get("tools"))
+        choice = req.get("tool_choice")
+        forced = choice.get("name") if isinstance(choice, dict) and isinstance(choice.get("name"), str) else None
+        loaded = loaded_tool_names(raw_messages) | ({forced} if forced else set())
+        tools = tools_to_functions(req.get("tools"), self.names, loaded=loaded)
         if tools:
             body["tools"] = tools
-            self._tool_choice(req.get("tool_choice"), body)
-        reasoning = self._reasoning(req.get("thinking"), req.get("output_config"))
+            self._tool_choice(choice, body)
+        output_config = req.get("output_config")
+        if output_config is not None and not isinstance(output_config, dict):
+            raise InvalidRequest("output_config: must be an object", "output_config")
+        reasoning = self._reasoning(req.get("thinking"), output_config)
         if reasoning is not None:
+            budget = reasoning.get("max_tokens")
+            if budget is not None and max_tokens < requested_max and budget >= max_tokens:
+                # keep the client's share of thinking, below the clamped limit
+                reasoning["max_tokens"] = max(min(budget * max_tokens // requested_max, max_tokens - 1), 1)
             body["reasoning"] = reasoning
+        response_format = self._response_format(req.get("output_format") or (output_config or {}).get("format"))
+        if response_format is not None:
+            body["response_format"] = response_format
         body["usage"] = {"include": True}
         if stream:
             body["stream"] = True
@@ -114,17 +167,17 @@ class _Builder:
 
     # -- top-level fields -------------------------------------------------------------------------
 
-    def _system(self, system: Any) -> dict[str, Any] | None:
+    def _system(self, system: Any, path: str) -> dict[str, Any] | None:
         if system is None:
             return None
         if isinstance(system, str):
             return {"role": "system", "content": system} if system else None
         if not isinstance(system, list):
-            raise InvalidRequest("system: must be a string or a list of text blocks", "system")
+            raise InvalidRequest(f"{path}: must be a string or a list of text blocks", path)
         parts: list[dict[str, Any]] = []
         for i, block in enumerate(system):
             if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
-                raise InvalidRequest("system: every block must be a text block", f"system.{i}")
+                raise InvalidRequest(f"{path}: every block must be a text block", f"{path}.{i}")
             if block["text"]:
                 parts.append(self._text_part(block))
         if not parts:
@@ -140,32 +193,6 @@ class _Builder:
         if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
             raise InvalidRequest("stop_sequences: must be a list of strings", "stop_sequences")
         return [s for s in value if s]
-
-    def _tools(self, tools: Any) -> list[dict[str, Any]]:
-        if tools is None:
-            return []
-        if not isinstance(tools, list):
-            raise InvalidRequest("tools: must be a list", "tools")
-        out: list[dict[str, Any]] = []
-        for i, tool in enumerate(tools):
-            if not isinstance(tool, dict):
-                raise InvalidRequest("tools: every tool must be an object", f"tools.{i}")
-            if tool.get("type") not in (None, "custom"):
-                continue  # server tools (web_search, code_execution, ...) cannot run upstream
-            name = tool.get("name")
-            if not isinstance(name, str) or not name:
-                raise InvalidRequest("tools: name is required", f"tools.{i}.name")
-            schema = tool.get("input_schema")
-            if schema is None:
-                schema = {"type": "object", "properties": {}}
-            elif not isinstance(schema, dict):
-                raise InvalidRequest("tools: input_schema must be an object", f"tools.{i}.input_schema")
-            fn: dict[str, Any] = {"name": self.names.shorten(name)}
-            if isinstance(tool.get("description"), str):
-                fn["description"] = tool["description"]
-            fn["parameters"] = schema
-            out.append({"type": "function", "function": fn})
-        return out
 
     def _tool_choice(self, choice: Any, body: dict[str, Any]) -> None:
         if choice is None:
@@ -211,13 +238,26 @@ class _Builder:
         if kind not in (None, "adaptive"):
             raise InvalidRequest(f"thinking: unknown type {kind!r}", "thinking.type")
         if effort is not None:
-            mapped = _EFFORTS.get(effort)
-            if mapped is None:
-                raise InvalidRequest(f"effort: unknown value {effort!r}", "output_config.effort")
-            return {"effort": mapped}
+            effort = _EFFORT_ALIASES.get(effort, effort)
+            return {"effort": effort if effort in _EFFORT_SCALE else _UNKNOWN_EFFORT}
         if kind == "adaptive":
             return {"enabled": True}
         return None
+
+    def _response_format(self, fmt: Any) -> dict[str, Any] | None:
+        if fmt is None:
+            return None
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or not isinstance(fmt.get("schema"), dict):
+            raise InvalidRequest(
+                "output_config.format: must be {'type': 'json_schema', 'schema': {...}}", "output_config.format"
+            )
+        if not self.limits.supports("structured_outputs", "response_format"):
+            raise InvalidRequest(
+                f"output_config.format: the model {self.upstream_model} does not support structured outputs",
+                "output_config.format",
+            )
+        schema = {"name": "output", "strict": True, "schema": fmt["schema"]}
+        return {"type": "json_schema", "json_schema": schema}
 
     # -- messages ---------------------------------------------------------------------------------
 
@@ -225,8 +265,11 @@ class _Builder:
         if not isinstance(msg, dict):
             raise InvalidRequest(f"{path}: must be an object", path)
         role = msg.get("role")
+        if role == "system":
+            system = self._system(msg.get("content"), f"{path}.content")
+            return [system] if system is not None else []
         if role not in ("user", "assistant"):
-            raise InvalidRequest(f"{path}.role: must be 'user' or 'assistant', got {role!r}", f"{path}.role")
+            raise InvalidRequest(f"{path}.role: must be 'user', 'assistant' or 'system', got {role!r}", f"{path}.role")
         content = msg.get("content")
         if isinstance(content, str):
             return [{"role": role, "content": content}] if content or role == "user" else []
@@ -260,6 +303,8 @@ class _Builder:
                     parts.append(self._text_part(block))
             elif kind == "image":
                 parts.append(self._image_part(block, bpath))
+            elif kind == "search_result":
+                parts.append(self._with_cache({"type": "text", "text": _search_result_text(block, bpath)}, block))
             else:
                 parts.append(self._document_part(block, bpath))
         out = tool_msgs
@@ -284,16 +329,22 @@ class _Builder:
             for k, inner in enumerate(content):
                 kind = inner.get("type") if isinstance(inner, dict) else None
                 ipath = f"{path}.content.{k}"
+                if kind not in _TOOL_RESULT_BLOCKS:
+                    raise InvalidRequest(f"{ipath}: unsupported block type {kind!r} in a tool_result", ipath)
                 if kind == "text" and isinstance(inner.get("text"), str):
                     if inner["text"]:
                         texts.append(inner["text"])
                     cache_control = inner.get("cache_control") or cache_control
+                elif kind == "text":
+                    raise InvalidRequest(f"{ipath}.text: must be a string", f"{ipath}.text")
+                elif kind == "tool_reference":
+                    texts.append(_tool_reference_text(inner, ipath))
+                elif kind == "search_result":
+                    texts.append(_search_result_text(inner, ipath))
                 elif kind == "image":
                     images.append(self._image_part(inner, ipath))
-                elif kind == "document":
-                    images.append(self._document_part(inner, ipath))
                 else:
-                    raise InvalidRequest(f"{ipath}: unsupported block type {kind!r} in a tool_result", ipath)
+                    images.append(self._document_part(inner, ipath))
         elif content is not None:
             raise InvalidRequest(f"{path}.content: must be a string or a list of blocks", f"{path}.content")
         text = "\n".join(texts)
@@ -397,6 +448,8 @@ class _Builder:
             url = source.get("url")  # type: ignore[union-attr]
             if not isinstance(url, str) or not url:
                 raise InvalidRequest(f"{path}.source.url: field required", f"{path}.source.url")
+        elif kind == "file":
+            raise InvalidRequest(f"{path}.source: {_FILES_API}", f"{path}.source.type")
         else:
             raise InvalidRequest(f"{path}.source.type: unsupported image source {kind!r}", f"{path}.source.type")
         return self._with_cache({"type": "image_url", "image_url": {"url": url}}, block)
@@ -409,6 +462,11 @@ class _Builder:
         if kind == "text" and isinstance(source.get("data"), str):  # type: ignore[union-attr]
             text = source["data"]  # type: ignore[index]
             return self._with_cache({"type": "text", "text": f"{title}\n\n{text}" if title else text}, block)
+        if kind == "content":
+            text = _blocks_text(source.get("content"), f"{path}.source.content")  # type: ignore[union-attr]
+            return self._with_cache({"type": "text", "text": f"{title}\n\n{text}" if title else text}, block)
+        if kind == "file":
+            raise InvalidRequest(f"{path}.source: {_FILES_API}", f"{path}.source.type")
         if kind == "base64" and isinstance(source.get("data"), str):  # type: ignore[union-attr]
             media = source.get("media_type") or "application/pdf"  # type: ignore[union-attr]
             file_data = f"data:{media};base64,{source['data']}"  # type: ignore[index]
@@ -418,3 +476,43 @@ class _Builder:
             raise InvalidRequest(f"{path}.source: unsupported document source {kind!r}", f"{path}.source")
         part = {"type": "file", "file": {"filename": title or "document.pdf", "file_data": file_data}}
         return self._with_cache(part, block)
+
+
+def _blocks_text(content: Any, path: str) -> str:
+    """The text of a string or a list of text blocks (document ``content`` sources, search results)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}: must be a string or a list of text blocks", path)
+    texts = []
+    for i, block in enumerate(content):
+        if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
+            raise InvalidRequest(f"{path}.{i}: only text blocks are supported here", f"{path}.{i}")
+        texts.append(block["text"])
+    return "\n\n".join(texts)
+
+
+def _search_result_text(block: dict[str, Any], path: str) -> str:
+    title, source = block.get("title"), block.get("source")
+    head = " ".join(str(v) for v in (title, f"({source})" if source else None) if v)
+    body = _blocks_text(block.get("content"), f"{path}.content")
+    return f"Search result: {head}\n\n{body}" if head else body
+
+
+def _tool_reference_text(block: dict[str, Any], path: str) -> str:
+    name = block.get("tool_name")
+    if not isinstance(name, str) or not name:
+        raise InvalidRequest(f"{path}.tool_name: field required", f"{path}.tool_name")
+    return f"Tool loaded: {name} (its definition is now in your tool list; call it directly)."
+
+
+def _cache_last_part(messages: list[dict[str, Any]], cache_control: dict[str, Any]) -> None:
+    """Automatic caching: one breakpoint on the last content part of the conversation (Claude upstreams)."""
+    for msg in reversed(messages):
+        content = msg.get("content")
+        if isinstance(content, str) and content:
+            msg["content"] = [{"type": "text", "text": content, "cache_control": cache_control}]
+            return
+        if isinstance(content, list) and content:
+            content[-1] = {**content[-1], "cache_control": cache_control}
+            return

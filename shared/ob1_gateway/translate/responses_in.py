@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .anthropic_in import InvalidRequest
+from .invalid import InvalidRequest
 from .tool_names import ToolNameMap
 
 __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
