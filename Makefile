@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
 
-.PHONY: install test lint format serve bench
+.PHONY: install test lint format serve bench capture-clients
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,19 @@ serve:
 
 bench:
 	$(PY) -m bench $(BENCH_ARGS)
+
+# Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
+# scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).
+CAPTURE_CLIENTS_DIR ?= /tmp/clients
+CAPTURE_VENV ?= /tmp/capvenv
+CLAUDE_CODE_VERSION ?= 2.1.332
+ANTHROPIC_SDK_VERSION ?= 2.15.0
+CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
+
+capture-clients: $(PY)
+	mkdir -p $(CAPTURE_CLIENTS_DIR)
+	cd $(CAPTURE_CLIENTS_DIR) && npm install --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	test -x $(CAPTURE_VENV)/bin/python || $(PYTHON) -m venv $(CAPTURE_VENV)
+	$(CAPTURE_VENV)/bin/python -m pip install -q anthropic==$(ANTHROPIC_SDK_VERSION) claude-agent-sdk==$(CLAUDE_AGENT_SDK_VERSION) pydantic
+	CLAUDE_BIN=$(CAPTURE_CLIENTS_DIR)/node_modules/.bin/claude CAPTURE_PYTHON=$(CAPTURE_VENV)/bin/python \
+		$(PY) -m tests.clients.capture $(CAPTURE_ARGS)

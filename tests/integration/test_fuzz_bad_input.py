@@ -62,7 +62,7 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("a-messages-empty", A_PATH, with_(A_OK, messages=[]), 400, "messages"),
     ("a-messages-object", A_PATH, with_(A_OK, messages={"role": "user"}), 400, "messages"),
     ("a-role-unknown", A_PATH, with_(A_OK, messages=[{"role": "robot", "content": "x"}]), 400, "role"),
-    ("a-role-system", A_PATH, with_(A_OK, messages=[{"role": "system", "content": "x"}]), 400, "role"),
+    ("a-system-role-only", A_PATH, with_(A_OK, messages=[{"role": "system", "content": "x"}]), 400, "role"),
     ("a-content-int", A_PATH, with_(A_OK, messages=[{"role": "user", "content": 3}]), 400, "content"),
     (
         "a-block-type-list",

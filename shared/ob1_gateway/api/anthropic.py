@@ -4,16 +4,20 @@ translated to and from upstream chat completions by the shared translator."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
-from ..translate.anthropic_in import InvalidRequest, anthropic_to_chat
+from ..translate.anthropic_in import ChatPlan, anthropic_to_chat
 from ..translate.anthropic_out import chat_to_anthropic
 from ..translate.anthropic_stream import AnthropicStream
+from ..translate.invalid import InvalidRequest
+from ..translate.model_limits import ModelLimits
 from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
+from ..upstream.catalog import Model
 from .body import (
     ANTHROPIC_COUNT_TOKENS_BODY,
     ANTHROPIC_MESSAGES_BODY,
@@ -23,7 +27,7 @@ from .body import (
     require_str,
 )
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, upstream_failure_metered
+from .deps import caller, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -36,41 +40,48 @@ def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex[:24]
 
 
-@router.post("/v1/messages/count_tokens", openapi_extra=json_body(ANTHROPIC_COUNT_TOKENS_BODY))
-async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
-    """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost."""
-    gw = gateway(request)
-    body = await read_json_object(request, gw.settings.max_body_bytes)
-    require_str(body, "model")
-    if not isinstance(body.get("messages"), list):
-        raise ApiError(400, "'messages' must be an array", param="messages")
+def _translate(body: dict[str, Any], upstream_model: str, limits: ModelLimits | None = None) -> ChatPlan:
     try:
-        return JSONResponse({"input_tokens": estimate_input_tokens(body)})
+        return anthropic_to_chat(body, upstream_model=upstream_model, limits=limits)
     except InvalidRequest as exc:
         raise ApiError(400, exc.message, param=exc.param) from None
+
+
+async def _model_for(request: Request, body: dict[str, Any]) -> Model:
+    """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
+    requested = require_str(body, "model")
+    return await resolve_model(gateway(request), requested, validate=lambda: _translate(body, requested))
+
+
+@router.post("/v1/messages/count_tokens", openapi_extra=json_body(ANTHROPIC_COUNT_TOKENS_BODY))
+async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+    """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost. The body is
+    validated and translated exactly as ``/v1/messages`` would (it has no ``max_tokens`` of its own)."""
+    gw = gateway(request)
+    body = await read_json_object(request, gw.settings.max_body_bytes)
+    as_message = {**body, "max_tokens": 1}
+    model = await _model_for(request, as_message)
+    _translate(as_message, model.id, model.limits)
+    return JSONResponse({"input_tokens": estimate_input_tokens(body)})
 
 
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(ANTHROPIC_MESSAGES_BODY))
 async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings.max_body_bytes)
-    requested = require_str(body, "model")
     optional_bool(body, "stream")
-    model = await resolve_model(gw, requested)
-    try:
-        plan = anthropic_to_chat(body, upstream_model=model.id)
-    except InvalidRequest as exc:
-        raise ApiError(400, exc.message, param=exc.param) from None
+    model = await _model_for(request, body)
+    plan = _translate(body, model.id, model.limits)
     meter = new_meter(request, key, stream=plan.stream)
     meter.model, meter.pricing = model.id, model.pricing
 
     if not plan.stream:
         with upstream_failure_metered(gw, meter):
-            response = await gw.upstream.chat(plan.body)
+            response = await send_chat(gw, plan.body, stream=False)
         message, usage = chat_to_anthropic(response, plan, message_id=_message_id())
         gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
         return JSONResponse(message)
     with upstream_failure_metered(gw, meter):
-        chunks = await gw.upstream.open_chat_stream(plan.body)
+        chunks = await send_chat(gw, plan.body, stream=True)
     translator = AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
     return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_PING))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, Literal, overload
 
 from fastapi import Request
 
@@ -12,10 +14,13 @@ from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
+from ..translate.system_hoist import hoist_system_messages
 from ..translate.usage import Usage
 from ..upstream.catalog import Model, ModelNotFound
-from ..upstream.client import UpstreamError
+from ..upstream.client import ChatStream, UpstreamError
 from .errors import ApiError
+
+log = logging.getLogger("ob1_gateway.api")
 
 
 def gateway(request: Request) -> Gateway:
@@ -46,10 +51,33 @@ def upstream_api_error(error: UpstreamError) -> ApiError:
     return ApiError(client_status_for_upstream(error.status), error.message, headers=headers)
 
 
-async def resolve_model(gw: Gateway, name: str) -> Model:
+async def resolve_model(gw: Gateway, name: str, *, validate: Callable[[], object] | None = None) -> Model:
+    """The upstream model for ``name``. When it cannot be had, ``validate`` runs first, so a malformed
+    body is answered 400 before a 404 for its model, as the real APIs do (at no cost when all is well)."""
     try:
         return await gw.catalog.resolve(name)
     except ModelNotFound as exc:
-        raise ApiError(404, str(exc), param="model", code="model_not_found") from None
+        failure = ApiError(404, str(exc), param="model", code="model_not_found")
     except UpstreamError as exc:
-        raise upstream_api_error(exc) from None
+        failure = upstream_api_error(exc)
+    if validate is not None:
+        validate()
+    raise failure
+
+
+@overload
+async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[False]) -> dict[str, Any]: ...
+@overload
+async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[True]) -> ChatStream: ...
+async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: bool) -> dict[str, Any] | ChatStream:
+    """Send a chat body upstream. An upstream that refuses (400) a body with system messages after the
+    first turn gets it once more with them merged into the leading one (a 400 is not charged)."""
+    send = gw.upstream.open_chat_stream if stream else gw.upstream.chat
+    try:
+        return await send(body)
+    except UpstreamError as exc:
+        hoisted = hoist_system_messages(body) if exc.status == 400 else None
+        if hoisted is None:
+            raise
+    log.info("upstream refused system messages after the first turn; sending them merged into the first")
+    return await send(hoisted)

@@ -19,7 +19,7 @@ from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, upstream_api_error, upstream_failure_metered
+from .deps import caller, gateway, new_meter, resolve_model, send_chat, upstream_api_error, upstream_failure_metered
 from .errors import ApiError
 from .streaming import KEEPALIVE_SECONDS, log_stream_failure, sse_response, with_keepalive
 
@@ -37,15 +37,7 @@ async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONR
     except UpstreamError as exc:
         raise upstream_api_error(exc) from None
     if "anthropic-version" in request.headers:
-        data = [
-            {
-                "type": "model",
-                "id": m["id"],
-                "display_name": m.get("name", m["id"]),
-                "created_at": _iso(m.get("created")),
-            }
-            for m in models
-        ]
+        data = [_anthropic_model(m) for m in models]
         return JSONResponse(
             {
                 "data": data,
@@ -62,9 +54,22 @@ async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONR
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+    """One model, in Anthropic's shape for a caller that sends ``anthropic-version`` (the SDK's
+    ``models.retrieve``), else OpenAI's."""
     model = await resolve_model(gateway(request), model_id)
     raw = model.raw or {"id": model.id}
+    if "anthropic-version" in request.headers:
+        return JSONResponse(_anthropic_model(raw))
     return JSONResponse({**raw, "object": "model", "created": model.created, "owned_by": model.id.split("/", 1)[0]})
+
+
+def _anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "model",
+        "id": entry["id"],
+        "display_name": entry.get("name", entry["id"]),
+        "created_at": _iso(entry.get("created")),
+    }
 
 
 def _iso(created: Any) -> str:
@@ -106,11 +111,11 @@ async def chat_completions(
 
     if not stream:
         with upstream_failure_metered(gw, meter):
-            response = await gw.upstream.chat(upstream_body)
+            response = await send_chat(gw, upstream_body, stream=False)
         gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 200, gw.settings.pricing))
         return JSONResponse(response)
     with upstream_failure_metered(gw, meter):
-        chunks = await gw.upstream.open_chat_stream(upstream_body)
+        chunks = await send_chat(gw, upstream_body, stream=True)
     return sse_response(_relay(gw, chunks, meter, client_wants_usage))
 
 

@@ -16,7 +16,7 @@ from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
 from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
 from .budget import within_budget
-from .deps import gateway, new_meter, resolve_model, upstream_failure_metered
+from .deps import gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -41,11 +41,11 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
 
     if not plan.stream:
         with upstream_failure_metered(gw, meter):
-            response = await gw.upstream.chat(plan.body)
+            response = await send_chat(gw, plan.body, stream=False)
         result, usage = chat_to_response(response, plan, response_id=new_id("resp"), created_at=int(time.time()))
         gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
         return JSONResponse(result)
     with upstream_failure_metered(gw, meter):
-        chunks = await gw.upstream.open_chat_stream(plan.body)
+        chunks = await send_chat(gw, plan.body, stream=True)
     translator = ResponsesStream(plan, response_id=new_id("resp"))
     return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE))

@@ -5,7 +5,12 @@ Modules, one job each:
     usage             upstream usage -> one Usage value (Anthropic's input_tokens meaning)
     tool_names        reversible shortening of tool names to OpenAI's 64-char limit
     errors            status mapping and error bodies of both APIs
+    invalid           InvalidRequest, the one error of every request translator
+    model_limits      what the catalog says a model accepts (output cap, supported parameters)
     anthropic_in      Anthropic Messages request -> OpenAI chat request (ChatPlan)
+    anthropic_tools   Anthropic tools (custom, client-defined, deferred) -> function tools
+    context_edits     Anthropic context_management edits applied as a request rewrite
+    system_hoist      system messages merged into the leading one (upstreams that refuse them later)
     finish            finish_reason / stop-sequence mapping shared by the two response paths
     reasoning         reasoning_details -> thinking blocks (shared by the two response paths)
     anthropic_out     chat.completion -> Anthropic message

@@ -7,7 +7,7 @@ Decisions (each covered by a test):
 - System blocks become one system message: a list of text parts for Claude models (so cache_control
   survives), otherwise the texts joined with a blank line. A ``role: "system"`` message inside
   ``messages`` (Claude Code sends one after the first user turn) becomes a system message at its
-  position; ``hoist_system_messages`` merges them into the leading one for upstreams that refuse that.
+  position; ``system_hoist`` merges them into the leading one for upstreams that refuse that.
 - A ``tool_result`` becomes a ``tool`` message; all tool messages of a user turn come first, in block
   order, then one user message with the images found inside tool results followed by the turn's
   sibling text/images. ``is_error: true`` is kept visibly by prefixing the content with
@@ -40,7 +40,7 @@ from .invalid import InvalidRequest
 from .model_limits import ModelLimits
 from .tool_names import ToolNameMap
 
-__all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat", "hoist_system_messages"]
+__all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat"]
 
 TOOL_ERROR_PREFIX = "[tool error] "
 # OpenRouter's effort levels, lowest first; Anthropic's names map onto the nearest of them.
@@ -70,27 +70,6 @@ def anthropic_to_chat(req: dict[str, Any], *, upstream_model: str, limits: Model
     return _Builder(apply_context_edits(req), upstream_model, limits or ModelLimits()).build()
 
 
-def hoist_system_messages(body: dict[str, Any]) -> dict[str, Any] | None:
-    """``body`` with every system message merged into one leading system message, for upstreams that
-    refuse system messages after the first turn; ``None`` when there is nothing to move."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return None
-    lead = 0
-    while lead < len(messages) and isinstance(messages[lead], dict) and messages[lead].get("role") == "system":
-        lead += 1
-    if not any(isinstance(m, dict) and m.get("role") == "system" for m in messages[lead:]):
-        return None
-    systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
-    rest = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
-    contents = [m.get("content") for m in systems]
-    if all(isinstance(c, str) for c in contents):
-        merged: Any = "\n\n".join(c for c in contents if c)
-    else:
-        merged = [p for c in contents for p in ([{"type": "text", "text": c}] if isinstance(c, str) else c or [])]
-    return {**body, "messages": [{"role": "system", "content": merged}, *rest]}
-
-
 class _Builder:
     def __init__(self, req: dict[str, Any], upstream_model: str, limits: ModelLimits) -> None:
         self.req = req
@@ -118,6 +97,8 @@ class _Builder:
             messages.append(system)
         for i, msg in enumerate(raw_messages):
             messages.extend(self._message(msg, f"messages.{i}"))
+        if all(m["role"] == "system" for m in messages):
+            raise InvalidRequest("messages: at least one message with role 'user' is required", "messages")
         if self.claude and isinstance(req.get("cache_control"), dict):
             _cache_last_part(messages, req["cache_control"])
         if req.get("mcp_servers"):

@@ -13,6 +13,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..translate.model_limits import ModelLimits
+
 _DATE_SUFFIX = re.compile(r"-(\d{8}|latest)$")
 _DASHED_VERSION = re.compile(r"(?<=\d)-(?=\d(?:\D|$))")
 _FAMILIES = ("opus", "sonnet", "haiku")
@@ -24,6 +26,7 @@ class Model:
     created: int = 0
     pricing: dict[str, float] = field(default_factory=dict)  # USD per token, OpenRouter keys
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    limits: ModelLimits = field(default_factory=ModelLimits, compare=False)
 
 
 class ModelNotFound(LookupError):
@@ -41,7 +44,13 @@ def _parse_model(entry: dict[str, Any]) -> Model:
         except (TypeError, ValueError):
             continue
     created = entry.get("created")
-    return Model(id=entry["id"], created=created if isinstance(created, int) else 0, pricing=pricing, raw=entry)
+    return Model(
+        id=entry["id"],
+        created=created if isinstance(created, int) else 0,
+        pricing=pricing,
+        raw=entry,
+        limits=ModelLimits.from_catalog_entry(entry),
+    )
 
 
 def claude_candidates(name: str) -> list[str]:
