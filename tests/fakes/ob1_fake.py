@@ -8,8 +8,9 @@ Routes (see DESIGN.md §1 for the real ones):
   ``Authorization: Bearer <access>:<org>``, 401 with an OpenRouter error body otherwise);
 - ``/_admin/*`` to drive the fake from another process (``FakeOB1Remote`` wraps it).
 
-Chat behaviour is a FIFO of enqueued scripts (``tests/fakes/scripts.py``), else a deterministic "echo
-agent" (see ``default_reply``). Run standalone: ``python -m tests.fakes.ob1_fake --port 0``.
+A request a real provider refuses (``provider_refusal``) is a 400 before any script. Chat behaviour is a
+FIFO of enqueued scripts (``tests/fakes/scripts.py``), else a deterministic "echo agent" (see
+``default_reply``). Run standalone: ``python -m tests.fakes.ob1_fake --port 0``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -54,6 +56,9 @@ def _model(
     completion: str,
     cache_read: str | None = None,
     cache_write: str | None = None,
+    *,
+    max_out: int = 64000,
+    structured: bool = True,
 ) -> dict[str, Any]:
     pricing = {"prompt": prompt, "completion": completion, "request": "0", "image": "0"}
     if cache_read is not None:
@@ -72,8 +77,11 @@ def _model(
             "output_modalities": ["text"],
         },
         "pricing": pricing,
-        "top_provider": {"context_length": ctx, "max_completion_tokens": 64000, "is_moderated": False},
-        "supported_parameters": ["max_tokens", "temperature", "tools", "tool_choice", "reasoning", "stop"],
+        "top_provider": {"context_length": ctx, "max_completion_tokens": max_out, "is_moderated": False},
+        "supported_parameters": [
+            *("max_tokens", "temperature", "tools", "tool_choice", "reasoning", "stop"),
+            *(("response_format", "structured_outputs") if structured else ()),
+        ],
     }
 
 
@@ -107,6 +115,7 @@ MODELS: list[dict[str, Any]] = [
         "0.000075",
         "0.0000015",
         "0.00001875",
+        max_out=32000,
     ),
     _model(
         "anthropic/claude-sonnet-4",
@@ -117,6 +126,7 @@ MODELS: list[dict[str, Any]] = [
         "0.000015",
         "0.0000003",
         "0.00000375",
+        structured=False,
     ),
     _model(
         "anthropic/claude-3.7-sonnet",
@@ -127,6 +137,7 @@ MODELS: list[dict[str, Any]] = [
         "0.000015",
         "0.0000003",
         "0.00000375",
+        structured=False,
     ),
     _model(
         "anthropic/claude-3.5-haiku",
@@ -137,6 +148,7 @@ MODELS: list[dict[str, Any]] = [
         "0.000004",
         "0.00000008",
         "0.000001",
+        structured=False,
     ),
     _model("openai/gpt-5", "OpenAI: GPT-5", 1754587413, 400000, "0.00000125", "0.00001", "0.000000125"),
     _model(
@@ -160,6 +172,8 @@ MODELS: list[dict[str, Any]] = [
     ),
 ]
 PRICING = {m["id"]: m["pricing"] for m in MODELS}
+MODELS_BY_ID = {m["id"]: m for m in MODELS}
+EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")  # OpenRouter's reasoning.effort values
 
 _USE_TOOL = re.compile(r"USE_TOOL\s+(\S+)\s+")
 
@@ -181,25 +195,92 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def provider_refusal(body: dict[str, Any], entry: dict[str, Any]) -> str | None:
+    """What the model's provider refuses (OpenRouter relays it as a 400): more output than the model
+    can give, a thinking budget not below ``max_tokens``, a JSON schema the model cannot follow."""
+    cap = entry["top_provider"]["max_completion_tokens"]
+    max_tokens = body.get("max_tokens") or body.get("max_completion_tokens")
+    if isinstance(max_tokens, int) and max_tokens > cap:
+        return (
+            f"max_tokens: {max_tokens} > {cap}, which is the maximum allowed number of output tokens for {entry['id']}"
+        )
+    reasoning = body.get("reasoning")
+    budget = reasoning.get("max_tokens") if isinstance(reasoning, dict) else None
+    if isinstance(budget, int) and isinstance(max_tokens, int) and budget >= max_tokens:
+        return "`max_tokens` must be greater than `thinking.budget_tokens`"
+    effort = reasoning.get("effort") if isinstance(reasoning, dict) else None
+    if effort is not None and effort not in EFFORTS:
+        return f"reasoning.effort: must be one of {', '.join(EFFORTS)}"
+    fmt = body.get("response_format")
+    structured = "structured_outputs" in entry["supported_parameters"]
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and not structured:
+        return f"{entry['id']} does not support structured outputs (response_format json_schema)"
+    return None
+
+
+def sample_of(schema: Any, defs: dict[str, Any] | None = None) -> Any:
+    """A small JSON value that matches ``schema`` (the subset structured outputs allow)."""
+    if not isinstance(schema, dict):
+        return None
+    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
+    if "$ref" in schema:
+        return sample_of(defs.get(schema["$ref"].rsplit("/", 1)[-1]), defs)
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return sample_of(schema[key][0], defs)
+    kind = schema.get("type")
+    kind = next((k for k in kind if k != "null"), "null") if isinstance(kind, list) else kind
+    if kind == "object" or "properties" in schema:
+        return {name: sample_of(sub, defs) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [sample_of(schema.get("items"), defs) for _ in range(max(1, schema.get("minItems", 1)))]
+    return {"string": "sample", "integer": 1, "number": 1.5, "boolean": True}.get(kind)
+
+
 def default_reply(body: dict[str, Any]) -> dict[str, Any]:
-    """The echo agent: a tool call for ``USE_TOOL <name> <json>``, ``Tool said: ...`` after a tool
-    result, else ``Echo: <last user text>``. Returns ``{"text": str}`` or ``{"tool": (name, args_json)}``."""
-    messages = body.get("messages") or []
-    last = messages[-1] if messages else {}
-    if last.get("role") == "tool":
-        return {"text": "Tool said: " + _text_of(last.get("content"))[:200]}
-    user_text = next((_text_of(m.get("content")) for m in reversed(messages) if m.get("role") == "user"), "")
-    tool_names = {t.get("function", {}).get("name") for t in body.get("tools") or []}
-    if tool_names:
-        for match in _USE_TOOL.finditer(user_text):
-            if match.group(1) not in tool_names:
-                continue
-            try:
-                args, _ = json.JSONDecoder().raw_decode(user_text, match.end())
-            except ValueError:
-                continue
-            return {"tool": (match.group(1), json.dumps(args))}
-    return {"text": "Echo: " + user_text[:200]}
+    """The echo agent. The prompt is the last user message that is not the text beside tool results; each
+    ``USE_TOOL <name> <json>`` in it is one step of a plan: after k tool results it calls step k, then
+    answers ``Tool said: <last result>``; a prompt without steps gets ``Echo: <prompt>``. A
+    ``response_format`` json_schema gets a matching JSON document. Returns ``{"text": str}`` or
+    ``{"tool": (name, args_json)}``."""
+    messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+    prompt_at = next(
+        (
+            i
+            for i in range(len(messages) - 1, -1, -1)
+            if messages[i].get("role") == "user" and (i == 0 or messages[i - 1].get("role") != "tool")
+        ),
+        None,
+    )
+    prompt = _text_of(messages[prompt_at].get("content")) if prompt_at is not None else ""
+    results = [m for m in messages[(prompt_at or 0) :] if m.get("role") == "tool"]
+    steps = list(_plan(prompt))
+    if len(results) < len(steps):
+        name, args = steps[len(results)]
+        tool_names = {t.get("function", {}).get("name") for t in body.get("tools") or []}
+        if name in tool_names:
+            return {"tool": (name, json.dumps(args))}
+        return {"text": f"Cannot call {name}: it is not among the tools sent"}
+    if results:
+        return {"text": "Tool said: " + _text_of(results[-1].get("content"))[:200]}
+    fmt = body.get("response_format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        return {"text": json.dumps(sample_of(fmt.get("json_schema", {}).get("schema")))}
+    return {"text": "Echo: " + prompt[:200]}
+
+
+def _plan(prompt: str) -> Iterator[tuple[str, Any]]:
+    """The ``USE_TOOL <name> <json>`` steps of a prompt, in order (ones whose JSON does not parse are skipped)."""
+    for match in _USE_TOOL.finditer(prompt):
+        try:
+            args, _ = json.JSONDecoder().raw_decode(prompt, match.end())
+        except ValueError:
+            continue
+        yield match.group(1), args
 
 
 def compute_usage(model: str, raw_body: bytes, output: str) -> dict[str, Any]:
@@ -528,6 +609,11 @@ def build_app(state: FakeState) -> Starlette:
             rec["status"] = 400
             return _error(400, 'Input required: specify "messages"')
         rec["stream"] = stream = bool(body.get("stream"))
+        listed = MODELS_BY_ID.get(body.get("model"))
+        refusal = provider_refusal(body, listed) if listed else None
+        if refusal:
+            rec["status"] = 400
+            return _error(400, refusal)
         script = state.next_script()
         if script is not None:
             rec["scripted"] = True
