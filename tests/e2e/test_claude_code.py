@@ -1,5 +1,7 @@
-"""Claude Code itself (npm ``@anthropic-ai/claude-code``) in ``-p`` mode through the gateway, offline,
-completing a turn that runs a tool against the fake OB-1."""
+"""Claude Code itself (npm ``@anthropic-ai/claude-code``, the version in package.json) in ``-p`` mode through
+the gateway, offline, against the fake OB-1 — on its defaults: no ``--model``, so it sends what a new user's
+install sends (today ``claude-opus-5-5``, a ``role: "system"`` message, adaptive thinking, ``max_tokens``
+128000, deferred tools). One test keeps a pinned 4.5 id, which still gets the older request shape."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.fakes.ob1_fake import EFFORTS, MODELS_BY_ID
 from tests.fixtures.gateway import GatewayHandle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,11 +34,9 @@ pytestmark = [
 ]
 
 
-def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    assert CLAUDE is not None, "CI must install Claude Code (npm install)"
-    home = workdir / "home"
+def claude_env(gw: GatewayHandle, home: Path) -> dict[str, str]:
     home.mkdir(exist_ok=True)
-    env = {
+    return {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "ANTHROPIC_BASE_URL": gw.base_url,
@@ -45,37 +47,129 @@ def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *extra: str) -> su
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "IS_SANDBOX": "1",
     }
-    return subprocess.run(
-        [
-            CLAUDE,
-            "-p",
-            prompt,
-            "--model",
-            "claude-sonnet-4-5-20250929",
-            "--dangerously-skip-permissions",
-            *extra,
-        ],
+
+
+def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """``claude -p PROMPT`` as a user runs it; ``flags`` are only what the scenario itself is about."""
+    assert CLAUDE is not None, "CI must install Claude Code (npm install)"
+    result = subprocess.run(
+        [CLAUDE, "-p", prompt, "--dangerously-skip-permissions", *flags],
         cwd=workdir,
-        env=env,
+        env=claude_env(gw, workdir.parent / "home"),
         capture_output=True,
         text=True,
         timeout=180,
         stdin=subprocess.DEVNULL,
     )
+    assert gw.key not in result.stdout + result.stderr
+    assert result.returncode == 0, f"claude failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
+    return result
 
 
-def test_claude_code_runs_a_tool_through_the_gateway(gateway: GatewayHandle, fake_ob1: object, tmp_path: Path) -> None:
+def plan(*steps: tuple[str, dict[str, Any]]) -> str:
+    """A prompt the fake's echo agent follows: one tool call per step, then ``Tool said: <last result>``."""
+    return "Please do this. " + " ".join(f"USE_TOOL {name} {json.dumps(args)}" for name, args in steps)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
     work = tmp_path / "project"
     work.mkdir()
-    command = {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}
-    prompt = f"Please run this. USE_TOOL Bash {json.dumps(command)}"
-    result = run_claude(gateway, work, prompt)
-    assert result.returncode == 0, f"claude failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
-    assert (work / "marker.txt").read_text().strip() == "made-by-claude-code", "the Bash tool did not run"
+    return work
+
+
+def bodies(fake: Any) -> list[dict[str, Any]]:
+    return [r["body"] for r in fake.chat_requests]
+
+
+def assert_accepted_upstream(fake: Any, gw: GatewayHandle) -> list[dict[str, Any]]:
+    """Every turn reached the upstream as a body a provider takes, and was metered once."""
+    sent = bodies(fake)
+    assert sent and all(r.get("status", 200) == 200 for r in fake.chat_requests), fake.chat_requests[-1]
+    for body in sent:
+        assert body["max_tokens"] <= MODELS_BY_ID[body["model"]]["top_provider"]["max_completion_tokens"]
+        assert "DeferredToolPlaceholder" not in {t["function"]["name"] for t in body.get("tools") or []}
+    records = gw.usage_records(len(sent))
+    assert len(records) == len(sent) and all(r.key_id == gw.key_id and r.status == 200 for r in records)
+    return sent
+
+
+def test_defaults_text_turn(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    result = run_claude(gateway, project, "say hello")
+    assert "Echo:" in result.stdout and "say hello" in result.stdout
+    [body] = assert_accepted_upstream(fake_ob1, gateway)
+    # the default model (an opus id newer than the catalog) resolved to the newest opus upstream
+    assert body["model"] == "anthropic/claude-opus-4.1"
+    roles = [m["role"] for m in body["messages"]]
+    assert roles[:3] == ["system", "user", "system"], "the system-role message stays after the first user turn"
+    assert body["reasoning"]["effort"] in EFFORTS
+
+
+def test_defaults_tool_loop_write_read_edit_bash(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    notes = project / "notes.txt"
+    prompt = plan(
+        ("Write", {"file_path": str(notes), "content": "alpha\n"}),
+        ("Read", {"file_path": str(notes)}),
+        ("Edit", {"file_path": str(notes), "old_string": "alpha", "new_string": "beta"}),
+        ("Bash", {"command": "cat notes.txt > copied.txt", "description": "copy the notes"}),
+    )
+    result = run_claude(gateway, project, prompt)
+    assert notes.read_text() == "beta\n", "Write then Edit did not run"
+    assert (project / "copied.txt").read_text() == "beta\n", "Bash did not run after the edit"
     assert "Tool said:" in result.stdout
-    chats = fake_ob1.chat_requests
-    tool_turn = [r for r in chats if any(m.get("role") == "tool" for m in r["body"]["messages"])]
-    assert tool_turn, "Claude Code never sent the tool result back through the gateway"
-    records = gateway.usage_records(len(chats))
-    assert len(records) >= 2 and all(r.key_id == gateway.key_id for r in records)
-    assert gateway.key not in result.stdout + result.stderr
+    sent = assert_accepted_upstream(fake_ob1, gateway)
+    assert len(sent) == 5
+    last = sent[-1]["messages"]
+    calls = [c["function"]["name"] for m in last for c in m.get("tool_calls") or []]
+    assert calls == ["Write", "Read", "Edit", "Bash"]
+    read_result = next(m for m in last if m["role"] == "tool" and "alpha" in json.dumps(m["content"]))
+    assert read_result, "the Read result went back upstream"
+
+
+def test_continue_resumes_the_conversation(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    run_claude(gateway, project, "remember the word pelican")
+    result = run_claude(gateway, project, "which word was it", "--continue")
+    assert "which word was it" in result.stdout
+    first, second = assert_accepted_upstream(fake_ob1, gateway)
+    texts = json.dumps(second["messages"])
+    assert "remember the word pelican" in texts and "which word was it" in texts
+    assert any(m["role"] == "assistant" for m in second["messages"]), "the first answer was sent back"
+    assert len(second["messages"]) > len(first["messages"])
+
+
+def test_haiku_alias_with_effort_xhigh(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    result = run_claude(gateway, project, "quick one", "--model", "haiku", "--effort", "xhigh")
+    assert "quick one" in result.stdout
+    [body] = assert_accepted_upstream(fake_ob1, gateway)
+    assert body["model"] == "anthropic/claude-haiku-4.5"
+    assert body["reasoning"] == {"effort": "xhigh"}
+
+
+def test_tool_search_loads_a_deferred_tool_and_calls_it(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    prompt = plan(("ToolSearch", {"query": "select:CronList", "max_results": 5}), ("CronList", {}))
+    result = run_claude(gateway, project, prompt)
+    assert "Tool said:" in result.stdout and "No scheduled jobs" in result.stdout
+    first, loaded, done = assert_accepted_upstream(fake_ob1, gateway)
+
+    def tool_names(body: dict[str, Any]) -> set[str]:
+        return {t["function"]["name"] for t in body.get("tools") or []}
+
+    assert "CronList" not in tool_names(first), "a deferred tool nothing loaded stays out of the upstream call"
+    assert "CronList" in tool_names(loaded) and "CronList" in tool_names(done)
+    reference = next(m for m in loaded["messages"] if m["role"] == "tool")
+    assert "CronList" in json.dumps(reference["content"]), "the tool_reference became text the model reads"
+    assert [c["function"]["name"] for m in done["messages"] for c in m.get("tool_calls") or []] == [
+        "ToolSearch",
+        "CronList",
+    ]
+
+
+def test_pinned_sonnet_4_5_older_request_shape(gateway: GatewayHandle, fake_ob1: Any, project: Path) -> None:
+    command = {"command": "echo made-by-claude-code > marker.txt", "description": "write marker"}
+    result = run_claude(gateway, project, plan(("Bash", command)), "--model", "claude-sonnet-4-5-20250929")
+    assert (project / "marker.txt").read_text().strip() == "made-by-claude-code", "the Bash tool did not run"
+    assert "Tool said:" in result.stdout
+    first, second = assert_accepted_upstream(fake_ob1, gateway)
+    assert first["model"] == "anthropic/claude-sonnet-4.5"
+    assert first["reasoning"]["max_tokens"] < first["max_tokens"], "the thinking budget stays below max_tokens"
+    assert any(m["role"] == "tool" for m in second["messages"])

@@ -241,10 +241,18 @@ def sample_of(schema: Any, defs: dict[str, Any] | None = None) -> Any:
     return {"string": "sample", "integer": 1, "number": 1.5, "boolean": True}.get(kind)
 
 
+def _last_text(content: Any) -> str:
+    """The last text part: what the user typed, after any reminders a client puts before it."""
+    if isinstance(content, list):
+        texts = [p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        return texts[-1] if texts else ""
+    return _text_of(content)
+
+
 def default_reply(body: dict[str, Any]) -> dict[str, Any]:
     """The echo agent. The prompt is the last user message that is not the text beside tool results; each
     ``USE_TOOL <name> <json>`` in it is one step of a plan: after k tool results it calls step k, then
-    answers ``Tool said: <last result>``; a prompt without steps gets ``Echo: <prompt>``. A
+    answers ``Tool said: <last result>``; a prompt without steps gets ``Echo: <its last text part>``. A
     ``response_format`` json_schema gets a matching JSON document. Returns ``{"text": str}`` or
     ``{"tool": (name, args_json)}``."""
     messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
@@ -270,7 +278,7 @@ def default_reply(body: dict[str, Any]) -> dict[str, Any]:
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         return {"text": json.dumps(sample_of(fmt.get("json_schema", {}).get("schema")))}
-    return {"text": "Echo: " + prompt[:200]}
+    return {"text": "Echo: " + _last_text(messages[prompt_at].get("content") if prompt_at is not None else "")[:200]}
 
 
 def _plan(prompt: str) -> Iterator[tuple[str, Any]]:
