@@ -218,6 +218,11 @@ def provider_refusal(body: dict[str, Any], entry: dict[str, Any]) -> str | None:
     return None
 
 
+def _late_system_message(messages: list[Any]) -> bool:
+    roles = [m.get("role") for m in messages if isinstance(m, dict)]
+    return "system" in roles[next((i for i, r in enumerate(roles) if r != "system"), len(roles)) :]
+
+
 def sample_of(schema: Any, defs: dict[str, Any] | None = None) -> Any:
     """A small JSON value that matches ``schema`` (the subset structured outputs allow)."""
     if not isinstance(schema, dict):
@@ -314,6 +319,7 @@ class FakeState:
         "user": DEFAULT_USER,
         "orgs": DEFAULT_ORGS,
         "strict_models": True,  # unknown model ids -> 400 like OpenRouter
+        "system_first_only": False,  # 400 for a system message after a non-system one (some chat templates)
     }
 
     def __init__(self) -> None:
@@ -619,6 +625,8 @@ def build_app(state: FakeState) -> Starlette:
         rec["stream"] = stream = bool(body.get("stream"))
         listed = MODELS_BY_ID.get(body.get("model"))
         refusal = provider_refusal(body, listed) if listed else None
+        if not refusal and state.config["system_first_only"] and _late_system_message(body["messages"]):
+            refusal = "System messages are only allowed at the beginning of the conversation"
         if refusal:
             rec["status"] = 400
             return _error(400, refusal)

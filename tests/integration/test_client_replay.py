@@ -33,6 +33,10 @@ def replay(gw: GatewayHandle, request: dict[str, Any]) -> httpx.Response:
     )
 
 
+def text_of(content: Any) -> str:
+    return content if isinstance(content, str) else "".join(p.get("text", "") for p in content)
+
+
 def sse_events(raw: bytes) -> list[tuple[str | None, dict[str, Any]]]:
     return [(e.event, json.loads(e.data)) for e in SSEDecoder().feed(raw)]
 
@@ -65,3 +69,46 @@ def test_recorded_request_is_answered_through_the_gateway(
     assert len(fake_ob1.chat_requests) == 1
     [record] = gateway.usage_records(1)
     assert record.status == 200 and record.input_tokens > 0 and record.key_id == gateway.key_id
+
+
+SYSTEM_IN_PLACE = [c for c in CASES if any(m["role"] == "system" for m in c.values[2]["body"]["messages"])]
+
+
+@pytest.mark.parametrize(("name", "index", "request_"), SYSTEM_IN_PLACE[:2])
+def test_upstream_refusing_late_system_messages_gets_them_merged(
+    gateway: GatewayHandle, fake_ob1: Any, name: str, index: int, request_: dict[str, Any]
+) -> None:
+    fake_ob1.configure(system_first_only=True)
+    response = replay(gateway, request_)
+    assert response.status_code == 200, response.text
+    refused, accepted = fake_ob1.chat_requests
+    assert refused["status"] == 400
+    roles = [m["role"] for m in accepted["body"]["messages"]]
+    assert roles.count("system") == 1 and roles[0] == "system"
+    in_place = next(m for m in request_["body"]["messages"] if m["role"] == "system")
+    assert text_of(in_place["content"])[:60] in text_of(accepted["body"]["messages"][0]["content"])
+    [record] = gateway.usage_records(1)  # the refused attempt cost nothing and is not a second record
+    assert record.status == 200
+
+
+def test_openai_chat_with_a_late_system_message_is_merged_for_such_an_upstream(
+    gateway: GatewayHandle, fake_ob1: Any
+) -> None:
+    fake_ob1.configure(system_first_only=True)
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": "hi"},
+            {"role": "system", "content": "answer in French"},
+        ],
+    }
+    response = httpx.post(
+        gateway.base_url + "/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {gateway.key}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    sent = fake_ob1.chat_requests[-1]["body"]["messages"]
+    assert sent == [{"role": "system", "content": "be brief\n\nanswer in French"}, {"role": "user", "content": "hi"}]
