@@ -62,6 +62,22 @@ CASES: list[tuple[str, str, Any, int, str]] = [
     ("a-messages-empty", A_PATH, with_(A_OK, messages=[]), 400, "messages"),
     ("a-messages-object", A_PATH, with_(A_OK, messages={"role": "user"}), 400, "messages"),
     ("a-role-unknown", A_PATH, with_(A_OK, messages=[{"role": "robot", "content": "x"}]), 400, "role"),
+    (
+        "a-bad-body-unknown-model",
+        A_PATH,
+        {"model": "no-such-model", "max_tokens": 16, "messages": "nope"},
+        400,
+        "messages",
+    ),
+    ("c-bad-body-unknown-model", C_PATH, {"model": "no-such-model", "messages": "nope"}, 400, "messages"),
+    (
+        "c-bad-role",
+        C_PATH,
+        {"model": "claude-sonnet-4-5", "messages": [{"role": "robot", "content": "x"}]},
+        400,
+        "role",
+    ),
+    ("o-bad-body-unknown-model", O_PATH, {"model": "no-such-model", "messages": "nope"}, 400, "messages"),
     ("a-system-role-only", A_PATH, with_(A_OK, messages=[{"role": "system", "content": "x"}]), 400, "role"),
     ("a-content-int", A_PATH, with_(A_OK, messages=[{"role": "user", "content": 3}]), 400, "content"),
     (
