@@ -1,7 +1,9 @@
-"""Turn a finished request into one ``UsageRecord`` and write it off the client's critical path.
+"""Turn a finished request into one ``UsageRecord`` and write it.
 
 Writes run in a worker thread from one tracked writer task, so a client that disconnects mid-stream
-still gets its record written, and shutdown drains what is in flight.
+still gets its record written, and shutdown drains what is in flight. ``submit`` returns a future
+settled once the record's batch is written: the routes hold a response's last bytes on it, so a
+client never holds an answer whose record a crash could still lose.
 """
 
 from __future__ import annotations
@@ -88,25 +90,38 @@ class UsageRecorder:
 
     def __init__(self, store: UsageStore) -> None:
         self.store = store
-        self._queue: list[UsageRecord] = []
+        self._queue: list[tuple[UsageRecord, asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.listeners: list[UsageListener] = []
 
-    def submit(self, record: UsageRecord) -> None:
-        """Schedule the write; safe to call from a ``finally`` while the request is being cancelled."""
-        self._queue.append(record)
+    def submit(self, record: UsageRecord) -> asyncio.Future[None]:
+        """Schedule the write; safe to call from a ``finally`` while the request is being cancelled.
+        The future is done once the record is written (or, failing that, logged whole)."""
+        loop = asyncio.get_running_loop()
+        settled = loop.create_future()
+        self._queue.append((record, settled))
         for listener in self.listeners:
             listener.submitted(record)
         if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+            self._writer = loop.create_task(self._write_all())
+        return settled
+
+    async def write(self, record: UsageRecord) -> None:
+        """Submit and wait until the record is durable. If the caller is cancelled meanwhile, the write
+        still completes (it was submitted first)."""
+        await asyncio.shield(self.submit(record))
 
     async def _write_all(self) -> None:
         while self._queue:
-            batch, self._queue = self._queue, []
+            entries, self._queue = self._queue, []
+            batch = [record for record, _ in entries]
             try:
                 for record in await asyncio.to_thread(self._write_batch, batch):
                     self._log(record)
             finally:
+                for _, settled in entries:
+                    if not settled.done():
+                        settled.set_result(None)
                 for listener in self.listeners:
                     listener.settled(batch)
 

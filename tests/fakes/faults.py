@@ -33,6 +33,7 @@ __all__ = [
     "AUTH_ECHO",
     "DelayedListener",
     "closed_port",
+    "cut_body",
     "echo_auth_error",
     "echo_auth_mid_stream",
     "error_finish_reason",
@@ -63,6 +64,12 @@ def _partial(n: int) -> list[Any]:
 def reset_after(n: int = 3) -> list[Any]:
     """``n`` text chunks, then the connection drops (no finish reason, no [DONE])."""
     return [*_partial(n), S.disconnect()]
+
+
+def cut_body() -> list[Any]:
+    """A 200 whose body stops mid-JSON and whose connection then drops: the upstream answered (and
+    charged), the gateway never got the whole answer."""
+    return ['{"id": "gen-cut", "object": "chat.completion", "choices": [{"message": {"content": "par', S.disconnect()]
 
 
 def garbage_data_line(n: int = 2) -> list[Any]:

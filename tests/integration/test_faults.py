@@ -244,7 +244,7 @@ def test_mid_stream_failure_is_an_in_stream_error(gw: GatewayHandle, fake_ob1: A
     assert len(fake_ob1.chat_requests) == 1, "nothing is retried after the first byte"
     [record] = gw.usage_records(1)
     assert record.status == status and record.stream
-    if case == "no_finish_reason":  # its usage chunk arrived before [DONE]: what was consumed is recorded
+    if case in ("no_finish_reason", "garbage_line"):  # a usage chunk followed: what was charged is recorded
         assert (record.input_tokens, record.output_tokens) == (20, 10)
 
 

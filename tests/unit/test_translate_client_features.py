@@ -100,6 +100,13 @@ def test_hoist_keeps_cache_control_parts() -> None:
     assert hoisted["messages"][0] == {"role": "system", "content": parts}
 
 
+@pytest.mark.parametrize("content", [7, {"text": "x"}, None], ids=["int", "object", "null"])
+def test_hoist_leaves_bodies_it_cannot_merge_alone(content: Any) -> None:
+    """A caller's odd system content (the chat route passes bodies through) is the upstream's to refuse."""
+    body = {"messages": [{"role": "user", "content": "hi"}, {"role": "system", "content": content}]}
+    assert hoist_system_messages(body) is None
+
+
 # -- effort ------------------------------------------------------------------------------------
 
 

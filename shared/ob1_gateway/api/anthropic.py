@@ -27,7 +27,7 @@ from .body import (
     require_str,
 )
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
+from .deps import answer, caller, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -76,10 +76,7 @@ async def messages(request: Request, key: KeyRecord = Depends(within_budget)) ->
     meter.model, meter.pricing = model.id, model.pricing
 
     if not plan.stream:
-        with upstream_failure_metered(gw, meter):
-            response = await send_chat(gw, plan.body, stream=False)
-        message, usage = chat_to_anthropic(response, plan, message_id=_message_id())
-        gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
+        message = await answer(gw, meter, plan.body, lambda r: chat_to_anthropic(r, plan, message_id=_message_id()))
         return JSONResponse(message)
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, plan.body, stream=True)

@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 from fastapi import Request
 
@@ -15,12 +15,13 @@ from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
 from ..translate.system_hoist import hoist_system_messages
-from ..translate.usage import Usage
+from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import ChatStream, UpstreamError
 from .errors import ApiError
 
 log = logging.getLogger("ob1_gateway.api")
+R = TypeVar("R")
 
 
 def gateway(request: Request) -> Gateway:
@@ -37,13 +38,34 @@ def new_meter(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter
 
 @contextmanager
 def upstream_failure_metered(gw: Gateway, meter: RequestMeter) -> Iterator[None]:
-    """An upstream refusal before any byte is still a request: record it (no tokens) with its status,
-    then answer with the API's own error."""
+    """A request that fails before any byte is still a request: an upstream refusal is recorded (no
+    tokens) with its status and answered with the API's own error; a gateway bug is recorded as 500
+    and left to the catch-all, which answers 500 in the API's shape."""
     try:
         yield
     except UpstreamError as exc:
         gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
         raise upstream_api_error(exc) from None
+    except Exception:
+        gw.recorder.submit(meter.record(Usage(), 500, gw.settings.pricing))
+        raise
+
+
+async def answer(
+    gw: Gateway, meter: RequestMeter, body: dict[str, Any], shape: Callable[[dict[str, Any]], tuple[R, Usage]]
+) -> R:
+    """A non-stream request: send it, ``shape`` the upstream's answer for the caller, and return only once
+    its usage record is durable (a crash after the caller has its answer must not lose the record).
+    If shaping fails, what the upstream charged is still recorded, with status 500."""
+    with upstream_failure_metered(gw, meter):
+        response = await send_chat(gw, body, stream=False)
+    try:
+        result, usage = shape(response)
+    except Exception:
+        gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 500, gw.settings.pricing))
+        raise
+    await gw.recorder.write(meter.record(usage, 200, gw.settings.pricing))
+    return result
 
 
 def upstream_api_error(error: UpstreamError) -> ApiError:

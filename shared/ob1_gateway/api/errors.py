@@ -102,8 +102,3 @@ def install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         param = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or None
         return error_response(request.url.path, ApiError(400, str(first.get("msg", "invalid request")), param=param))
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled %s on %s", type(exc).__name__, request.url.path)
-        return error_response(request.url.path, ApiError(500, "internal gateway error"))

@@ -4,28 +4,33 @@ client asked for it)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..metering import RequestMeter
-from ..runtime import Gateway
 from ..stores.base import KeyRecord
-from ..translate.errors import openai_error_body
-from ..translate.sse import encode_sse
-from ..translate.usage import Usage, usage_from_openai
-from ..upstream.client import ChatStream, UpstreamError, UpstreamStreamError
+from ..translate.chat_stream import ChatPassthrough
+from ..translate.usage import usage_from_openai
+from ..upstream.client import UpstreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .budget import within_budget
-from .deps import caller, gateway, new_meter, resolve_model, send_chat, upstream_api_error, upstream_failure_metered
+from .deps import (
+    answer,
+    caller,
+    gateway,
+    new_meter,
+    resolve_model,
+    send_chat,
+    upstream_api_error,
+    upstream_failure_metered,
+)
 from .errors import ApiError
-from .streaming import KEEPALIVE_SECONDS, log_stream_failure, sse_response, with_keepalive
+from .streaming import relay_translated, sse_response
 
 router = APIRouter()
 
-_DONE = b"data: [DONE]\n\n"
+_KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.get("/v1/models")
@@ -110,43 +115,8 @@ async def chat_completions(
         upstream_body.pop("stream_options", None)
 
     if not stream:
-        with upstream_failure_metered(gw, meter):
-            response = await send_chat(gw, upstream_body, stream=False)
-        gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 200, gw.settings.pricing))
-        return JSONResponse(response)
+        return JSONResponse(await answer(gw, meter, upstream_body, lambda r: (r, usage_from_openai(r.get("usage")))))
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, upstream_body, stream=True)
-    return sse_response(_relay(gw, chunks, meter, client_wants_usage))
-
-
-async def _relay(
-    gw: Gateway, chunks: ChatStream, meter: RequestMeter, client_wants_usage: bool
-) -> AsyncIterator[bytes]:
-    usage = Usage()
-    status = 499  # until the stream completes, the client is assumed to have gone away
-    try:
-        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
-            meter.mark_first_byte(chunk)
-            if chunk is None:
-                yield b": keep-alive\n\n"
-                continue
-            if chunk.get("usage"):
-                usage = usage_from_openai(chunk["usage"])
-                if not client_wants_usage:
-                    if not chunk.get("choices"):
-                        continue
-                    chunk = {k: v for k, v in chunk.items() if k != "usage"}
-            yield encode_sse(None, chunk)
-        status = 200
-        yield _DONE
-    except UpstreamStreamError as exc:
-        status = exc.status
-        yield encode_sse(None, openai_error_body(exc.status, exc.message))
-    except Exception as exc:  # a gateway bug must still end the stream with an error chunk
-        status = 500
-        log_stream_failure(exc)
-        yield encode_sse(None, openai_error_body(500, "internal gateway error"))
-    finally:
-        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
-        gw.recorder.submit(meter.record(usage, status, gw.settings.pricing))
-        await chunks.aclose()
+    translator = ChatPassthrough(client_wants_usage=client_wants_usage)
+    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE))

@@ -16,7 +16,7 @@ from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
 from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
 from .budget import within_budget
-from .deps import gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
+from .deps import answer, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -40,10 +40,12 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
     meter.model, meter.pricing = model.id, model.pricing
 
     if not plan.stream:
-        with upstream_failure_metered(gw, meter):
-            response = await send_chat(gw, plan.body, stream=False)
-        result, usage = chat_to_response(response, plan, response_id=new_id("resp"), created_at=int(time.time()))
-        gw.recorder.submit(meter.record(usage, 200, gw.settings.pricing))
+        result = await answer(
+            gw,
+            meter,
+            plan.body,
+            lambda r: chat_to_response(r, plan, response_id=new_id("resp"), created_at=int(time.time())),
+        )
         return JSONResponse(result)
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, plan.body, stream=True)

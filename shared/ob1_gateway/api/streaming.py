@@ -84,31 +84,36 @@ async def relay_translated(
     gw: Gateway, chunks: ChatStream, translator: StreamTranslator, meter: RequestMeter, *, keepalive: bytes
 ) -> AsyncIterator[bytes]:
     """Feed upstream chunks through a translator as SSE; every ending (done, upstream failure, gateway
-    bug, client gone) closes the stream cleanly and records usage exactly once."""
+    bug, client gone) closes the stream cleanly and records usage exactly once. The closing events wait
+    until the record is durable, so a client that saw the end of its stream is always on the bill."""
     status = 499  # until the stream completes, the client is assumed to have gone away
+    submitted = False
     try:
-        for name, data in translator.start():
-            yield encode_sse(name, data)
-        async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
-            meter.mark_first_byte(chunk)
-            if chunk is None:
-                yield keepalive
-                continue
-            for name, data in translator.feed(chunk):
+        try:
+            for name, data in translator.start():
                 yield encode_sse(name, data)
-        for name, data in translator.finish():
-            yield encode_sse(name, data)
-        status = translator.failed_status or 200
-    except UpstreamStreamError as exc:
-        status = exc.status
-        for name, data in translator.fail(exc.status, exc.message):
-            yield encode_sse(name, data)
-    except Exception as exc:  # a gateway bug must still end the stream with an error event
-        status = 500
-        log_stream_failure(exc)
-        for name, data in translator.fail(500, "internal gateway error"):
+            async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
+                meter.mark_first_byte(chunk)
+                if chunk is None:
+                    yield keepalive
+                    continue
+                for name, data in translator.feed(chunk):
+                    yield encode_sse(name, data)
+            closing = translator.finish()
+            status = translator.failed_status or 200
+        except UpstreamStreamError as exc:
+            status = exc.status
+            closing = translator.fail(exc.status, exc.message)
+        except Exception as exc:  # a gateway bug must still end the stream with an error event
+            status = 500
+            log_stream_failure(exc)
+            closing = translator.fail(500, "internal gateway error")
+        settled = gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
+        submitted = True
+        await asyncio.shield(settled)
+        for name, data in closing:
             yield encode_sse(name, data)
     finally:
-        # Record first: awaiting in a cancelled request (client gone) may be cancelled again.
-        gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
+        if not submitted:  # the client went away: record what was consumed (awaiting here may be cancelled)
+            gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
         await chunks.aclose()

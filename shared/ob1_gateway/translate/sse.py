@@ -15,7 +15,9 @@ from typing import Any
 
 __all__ = ["Event", "SSEDecoder", "SSEEvent", "encode_sse"]
 
-Event = tuple[str, dict[str, Any]]  # an outgoing event: its name and its data object, as encode_sse takes them
+Event = tuple[
+    str | None, dict[str, Any] | str
+]  # an outgoing event: its name (None: unnamed) and data, as encode_sse takes them
 
 _BOM = "\ufeff"
 

@@ -26,8 +26,10 @@ def hoist_system_messages(body: dict[str, Any]) -> dict[str, Any] | None:
     systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
     rest = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
     contents = [m.get("content") for m in systems]
+    if not all(isinstance(c, str | list) for c in contents):
+        return None  # not a body this could merge; the upstream's refusal stands
     if all(isinstance(c, str) for c in contents):
         merged: Any = "\n\n".join(c for c in contents if c)
     else:
-        merged = [p for c in contents for p in ([{"type": "text", "text": c}] if isinstance(c, str) else c or [])]
+        merged = [p for c in contents for p in ([{"type": "text", "text": c}] if isinstance(c, str) else c)]
     return {**body, "messages": [{"role": "system", "content": merged}, *rest]}

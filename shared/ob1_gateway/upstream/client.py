@@ -10,7 +10,7 @@ every concurrent request that saw the same token) and one retry with the new tok
 
 Faults (DESIGN §4, issue 6):
 
-- *Before the first byte* (inside ``_send``, so before any byte can reach the client): connect errors,
+- *Before the upstream answers* (inside ``_send``, before any response headers): connect errors,
   a connection dropped before a response, 429 and retryable 5xx are retried up to
   ``max_retries`` times with exponential backoff (``retry_backoff_seconds`` · 2ⁿ, equal jitter, capped at
   ``retry_max_wait_seconds``). ``Retry-After`` (seconds or an HTTP date) replaces the backoff; when it
@@ -18,9 +18,11 @@ Faults (DESIGN §4, issue 6):
   waited for. Timeouts are not retried: the upstream may still be working (and billing) on the
   request, and a retry would multiply the wait. Streaming requests and the model list must see
   response headers within ``first_byte_timeout`` (504 otherwise).
-- *After it* (``ChatStream``): nothing is retried. A reset, more than ``stream_idle_timeout`` seconds of
-  silence, a malformed chunk, an ``error`` object or ``finish_reason: "error"``, a stream that ends
-  without any finish reason, or tool-call arguments that are not complete JSON when it ends all raise
+- *After it*: nothing is retried. A non-stream body cut off after a 200 is a 502 (a retry could charge
+  the same answer again). In a stream (``ChatStream``): a reset, more than ``stream_idle_timeout``
+  seconds of silence, a malformed chunk (the rest of the stream is still read, up to 1 MiB, for its
+  usage), an ``error`` object or ``finish_reason: "error"``, a stream that ends without any finish
+  reason, or tool-call arguments that are not complete JSON when it ends all raise
   ``UpstreamStreamError``, which the relays turn into the API's own in-stream error.
 
 Secrets: every message that may carry upstream text is redacted (``translate.errors``) and scrubbed of
@@ -49,6 +51,9 @@ from .token import TokenProvider, TokenUnavailable
 log = logging.getLogger(__name__)
 
 _NO_RETRY_5XX = frozenset({501, 505})
+_DONE = object()  # the ``[DONE]`` sentinel
+# After a malformed chunk, how much more of the stream is read looking for its usage chunk.
+_DRAIN_LIMIT_BYTES = 1 << 20
 # Failures where the upstream never answered: safe and useful to retry.
 _RETRYABLE_TRANSPORT = (
     httpx2.ConnectError,
@@ -134,10 +139,12 @@ class ChatStream:
         self._tool_args: list[str] = []  # accumulated arguments of every tool call, in order of arrival
         self._tool_ids: list[Any] = []
         self._tool_slots: dict[tuple[Any, Any], int] = {}  # (choice index, tool_calls[].index) -> latest
+        self._malformed = False
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
         raw_chunks = self._response.aiter_raw().__aiter__()
+        drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
                 try:
@@ -145,19 +152,25 @@ class ChatStream:
                         raw = await raw_chunks.__anext__()
                 except StopAsyncIteration:
                     break
+                if self._malformed:
+                    drained += len(raw)
+                    if drained > _DRAIN_LIMIT_BYTES:
+                        break
                 for event in decoder.feed(raw):
                     chunk = self._parse(event.data)
-                    if chunk is None:
+                    if chunk is _DONE:
                         self.done = True
                         self._check_complete()
                         return
-                    yield chunk
+                    if chunk is not None:
+                        yield chunk
             for event in decoder.flush():
                 chunk = self._parse(event.data)
-                if chunk is None:
+                if chunk is _DONE:
                     self.done = True
                     break
-                yield chunk
+                if chunk is not None:
+                    yield chunk
         except TimeoutError:
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
@@ -168,18 +181,23 @@ class ChatStream:
             raise UpstreamStreamError(f"upstream stream failed: {type(exc).__name__}") from None
         self._check_complete()
 
-    def _parse(self, data: str) -> dict[str, Any] | None:
+    def _parse(self, data: str) -> dict[str, Any] | object | None:
+        """The chunk to yield, ``_DONE`` at ``[DONE]``, or None for nothing to yield. After a malformed
+        chunk the content is lost, so only usage is passed on: what the upstream charged is recorded."""
         if data.strip() == "[DONE]":
-            return None
+            return _DONE
         try:
             chunk = json.loads(data)
         except ValueError:
-            raise UpstreamStreamError("upstream sent a malformed stream chunk") from None
+            chunk = None
         if not isinstance(chunk, dict):
-            raise UpstreamStreamError("upstream sent a malformed stream chunk")
+            self._malformed = True
+            return None
         error = chunk_error(chunk)
         if error is not None:
             raise UpstreamStreamError(scrub(error[1], self._secrets), error[0])
+        if self._malformed:
+            return {**chunk, "choices": []} if isinstance(chunk.get("usage"), dict) else None
         self._observe(chunk)
         return chunk
 
@@ -219,6 +237,8 @@ class ChatStream:
     def _check_complete(self) -> None:
         """At the end of the stream: a finish reason must have arrived, and every tool call's arguments
         must be complete JSON (unless the output was cut by ``length``, which the client is told)."""
+        if self._malformed:
+            raise UpstreamStreamError("upstream sent a malformed stream chunk")
         if self.finish_reason is None:
             raise UpstreamStreamError("upstream ended the stream without a finish reason")
         if self.finish_reason == "length":
@@ -233,6 +253,19 @@ class ChatStream:
 
     async def aclose(self) -> None:
         await self._response.aclose()
+
+
+async def _read_answer(response: httpx2.Response) -> None:
+    """Read a successful response's body. It is the upstream's answer (and its charge): a body cut
+    off or stalled here is a 502/504 for the caller, never a retry."""
+    try:
+        await response.aread()
+    except httpx2.TimeoutException:
+        raise UpstreamError(504, "upstream timed out while sending its response") from None
+    except httpx2.HTTPError as exc:
+        raise UpstreamError(502, f"upstream response was cut off after it started: {type(exc).__name__}") from None
+    finally:
+        await response.aclose()
 
 
 class UpstreamClient:
@@ -252,7 +285,8 @@ class UpstreamClient:
         await self.http.aclose()
 
     async def list_models(self) -> list[dict[str, Any]]:
-        response, _ = await self._send("GET", "/models", None, stream=False)
+        response, _ = await self._send("GET", "/models", None)
+        await _read_answer(response)
         try:
             data = response.json().get("data", [])
         except (ValueError, AttributeError):
@@ -262,7 +296,8 @@ class UpstreamClient:
         return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        response, secrets = await self._send("POST", "/chat/completions", body, stream=False)
+        response, secrets = await self._send("POST", "/chat/completions", body)
+        await _read_answer(response)
         try:
             payload = response.json()
         except ValueError:
@@ -279,10 +314,11 @@ class UpstreamClient:
         return ChatStream(response, idle_timeout=self.settings.stream_idle_timeout, secrets=secrets)
 
     async def _send(
-        self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool
+        self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool = False
     ) -> tuple[httpx2.Response, tuple[str, ...]]:
         """The first successful response (and the credential pieces it was sent with), after at most one
-        401 refresh and ``max_retries`` retries of transient failures."""
+        401 refresh and ``max_retries`` retries of transient failures. Only its headers have been read:
+        once the upstream has answered, nothing is retried (it may already have charged for the answer)."""
         try:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
@@ -303,7 +339,7 @@ class UpstreamClient:
             wait: float | None = None
             try:
                 async with asyncio.timeout(first_byte):
-                    response = await self.http.send(request, stream=stream)
+                    response = await self.http.send(request, stream=True)
             except httpx2.ConnectTimeout:
                 failure = UpstreamError(504, "upstream connect timed out")
             except httpx2.PoolTimeout:
