@@ -1,4 +1,5 @@
-"""Scrub secrets (caller keys, bearer tokens, JWTs, refresh tokens) from any text bound for a log.
+"""Scrub secrets (caller keys, bearer tokens, JWTs, refresh tokens) from any text bound for a log,
+with the same ``redact`` that cleans upstream error text shown to callers (``translate/redact.py``).
 
 ``install_redaction()`` scrubs at two places, so no handler configured before or after it (uvicorn
 configures its own, with ``propagate = False``) can print a secret:
@@ -11,22 +12,11 @@ configures its own, with ``propagate = False``) can print a secret:
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
-_PATTERNS = [
-    re.compile(r"ob1gw_[0-9a-f]{12}_[A-Za-z0-9\-]+"),
-    re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*"),
-    re.compile(r"\bsk-[A-Za-z0-9_\-]{16,}"),
-    re.compile(r"(?i)(bearer\s+)[^\s\"',]+"),
-    re.compile(r"(?i)(\"?(?:access_token|refresh_token|api_key|x-api-key|authorization)\"?\s*[:=]\s*\"?)[^\s\"',}]+"),
-]
+from .translate.redact import redact
 
-
-def redact(text: str) -> str:
-    for pattern in _PATTERNS:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "[REDACTED]", text)
-    return text
+__all__ = ["RedactingFilter", "install_redaction", "redact", "scrub_record"]
 
 
 def _redact_arg(value: Any) -> Any:

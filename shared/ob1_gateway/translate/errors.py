@@ -12,8 +12,9 @@ Decisions:
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
+
+from .redact import redact
 
 __all__ = [
     "anthropic_error_body",
@@ -21,7 +22,6 @@ __all__ = [
     "chunk_error",
     "client_status_for_upstream",
     "openai_error_body",
-    "redact",
     "upstream_error_message",
 ]
 
@@ -53,13 +53,6 @@ _OPENAI_TYPES = {
 
 _PASSTHROUGH = frozenset({400, 401, 403, 404, 413, 429, 500, 502, 504, 529})
 _MAX_MESSAGE = 2000
-
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)\bbearer\s+[^\s\"',;]+"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?"),
-    re.compile(r"\bob1gw_[A-Za-z0-9_-]+"),
-    re.compile(r"\bsk-[A-Za-z0-9_-]{16,}"),
-)
 
 
 def anthropic_error_type(status: int) -> str:
@@ -94,13 +87,6 @@ def client_status_for_upstream(status: int) -> int:
     if 400 <= status < 500:
         return 400
     return 502
-
-
-def redact(text: str) -> str:
-    """Replace anything that looks like a bearer token, a JWT, a gateway key or an ``sk-`` key."""
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub("[redacted]", text)
-    return text
 
 
 def _message_from(obj: Any) -> str | None:

@@ -45,6 +45,7 @@ import httpx2
 
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
+from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
 from .token import TokenProvider, TokenUnavailable
 
@@ -87,7 +88,7 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     """``text`` without any exact occurrence of ``secrets`` (the credential this client sent)."""
     for secret in secrets:
         if secret and secret in text:
-            text = text.replace(secret, "[redacted]")
+            text = text.replace(secret, MARKER)
     return text
 
 
