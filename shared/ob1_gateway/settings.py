@@ -67,6 +67,19 @@ class Settings(BaseSettings):
         description="Cap on one wait; a Retry-After longer than this is not waited for (the error is returned).",
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
+    body_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="Longest time to receive a whole request body (408 after)."
+    )
+    # ob1gw serve's HTTP server (server.py)
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest request head (request line + headers); 431 beyond."
+    )
+    header_timeout_seconds: float = Field(
+        default=15.0, gt=0, description="Longest wait for a complete request head on a connection; 408 after."
+    )
+    max_connections: int = Field(
+        default=4096, ge=1, description="Connections (or requests in flight) served at once; 503 beyond."
+    )
     refresh_margin_seconds: float = Field(default=300.0, ge=0)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
 

@@ -58,7 +58,7 @@ async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSON
     """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost. The body is
     validated and translated exactly as ``/v1/messages`` would (it has no ``max_tokens`` of its own)."""
     gw = gateway(request)
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+    body = await read_json_object(request, gw.settings)
     as_message = {**body, "max_tokens": 1}
     model = await _model_for(request, as_message)
     _translate(as_message, model.id, model.limits)
@@ -68,7 +68,7 @@ async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSON
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(ANTHROPIC_MESSAGES_BODY))
 async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+    body = await read_json_object(request, gw.settings)
     optional_bool(body, "stream")
     model = await _model_for(request, body)
     plan = _translate(body, model.id, model.limits)

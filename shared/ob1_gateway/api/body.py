@@ -9,12 +9,14 @@ lone UTF-16 surrogates (which cannot be re-encoded as UTF-8) and JSON that is no
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
 
 from fastapi import Request
 
+from ..settings import Settings
 from .errors import ApiError
 
 MAX_DEPTH = 128
@@ -40,7 +42,10 @@ def _too_deep(data: Any, limit: int) -> bool:
     return False
 
 
-async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
+async def read_json_object(request: Request, settings: Settings) -> dict[str, Any]:
+    """The body as a JSON object, or the API's 4xx: too large (413), not JSON (415/400), not received
+    within ``body_timeout_seconds`` (408: a client that trickles its body cannot hold the server)."""
+    limit = settings.max_body_bytes
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
         raise ApiError(413, f"request body is larger than the {limit}-byte limit")
@@ -48,10 +53,14 @@ async def read_json_object(request: Request, limit: int) -> dict[str, Any]:
     if content_type and "json" not in content_type:
         raise ApiError(415, f"unsupported content type '{content_type[:100]}': send application/json")
     body = bytearray()
-    async for part in request.stream():
-        body += part
-        if len(body) > limit:
-            raise ApiError(413, f"request body is larger than the {limit}-byte limit")
+    try:
+        async with asyncio.timeout(settings.body_timeout_seconds):
+            async for part in request.stream():
+                body += part
+                if len(body) > limit:
+                    raise ApiError(413, f"request body is larger than the {limit}-byte limit")
+    except TimeoutError:
+        raise ApiError(408, f"request body not received within {settings.body_timeout_seconds:g} s") from None
     raw = bytes(body)
     try:
         data = json.loads(raw, parse_constant=_reject_constant)

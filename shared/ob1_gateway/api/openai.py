@@ -89,7 +89,7 @@ async def chat_completions(
     request: Request, key: KeyRecord = Depends(within_budget)
 ) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+    body = await read_json_object(request, gw.settings)
     requested = require_str(body, "model")
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:

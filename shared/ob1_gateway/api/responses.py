@@ -28,7 +28,7 @@ _KEEPALIVE = b": keep-alive\n\n"
 @router.post("/v1/responses", response_model=None, openapi_extra=json_body(OPENAI_RESPONSES_BODY))
 async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
-    body = await read_json_object(request, gw.settings.max_body_bytes)
+    body = await read_json_object(request, gw.settings)
     requested = require_str(body, "model")
     try:  # bad input is refused before the model is resolved
         plan = responses_to_chat(body, upstream_model=requested)

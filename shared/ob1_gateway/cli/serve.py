@@ -20,6 +20,7 @@ def serve(
 
     from .. import observability
     from ..app import create_app
+    from ..server import server_config
 
     settings = load_or_exit()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -30,4 +31,4 @@ def serve(
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
     typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
-    uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower(), access_log=False)
+    uvicorn.Server(server_config(app, settings, host=host, port=port)).run()

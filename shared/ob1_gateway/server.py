@@ -1,0 +1,100 @@
+"""The HTTP server in front of the app for ``ob1gw serve``: uvicorn with its httptools parser, plus the
+limits that parser lacks, so a connection without a key cannot exhaust memory or hold a slot forever.
+
+Why httptools and not h11: h11 has a 16 KiB head limit of its own but parses in Python, several times
+slower per request (bench/README.md); httptools (llhttp) is uvicorn's fast path and has no limit at all,
+so the gateway adds them at the protocol layer, before any byte reaches the app:
+
+- a request head (request line + headers) larger than ``max_header_bytes`` is answered 431 and closed;
+- a head not complete ``header_timeout_seconds`` after the connection opened, or after the previous
+  response on a kept-alive connection, is answered 408 and closed (slowloris);
+- at most ``max_connections`` connections (or requests in flight) at once; beyond that, 503 (uvicorn's
+  ``limit_concurrency``).
+
+The body has its own deadline in the app (``body_timeout_seconds``, answered 408 in the API's shape)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .settings import Settings
+
+__all__ = ["guarded_protocol", "server_config"]
+
+
+class _GuardedHttpToolsProtocol(HttpToolsProtocol):
+    max_head_bytes = 64 * 1024
+    head_timeout = 15.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_bytes = 0
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._arm_head_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        reading_head = self._head_timer is not None
+        super().data_received(data)
+        if reading_head and self._head_timer is not None:  # this data did not complete the head
+            self._head_bytes += len(data)
+            if self._head_bytes > self.max_head_bytes:
+                self._refuse(431, "Request Header Fields Too Large")
+
+    def on_headers_complete(self) -> None:
+        self._disarm_head_timer()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm_head_timer()  # the next request on this connection gets the same deadline
+
+    def _arm_head_timer(self) -> None:
+        self._disarm_head_timer()
+        self._head_bytes = 0
+        self._head_timer = self.loop.call_later(self.head_timeout, self._refuse, 408, "Request Timeout")
+
+    def _disarm_head_timer(self) -> None:
+        timer = getattr(self, "_head_timer", None)
+        if timer is not None:
+            timer.cancel()
+        self._head_timer = None
+
+    def _refuse(self, status: int, reason: str) -> None:
+        """Answer with a bare status and close: no app was reached, so there is no API shape to use."""
+        self._disarm_head_timer()
+        if self.transport.is_closing():
+            return
+        if self.cycle is None or self.cycle.response_complete:  # nothing of a response was sent yet
+            body = reason.encode()
+            head = f"HTTP/1.1 {status} {reason}\r\ncontent-type: text/plain; charset=utf-8\r\n"
+            head += f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+            self.transport.write(head.encode() + body)
+        self.transport.close()
+
+
+def guarded_protocol(settings: Settings) -> type[HttpToolsProtocol]:
+    """The protocol class with this deployment's limits."""
+    limits = {"max_head_bytes": settings.max_header_bytes, "head_timeout": settings.header_timeout_seconds}
+    return type("GuardedHttpToolsProtocol", (_GuardedHttpToolsProtocol,), limits)
+
+
+def server_config(app: Any, settings: Settings, *, host: str, port: int, **extra: Any) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=guarded_protocol(settings),
+        limit_concurrency=settings.max_connections,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        **extra,
+    )
