@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from . import __version__, observability
 from .api import anthropic, health, openai, responses, usage
 from .api.errors import install_error_handlers
+from .api.request_id import RequestIdHeaders
 from .backends import Backends, build_backends
 from .budgets import BudgetGuard
 from .runtime import build_gateway
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app.state.gateway = gateway
     app.state.budgets = budgets
     install_error_handlers(app)
+    app.add_middleware(RequestIdHeaders)
     observability.install(app)
     for module in (health, openai, anthropic, responses, usage):
         app.include_router(module.router)

@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import copy
 import json
+import random
 import re
 import secrets
 import socket
@@ -320,6 +321,7 @@ class FakeState:
         "orgs": DEFAULT_ORGS,
         "strict_models": True,  # unknown model ids -> 400 like OpenRouter
         "system_first_only": False,  # 400 for a system message after a non-system one (some chat templates)
+        "reply_delay": 0.0,  # the echo agent waits a random 0..reply_delay seconds before answering
     }
 
     def __init__(self) -> None:
@@ -641,6 +643,8 @@ def build_app(state: FakeState) -> Starlette:
         if state.config["strict_models"] and model not in PRICING:
             rec["status"] = 400
             return _error(400, f"{model} is not a valid model ID")
+        if state.config["reply_delay"]:
+            await asyncio.sleep(random.uniform(0, state.config["reply_delay"]))
         try:
             reply = default_reply(body)
         except (AttributeError, TypeError, KeyError):  # a malformed body: a real upstream validates -> 400

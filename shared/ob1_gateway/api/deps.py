@@ -19,6 +19,7 @@ from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import ChatStream, UpstreamError
 from .errors import ApiError
+from .request_id import remember_request_id
 
 log = logging.getLogger("ob1_gateway.api")
 R = TypeVar("R")
@@ -33,7 +34,9 @@ async def caller(request: Request) -> KeyRecord:
 
 
 def new_meter(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
-    return RequestMeter(request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream)
+    meter = RequestMeter(request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream)
+    remember_request_id(request, meter.request_id)
+    return meter
 
 
 @contextmanager
