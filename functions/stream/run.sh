@@ -7,6 +7,6 @@ cd "$(dirname "$0")"
 export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}/opt/python${LAMBDA_RUNTIME_DIR:+:$LAMBDA_RUNTIME_DIR}"
 exec python -m uvicorn main:app \
   --host 127.0.0.1 \
-  --port "${AWS_LWA_PORT:-${PORT:-8080}}" \
+  --port "${AWS_LWA_PORT:-${PORT:-8081}}" \
   --no-access-log \
   --timeout-keep-alive 60

@@ -47,3 +47,15 @@ class UsageFlushingApp:
 def lambda_app(app: Any) -> UsageFlushingApp:
     """Wrap the app from ``create_app`` for a Lambda handler (Mangum or the Web Adapter)."""
     return UsageFlushingApp(app, app.state.gateway.recorder.drain)
+
+
+def mangum_handler(app: Any) -> Any:
+    """A Lambda handler serving the app through Mangum. ``lifespan="off"``: Mangum would otherwise run
+    startup and shutdown around every event; ``lambda_app`` finishes usage writes before it returns;
+    ``observability.lambda_handler`` adds Powertools' Lambda context, the API Gateway request id as
+    correlation id and a traced handler (``create_app`` already set up Logger, Metrics and Tracer)."""
+    from mangum import Mangum
+
+    from . import observability
+
+    return observability.lambda_handler(Mangum(lambda_app(app), lifespan="off"))

@@ -111,6 +111,17 @@ def test_api_is_regional_with_invoke_permissions(cfn: dict[str, Any]) -> None:
     assert any("StreamFunction" in p for p in permitted) and any("ApiFunction" in p for p in permitted)
 
 
+def on(value: Any, *, local: bool) -> Any:
+    """``value`` with the template's ``IsLocal`` conditions decided (deployed stack or sam local)."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"] and value["Fn::If"][0] == "IsLocal":
+        return on(value["Fn::If"][1 if local else 2], local=local)
+    if isinstance(value, list):
+        return [on(v, local=local) for v in value]
+    if isinstance(value, dict):
+        return {k: on(v, local=local) for k, v in value.items()}
+    return value
+
+
 def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
     functions = _of_type(cfn, "AWS::Lambda::Function")
     assert set(functions) == {"ApiFunction", "StreamFunction", "TokenKeeperFunction"}
@@ -125,7 +136,8 @@ def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
         assert env["OB1GW_TABLE_NAME"] == {"Ref": "GatewayTable"}
         assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(env)
         (layer_id,) = _of_type(cfn, "AWS::Lambda::LayerVersion")
-        assert props["Layers"][0] == {"Ref": layer_id}, name
+        for local in (False, True):
+            assert on(props["Layers"], local=local)[0] == {"Ref": layer_id}, name
     layer = load_template()["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Metadata"]["BuildMethod"] == "makefile"
@@ -133,20 +145,34 @@ def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
 
 
 def test_stream_function_runs_the_web_adapter(cfn: dict[str, Any]) -> None:
-    props = _of_type(cfn, "AWS::Lambda::Function")["StreamFunction"]["Properties"]
+    props = on(_of_type(cfn, "AWS::Lambda::Function")["StreamFunction"]["Properties"], local=False)
     assert props["Handler"] == "run.sh"
     assert props["Timeout"] == 900
     env = props["Environment"]["Variables"]
     assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/bootstrap"
     assert env["AWS_LWA_INVOKE_MODE"] == {"Ref": "LwaInvokeMode"}
     assert env["AWS_LWA_READINESS_CHECK_PATH"] == "/health"
-    assert env["AWS_LWA_PORT"] == "8080"
+    assert env["AWS_LWA_PORT"] != "8080", "sam local's emulator listens on 8080 inside the container"
+    assert (
+        f'--port "${{AWS_LWA_PORT:-${{PORT:-{env["AWS_LWA_PORT"]}}}}}"'
+        in (REPO / "functions/stream/run.sh").read_text()
+    )
     lwa = json.dumps(props["Layers"][1])
     assert "arn:aws:lambda:${AWS::Region}:753240598075:layer:LambdaAdapterLayerX86:26" in lwa
     params = load_template()["Parameters"]
     assert params["LwaInvokeMode"]["Default"] == "response_stream"
     assert set(params["LwaInvokeMode"]["AllowedValues"]) == {"response_stream", "buffered"}
     assert {"Stage", "LwaLayerArn", "UpstreamUrl", "LogLevel", "LwaInvokeMode"} <= set(params)
+
+
+def test_stream_function_under_sam_local_needs_no_web_adapter(cfn: dict[str, Any]) -> None:
+    """sam local cannot download the adapter layer offline (nor stream): the same app runs through Mangum."""
+    props = on(_of_type(cfn, "AWS::Lambda::Function")["StreamFunction"]["Properties"], local=True)
+    assert props["Handler"] == "buffered.handler"
+    assert len(props["Layers"]) == 1 and "LambdaAdapterLayer" not in json.dumps(props["Layers"])
+    assert props["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == {"Ref": "AWS::NoValue"}
+    assert (REPO / "functions/stream/buffered.py").read_text().count("mangum_handler(create_app())") == 1
+    assert load_template()["Parameters"]["LocalEmulation"]["Default"] == "false"
 
 
 def test_token_keeper_schedule(cfn: dict[str, Any]) -> None:
@@ -209,14 +235,17 @@ def test_cfn_lint_passes() -> None:
     assert not matches, "\n".join(str(m) for m in matches)
 
 
-def test_samconfig_local_env_buffers_and_uses_env_json() -> None:
+def test_samconfig_local_env_emulates_offline() -> None:
     config = tomllib.loads((REPO / "samconfig.toml").read_text())
     deploy = config["default"]["deploy"]["parameters"]
     assert deploy["capabilities"] == "CAPABILITY_IAM" and deploy["confirm_changeset"] and deploy["resolve_s3"]
     assert config["default"]["build"]["parameters"] == {"cached": True, "parallel": True}
-    local = config["local"]["local_start_api"]["parameters"]
-    assert 'LwaInvokeMode="buffered"' in local["parameter_overrides"]
-    assert local["env_vars"] == "env.json"
+    for command in ("local_start_api", "local_invoke"):
+        local = config["local"][command]["parameters"]
+        assert 'LocalEmulation="true"' in local["parameter_overrides"]
+        assert local["skip_pull_image"] is True
+        assert local.get("warm_containers", "LAZY") != "EAGER", "one bad function must not fail the start"
+        assert local["env_vars"] == "env.local.json"  # written by `ob1gw dev-stack`, git-ignored
 
 
 def test_env_json_only_sets_declared_variables() -> None:

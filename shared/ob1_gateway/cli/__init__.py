@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import use_stack
+from .dev_stack import dev_stack
 from .keys import keys_app
 from .serve import serve
 from .token import login, token_app
@@ -29,6 +30,7 @@ def _global_options(
 app.command("serve")(serve)
 app.command("login")(login)
 app.command("usage")(usage)
+app.command("dev-stack")(dev_stack)
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
 
