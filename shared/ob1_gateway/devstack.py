@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import socket
 import struct
 import threading
@@ -111,6 +112,7 @@ class DevStack:
 
     @classmethod
     def start(cls, template_path: Path, *, host: str, port: int) -> DevStack:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         server = moto_server(host, port)
         server.start()
         endpoint = f"http://{host}:{port}"

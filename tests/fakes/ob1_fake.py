@@ -825,15 +825,16 @@ class _AdminMixin:
 
 
 class FakeOB1Server(_AdminMixin):
-    """The fake on 127.0.0.1 in a background thread. Admin methods act on the shared ``FakeState``."""
+    """The fake in a background thread, on 127.0.0.1 (or ``host``: sam local's containers reach the host on
+    docker0's address). Admin methods act on the shared ``FakeState``."""
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
         self.state = FakeState()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind(("127.0.0.1", port))
+        self._sock.bind((host, port))
         self.port = self._sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{host}:{self.port}"
         config = uvicorn.Config(
             build_app(self.state),
             log_level="warning",
@@ -960,8 +961,9 @@ class FakeOB1Remote(_AdminMixin):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run the fake OB-1 + WorkOS server.")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
-    server = FakeOB1Server(args.port).start()
+    server = FakeOB1Server(args.port, args.host).start()
     print(server.url, flush=True)
     try:
         while True:
