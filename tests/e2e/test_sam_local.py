@@ -212,7 +212,7 @@ def test_usage_is_recorded_exactly_once_per_request(sam_local: SamLocal) -> None
 
 def test_token_keeper_refreshes_a_due_login_and_stores_the_rotated_token(sam_local: SamLocal, tmp_path: Path) -> None:
     due = sam_local.import_login(tmp_path, expires_in=120)  # inside the keeper's margin
-    refreshed_before = sam_local.fake.snapshot()["refresh_successes"]
+    refreshed_before = sam_local.fake.state.refresh_successes
     done = subprocess.run(
         [
             *("sam", "local", "invoke", "TokenKeeperFunction", "-e", "events/scheduled.json"),
@@ -224,7 +224,7 @@ def test_token_keeper_refreshes_a_due_login_and_stores_the_rotated_token(sam_loc
         timeout=300,
     )
     assert '"status": "refreshed"' in done.stdout, done.stdout[-3000:] + done.stderr[-3000:]  # exits 0 either way
-    assert sam_local.fake.snapshot()["refresh_successes"] == refreshed_before + 1
+    assert sam_local.fake.state.refresh_successes == refreshed_before + 1
     secrets = boto3.client(
         "secretsmanager",
         endpoint_url=sam_local.cli_env["OB1GW_AWS_ENDPOINT_URL"],
