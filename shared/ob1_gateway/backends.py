@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .ratelimit import MemoryRateStore, RateStore
 from .settings import Settings
 from .stores.base import KeyStore, TokenStore, UsageStore
 
@@ -13,6 +14,7 @@ class Backends:
     token_store: TokenStore
     key_store: KeyStore
     usage_store: UsageStore
+    rate_store: RateStore = field(default_factory=MemoryRateStore)  # one process: ob1gw serve
 
 
 def build_backends(settings: Settings) -> Backends:

@@ -6,12 +6,16 @@ only the sha256 of the secret is kept, and it is compared in constant time.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import hmac
+import re
 import secrets
 import time
+from dataclasses import replace
+from datetime import UTC, datetime
 
-from .stores.base import KeyRecord
+from .stores.base import KeyPolicy, KeyRecord
 
 PREFIX = "ob1gw_"
 _ID_BYTES = 6
@@ -22,14 +26,32 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def issue_key(name: str, budget_usd: float | None = None) -> tuple[KeyRecord, str]:
+def _new_secret() -> str:
+    return secrets.token_urlsafe(_SECRET_BYTES).replace("_", "x")
+
+
+def issue_key(name: str, budget_usd: float | None = None, policy: KeyPolicy | None = None) -> tuple[KeyRecord, str]:
     """A new record and the plaintext key, which is shown once and never stored."""
     key_id = secrets.token_hex(_ID_BYTES)
-    secret = secrets.token_urlsafe(_SECRET_BYTES).replace("_", "x")
+    secret = _new_secret()
     record = KeyRecord(
-        key_id=key_id, name=name, secret_sha256=_hash(secret), created_at=time.time(), budget_usd=budget_usd
+        key_id=key_id,
+        name=name,
+        secret_sha256=_hash(secret),
+        created_at=time.time(),
+        budget_usd=budget_usd,
+        policy=policy or KeyPolicy(),
     )
     return record, f"{PREFIX}{key_id}_{secret}"
+
+
+def rotate_key(record: KeyRecord, grace_seconds: float, now: float | None = None) -> tuple[str, KeyPolicy, str]:
+    """A new secret for the same key id (its usage and budget stay with the id): the new hash, the policy
+    that keeps accepting the old secret for ``grace_seconds``, and the plaintext key to show once."""
+    secret = _new_secret()
+    until = (time.time() if now is None else now) + grace_seconds
+    policy = replace(record.policy, previous_sha256=record.secret_sha256, previous_valid_until=until)
+    return _hash(secret), policy, f"{PREFIX}{record.key_id}_{secret}"
 
 
 def parse_key(presented: str) -> tuple[str, str] | None:
@@ -42,5 +64,37 @@ def parse_key(presented: str) -> tuple[str, str] | None:
     return key_id, secret
 
 
-def secret_matches(record: KeyRecord, secret: str) -> bool:
-    return hmac.compare_digest(record.secret_sha256, _hash(secret))
+def secret_matches(record: KeyRecord, secret: str, now: float | None = None) -> bool:
+    """The current secret, or the one before the last rotation while its grace time lasts."""
+    presented = _hash(secret)
+    if hmac.compare_digest(record.secret_sha256, presented):
+        return True
+    previous, until = record.policy.previous_sha256, record.policy.previous_valid_until
+    if previous is None or until is None or (time.time() if now is None else now) >= until:
+        return False
+    return hmac.compare_digest(previous, presented)
+
+
+def model_allowed(policy: KeyPolicy, *names: str) -> bool:
+    """True when the key may use a model known by any of ``names`` (requested id, upstream id)."""
+    return not policy.models or any(fnmatch.fnmatchcase(n, p) for n in names for p in policy.models)
+
+
+def expired(policy: KeyPolicy, now: float | None = None) -> bool:
+    return policy.expires_at is not None and (time.time() if now is None else now) >= policy.expires_at
+
+
+_DURATION = re.compile(r"^(\d+)([mhdw])$")
+_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_expiry(text: str, now: float | None = None) -> float:
+    """``30d``/``12h``/``90m``/``2w`` from now, or an ISO date or date-time (UTC unless it says otherwise)."""
+    match = _DURATION.match(text.strip())
+    if match:
+        return (time.time() if now is None else now) + int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"not a duration (30d, 12h, 90m, 2w) or an ISO date: {text!r}") from None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from .api.auth import KeyAuthenticator
 from .backends import Backends
 from .metering import UsageRecorder
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .upstream.catalog import ModelCatalog
 from .upstream.client import UpstreamClient
@@ -22,6 +23,7 @@ class Gateway:
     catalog: ModelCatalog
     auth: KeyAuthenticator
     recorder: UsageRecorder
+    limiter: RateLimiter
 
     async def aclose(self) -> None:
         await self.recorder.drain()
@@ -36,6 +38,9 @@ def token_provider(settings: Settings, backends: Backends) -> TokenProvider:
 
 def build_gateway(settings: Settings, backends: Backends) -> Gateway:
     upstream = UpstreamClient(settings, token_provider(settings, backends))
+    recorder = UsageRecorder(backends.usage_store)
+    limiter = RateLimiter(backends.rate_store)
+    recorder.listeners.append(limiter)  # a finished request frees its slot and counts its tokens
     return Gateway(
         settings=settings,
         backends=backends,
@@ -44,5 +49,6 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
             upstream.list_models, ttl_seconds=settings.models_ttl_seconds, aliases=settings.model_aliases
         ),
         auth=KeyAuthenticator(backends.key_store, settings.key_cache_ttl_seconds),
-        recorder=UsageRecorder(backends.usage_store),
+        recorder=recorder,
+        limiter=limiter,
     )

@@ -27,7 +27,7 @@ from .body import (
     require_str,
 )
 from .budget import within_budget
-from .deps import answer, caller, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
+from .deps import admit, answer, caller, gateway, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -47,20 +47,20 @@ def _translate(body: dict[str, Any], upstream_model: str, limits: ModelLimits | 
         raise ApiError(400, exc.message, param=exc.param) from None
 
 
-async def _model_for(request: Request, body: dict[str, Any]) -> Model:
+async def _model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> Model:
     """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
     requested = require_str(body, "model")
-    return await resolve_model(gateway(request), requested, validate=lambda: _translate(body, requested))
+    return await resolve_model(gateway(request), requested, key, validate=lambda: _translate(body, requested))
 
 
 @router.post("/v1/messages/count_tokens", openapi_extra=json_body(ANTHROPIC_COUNT_TOKENS_BODY))
-async def count_tokens(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
     """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost. The body is
     validated and translated exactly as ``/v1/messages`` would (it has no ``max_tokens`` of its own)."""
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     as_message = {**body, "max_tokens": 1}
-    model = await _model_for(request, as_message)
+    model = await _model_for(request, as_message, key)
     _translate(as_message, model.id, model.limits)
     return JSONResponse({"input_tokens": estimate_input_tokens(body)})
 
@@ -70,9 +70,9 @@ async def messages(request: Request, key: KeyRecord = Depends(within_budget)) ->
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     optional_bool(body, "stream")
-    model = await _model_for(request, body)
+    model = await _model_for(request, body, key)
     plan = _translate(body, model.id, model.limits)
-    meter = new_meter(request, key, stream=plan.stream)
+    meter = await admit(request, key, stream=plan.stream)
     meter.model, meter.pricing = model.id, model.pricing
 
     if not plan.stream:

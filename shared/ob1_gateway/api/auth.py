@@ -8,11 +8,12 @@ bounded, so a flood of made-up key ids cannot grow memory.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from cachetools import TTLCache
 from fastapi import Request
 
-from ..keys import parse_key, secret_matches
+from ..keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
 from .errors import ApiError
 
@@ -37,10 +38,10 @@ class KeyAuthenticator:
             TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None
         )
 
-    async def _record(self, key_id: str) -> KeyRecord | None:
+    async def _record(self, key_id: str, *, fresh: bool = False) -> KeyRecord | None:
         if self._cache is None:
             return await asyncio.to_thread(self.store.get, key_id)
-        hit = self._cache.get(key_id, _MISSING)
+        hit = self._cache.get(key_id, _MISSING) if not fresh else _MISSING
         if hit is not _MISSING:
             return hit  # type: ignore[return-value]
         record = await asyncio.to_thread(self.store.get, key_id)
@@ -55,8 +56,13 @@ class KeyAuthenticator:
             )
         parsed = parse_key(key)
         record = await self._record(parsed[0]) if parsed else None
+        if record is not None and parsed is not None and not secret_matches(record, parsed[1]):
+            record = await self._record(parsed[0], fresh=True)  # rotated since it was cached?
         if record is None or parsed is None or not secret_matches(record, parsed[1]):
             raise ApiError(401, "invalid API key", code="invalid_api_key")
         if record.disabled:
             raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
+        if expired(record.policy):
+            when = datetime.fromtimestamp(record.policy.expires_at or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            raise ApiError(401, f"API key {record.key_id} expired at {when}", code="key_expired")
         return record

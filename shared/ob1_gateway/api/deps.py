@@ -11,6 +11,7 @@ from typing import Any, Literal, TypeVar, overload
 from fastapi import Request
 
 from ..metering import RequestMeter
+from ..ratelimit import RateLimited
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
@@ -19,6 +20,7 @@ from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import ChatStream, UpstreamError
 from .errors import ApiError
+from .limits import check_model_allowed, rate_limited_error
 from .request_id import remember_request_id
 
 log = logging.getLogger("ob1_gateway.api")
@@ -33,8 +35,14 @@ async def caller(request: Request) -> KeyRecord:
     return await gateway(request).auth.authenticate(request)
 
 
-def new_meter(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
+async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
+    """Admit the request under its key's rate limits (429 otherwise) and start metering it. From here on
+    the request ends in exactly one usage record, which also frees what the admission took."""
     meter = RequestMeter(request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream)
+    try:
+        await gateway(request).limiter.admit(key, meter.request_id)
+    except RateLimited as exc:
+        raise rate_limited_error(request.url.path, exc) from None
     remember_request_id(request, meter.request_id)
     return meter
 
@@ -76,11 +84,16 @@ def upstream_api_error(error: UpstreamError) -> ApiError:
     return ApiError(client_status_for_upstream(error.status), error.message, headers=headers)
 
 
-async def resolve_model(gw: Gateway, name: str, *, validate: Callable[[], object] | None = None) -> Model:
-    """The upstream model for ``name``. When it cannot be had, ``validate`` runs first, so a malformed
-    body is answered 400 before a 404 for its model, as the real APIs do (at no cost when all is well)."""
+async def resolve_model(
+    gw: Gateway, name: str, key: KeyRecord, *, validate: Callable[[], object] | None = None
+) -> Model:
+    """The upstream model for ``name``, if ``key`` may use it (403 otherwise). When it cannot be had,
+    ``validate`` runs first, so a malformed body is answered 400 before a 404 for its model, as the real
+    APIs do (at no cost when all is well)."""
     try:
-        return await gw.catalog.resolve(name)
+        model = await gw.catalog.resolve(name)
+        check_model_allowed(key, name, model)
+        return model
     except ModelNotFound as exc:
         failure = ApiError(404, str(exc), param="model", code="model_not_found")
     except UpstreamError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ..keys import model_allowed
 from ..stores.base import KeyRecord
 from ..translate.chat_stream import ChatPassthrough
 from ..translate.usage import usage_from_openai
@@ -16,10 +17,10 @@ from ..upstream.client import UpstreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .budget import within_budget
 from .deps import (
+    admit,
     answer,
     caller,
     gateway,
-    new_meter,
     resolve_model,
     send_chat,
     upstream_api_error,
@@ -34,11 +35,12 @@ _KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.get("/v1/models")
-async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
-    """OpenAI's list shape, or Anthropic's when the caller sends ``anthropic-version``."""
+async def list_models(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
+    """OpenAI's list shape, or Anthropic's when the caller sends ``anthropic-version``; only the models
+    the key may use."""
     gw = gateway(request)
     try:
-        models = await gw.catalog.listing()
+        models = [m for m in await gw.catalog.listing() if model_allowed(key.policy, m["id"])]
     except UpstreamError as exc:
         raise upstream_api_error(exc) from None
     if "anthropic-version" in request.headers:
@@ -58,10 +60,10 @@ async def list_models(request: Request, _: KeyRecord = Depends(caller)) -> JSONR
 
 
 @router.get("/v1/models/{model_id:path}")
-async def get_model(model_id: str, request: Request, _: KeyRecord = Depends(caller)) -> JSONResponse:
+async def get_model(model_id: str, request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
     """One model, in Anthropic's shape for a caller that sends ``anthropic-version`` (the SDK's
     ``models.retrieve``), else OpenAI's."""
-    model = await resolve_model(gateway(request), model_id)
+    model = await resolve_model(gateway(request), model_id, key)
     raw = model.raw or {"id": model.id}
     if "anthropic-version" in request.headers:
         return JSONResponse(_anthropic_model(raw))
@@ -102,8 +104,8 @@ async def chat_completions(
                 param=f"messages.{i}.role",
             )
     stream = optional_bool(body, "stream")
-    model = await resolve_model(gw, requested)
-    meter = new_meter(request, key, stream=stream)
+    model = await resolve_model(gw, requested, key)
+    meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
 
     upstream_body = {**body, "model": model.id, "usage": {"include": True}}

@@ -16,7 +16,7 @@ from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
 from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
 from .budget import within_budget
-from .deps import answer, gateway, new_meter, resolve_model, send_chat, upstream_failure_metered
+from .deps import admit, answer, gateway, resolve_model, send_chat, upstream_failure_metered
 from .errors import ApiError
 from .streaming import relay_translated, sse_response
 
@@ -34,9 +34,9 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
         plan = responses_to_chat(body, upstream_model=requested)
     except InvalidRequest as exc:
         raise ApiError(400, exc.message, param=exc.param) from None
-    model = await resolve_model(gw, requested)
+    model = await resolve_model(gw, requested, key)
     plan.body["model"] = model.id
-    meter = new_meter(request, key, stream=plan.stream)
+    meter = await admit(request, key, stream=plan.stream)
     meter.model, meter.pricing = model.id, model.pricing
 
     if not plan.stream:

@@ -1,59 +1,163 @@
-"""``ob1gw keys create|list|revoke|set-budget``: caller keys are shown once and stored as hashes."""
+"""``ob1gw keys create|list|update|rotate|revoke|set-budget``: caller keys are shown once and stored as
+hashes; their limits (rate, models, expiry) travel with the key record."""
 
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..keys import issue_key
+from ..keys import expired, issue_key, parse_expiry, rotate_key
+from ..stores.base import KeyPolicy, KeyRecord
 from .common import backends_or_exit
 
 keys_app = typer.Typer(no_args_is_help=True, help="Manage the team's caller keys.")
+
+
+RpmOption = Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute.")]
+TpmOption = Annotated[int | None, typer.Option("--tpm", min=1, help="Tokens per minute (prompt + output).")]
+ParallelOption = Annotated[int | None, typer.Option("--max-parallel", min=1, help="Requests in flight at once.")]
+ModelsOption = Annotated[
+    str | None,
+    typer.Option("--models", help="Comma-separated model patterns it may use, e.g. 'anthropic/*,gpt-4o*'."),
+]
+ExpiresOption = Annotated[
+    str | None, typer.Option("--expires", help="30d, 12h, 2w, or an ISO date (UTC): when the key stops working.")
+]
+
+
+def _policy(
+    base: KeyPolicy, rpm: int | None, tpm: int | None, parallel: int | None, models: str | None, expires: str | None
+) -> KeyPolicy:
+    changes: dict[str, Any] = {}
+    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_parallel", parallel)):
+        if value is not None:
+            changes[name] = value
+    if models is not None:
+        changes["models"] = tuple(p.strip() for p in models.split(",") if p.strip())
+    if expires is not None:
+        try:
+            changes["expires_at"] = parse_expiry(expires)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--expires") from None
+    return replace(base, **changes)
+
+
+def _describe(record: KeyRecord) -> dict[str, Any]:
+    p = record.policy
+    return {
+        "key_id": record.key_id,
+        "name": record.name,
+        "created_at": record.created_at,
+        "disabled": record.disabled,
+        "budget_usd": record.budget_usd,
+        "rpm": p.rpm,
+        "tpm": p.tpm,
+        "max_parallel": p.max_parallel,
+        "models": list(p.models),
+        "expires_at": p.expires_at,
+    }
 
 
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
     budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")] = None,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    max_parallel: ParallelOption = None,
+    models: ModelsOption = None,
+    expires: ExpiresOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {key_id, key} as JSON.")] = False,
 ) -> None:
-    record, key = issue_key(name, budget_usd)
+    policy = _policy(KeyPolicy(), rpm, tpm, max_parallel, models, expires)
+    record, key = issue_key(name, budget_usd, policy)
     backends_or_exit().key_store.put(record)
     if as_json:
-        typer.echo(json.dumps({"key_id": record.key_id, "key": key, "name": name, "budget_usd": budget_usd}))
+        typer.echo(json.dumps({**_describe(record), "key": key}))
         return
     typer.echo(f"Created key {record.key_id} for '{name}'. It is shown only this once:\n\n  {key}\n")
+
+
+@keys_app.command("update")
+def update(
+    key_id: str,
+    rpm: RpmOption = None,
+    tpm: TpmOption = None,
+    max_parallel: ParallelOption = None,
+    models: ModelsOption = None,
+    expires: ExpiresOption = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option("--clear", help="Remove a limit: rpm, tpm, max-parallel, models or expires (repeatable)."),
+    ] = None,
+) -> None:
+    """Change a key's limits; running gateways apply them within the key cache TTL."""
+    store = backends_or_exit().key_store
+    record = store.get(key_id)
+    if record is None:
+        typer.echo(f"error: no key {key_id}", err=True)
+        raise typer.Exit(1)
+    policy = _policy(record.policy, rpm, tpm, max_parallel, models, expires)
+    cleared = {"rpm": None, "tpm": None, "max-parallel": None, "models": (), "expires": None}
+    for name in clear or []:
+        if name not in cleared:
+            raise typer.BadParameter(f"one of {', '.join(cleared)}", param_hint="--clear")
+        field_name = {"max-parallel": "max_parallel", "expires": "expires_at"}.get(name, name)
+        policy = replace(policy, **{field_name: cleared[name]})
+    store.set_secret_and_policy(key_id, record.secret_sha256, policy)
+    typer.echo(json.dumps(_describe(replace(record, policy=policy))))
+
+
+@keys_app.command("rotate")
+def rotate(
+    key_id: str,
+    grace: Annotated[
+        str, typer.Option("--grace", help="How long the old secret keeps working: 0, 90m, 24h, 7d.")
+    ] = "24h",
+) -> None:
+    """A new secret for the same key id: usage history and budget stay; the old secret is refused after
+    the grace period."""
+    store = backends_or_exit().key_store
+    record = store.get(key_id)
+    if record is None:
+        typer.echo(f"error: no key {key_id}", err=True)
+        raise typer.Exit(1)
+    try:
+        grace_seconds = 0.0 if grace.strip() == "0" else parse_expiry(grace, now=0.0)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--grace") from None
+    sha, policy, key = rotate_key(record, grace_seconds)
+    store.set_secret_and_policy(key_id, sha, policy)
+    until = datetime.fromtimestamp(policy.previous_valid_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    typer.echo(f"Rotated {key_id}; the old secret works until {until}. The new key is shown only this once:")
+    typer.echo(f"\n  {key}\n")
 
 
 @keys_app.command("list")
 def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     records = backends_or_exit().key_store.list()
     if as_json:
-        typer.echo(
-            json.dumps(
-                [
-                    {
-                        "key_id": r.key_id,
-                        "name": r.name,
-                        "created_at": r.created_at,
-                        "disabled": r.disabled,
-                        "budget_usd": r.budget_usd,
-                    }
-                    for r in records
-                ]
-            )
-        )
+        typer.echo(json.dumps([_describe(r) for r in records]))
         return
-    table = Table("key id", "name", "created", "status", "budget (USD/month)")
+    table = Table("key id", "name", "created", "status", "budget $/mo", "limits", "models", "expires")
+    now = time.time()
     for r in records:
-        created = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d %H:%M")
+        p = r.policy
+        created = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d")
         budget = "-" if r.budget_usd is None else f"{r.budget_usd:.2f}"
-        table.add_row(r.key_id, r.name, created, "revoked" if r.disabled else "active", budget)
+        limits = " ".join(
+            f"{label} {value}" for label, value in (("rpm", p.rpm), ("tpm", p.tpm), ("par", p.max_parallel)) if value
+        )
+        status = "revoked" if r.disabled else ("expired" if expired(p, now) else "active")
+        expires = "-" if p.expires_at is None else datetime.fromtimestamp(p.expires_at, UTC).strftime("%Y-%m-%d")
+        table.add_row(r.key_id, r.name, created, status, budget, limits or "-", ",".join(p.models) or "any", expires)
     Console().print(table)
 
 

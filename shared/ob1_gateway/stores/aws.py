@@ -14,6 +14,7 @@ from botocore.config import Config
 
 from ..settings import Settings, SettingsError
 from .aws_keys import DuplicateKeyError, DynamoKeyStore
+from .aws_rates import DynamoRateStore
 from .aws_tokens import LeaseTimeout, SecretsManagerTokenStore
 from .aws_usage import DynamoUsageStore
 
@@ -65,4 +66,5 @@ def build_aws_backends(settings: Settings) -> Backends:
         ),
         key_store=DynamoKeyStore(dynamodb, settings.table_name),
         usage_store=DynamoUsageStore(dynamodb, settings.table_name),
+        rate_store=DynamoRateStore(dynamodb, settings.table_name),
     )

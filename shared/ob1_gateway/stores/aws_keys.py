@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .aws_items import GSI1, KEYS_PARTITION, deserialize, key_pk, serialize, to_float
-from .base import KeyRecord
+from .base import KeyPolicy, KeyRecord
 
 _META = "META"
 
@@ -23,6 +24,7 @@ def _record(item: dict[str, Any]) -> KeyRecord:
         created_at=float(data["created_at"]),
         disabled=bool(data.get("disabled", False)),
         budget_usd=to_float(data.get("budget_usd")),
+        policy=KeyPolicy.from_dict(json.loads(data["policy"]) if data.get("policy") else None),
     )
 
 
@@ -46,6 +48,7 @@ class DynamoKeyStore:
             "created_at": record.created_at,
             "disabled": record.disabled,
             "budget_usd": record.budget_usd,
+            "policy": json.dumps(record.policy.to_dict()),
         }
         try:
             self._client.put_item(
@@ -100,3 +103,8 @@ class DynamoKeyStore:
         if budget_usd is None:
             return self._update(key_id, "REMOVE budget_usd", None)
         return self._update(key_id, "SET budget_usd = :b", {":b": float(budget_usd)})
+
+    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
+        return self._update(
+            key_id, "SET secret_sha256 = :s, policy = :p", {":s": secret_sha256, ":p": json.dumps(policy.to_dict())}
+        )

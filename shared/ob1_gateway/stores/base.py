@@ -49,6 +49,31 @@ class OB1Token:
 
 
 @dataclass(frozen=True)
+class KeyPolicy:
+    """What an admin set for a key beyond its budget: how fast it may go, which models it may use, when
+    it stops working, and the secret it had before its last rotation (accepted until a grace time)."""
+
+    rpm: int | None = None  # requests per minute
+    tpm: int | None = None  # tokens per minute: prompt (cached included) + output
+    max_parallel: int | None = None  # requests in flight at once
+    models: tuple[str, ...] = ()  # glob patterns (fnmatch) on the requested or the upstream id; () = any
+    expires_at: float | None = None  # epoch seconds
+    previous_sha256: str | None = field(default=None, repr=False)
+    previous_valid_until: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v not in (None, ())}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> KeyPolicy:
+        data = data or {}
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        if "models" in known:
+            known["models"] = tuple(known["models"])
+        return cls(**known)
+
+
+@dataclass(frozen=True)
 class KeyRecord:
     """A caller key as stored: only the sha256 of its secret, never the secret."""
 
@@ -58,6 +83,7 @@ class KeyRecord:
     created_at: float
     disabled: bool = False
     budget_usd: float | None = None
+    policy: KeyPolicy = field(default_factory=KeyPolicy)
 
 
 @dataclass(frozen=True)
@@ -122,6 +148,10 @@ class KeyStore(Protocol):
     def set_disabled(self, key_id: str, disabled: bool) -> bool: ...
 
     def set_budget(self, key_id: str, budget_usd: float | None) -> bool: ...
+
+    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
+        """Replace the key's secret hash and policy (update, rotate); False when there is no such key."""
+        ...
 
 
 class UsageStore(Protocol):

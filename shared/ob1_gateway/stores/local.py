@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .base import KeyRecord, OB1Token, UsageRecord, UsageTotal
+from .base import KeyPolicy, KeyRecord, OB1Token, UsageRecord, UsageTotal
 
 
 class FileTokenStore:
@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS keys (
     secret_sha256 TEXT NOT NULL,
     created_at REAL NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0,
-    budget_usd REAL
+    budget_usd REAL,
+    policy TEXT
 );
 CREATE TABLE IF NOT EXISTS usage (
     request_id TEXT PRIMARY KEY,
@@ -93,6 +94,9 @@ class SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         with self.connect() as conn:
             conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(keys)")}
+            if "policy" not in columns:  # a database made before key policies
+                conn.execute("ALTER TABLE keys ADD COLUMN policy TEXT")
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -113,6 +117,7 @@ def _key_from_row(row: sqlite3.Row) -> KeyRecord:
         created_at=row["created_at"],
         disabled=bool(row["disabled"]),
         budget_usd=row["budget_usd"],
+        policy=KeyPolicy.from_dict(json.loads(row["policy"]) if row["policy"] else None),
     )
 
 
@@ -122,8 +127,8 @@ class SqliteKeyStore:
 
     def put(self, record: KeyRecord) -> None:
         self.db.connect().execute(
-            "INSERT INTO keys (key_id, name, secret_sha256, created_at, disabled, budget_usd)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO keys (key_id, name, secret_sha256, created_at, disabled, budget_usd, policy)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 record.key_id,
                 record.name,
@@ -131,6 +136,7 @@ class SqliteKeyStore:
                 record.created_at,
                 int(record.disabled),
                 record.budget_usd,
+                json.dumps(record.policy.to_dict()),
             ),
         )
 
@@ -148,6 +154,13 @@ class SqliteKeyStore:
 
     def set_budget(self, key_id: str, budget_usd: float | None) -> bool:
         cur = self.db.connect().execute("UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id))
+        return cur.rowcount == 1
+
+    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
+        cur = self.db.connect().execute(
+            "UPDATE keys SET secret_sha256 = ?, policy = ? WHERE key_id = ?",
+            (secret_sha256, json.dumps(policy.to_dict()), key_id),
+        )
         return cur.rowcount == 1
 
 

@@ -1,0 +1,45 @@
+"""A key's admin limits as the caller's API states them: a rate-limit refusal is a 429 with ``retry-after``
+(the anthropic and openai SDKs and Claude Code back off on it) and the rate-limit headers each API
+defines; a model outside the key's list is a 403 naming the model and what the key may use."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from ..keys import model_allowed
+from ..ratelimit import RateLimited
+from ..stores.base import KeyRecord
+from ..upstream.catalog import Model
+from .errors import ApiError
+
+
+def rate_limited_error(path: str, exc: RateLimited) -> ApiError:
+    retry_after = exc.retry_after()
+    headers = {"retry-after": str(retry_after)}
+    kind = "requests" if exc.kind == "parallel" else exc.kind
+    if path.startswith("/v1/messages"):
+        reset = datetime.fromtimestamp(exc.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        prefix = f"anthropic-ratelimit-{kind}"
+        headers |= {
+            f"{prefix}-limit": str(exc.limit),
+            f"{prefix}-remaining": str(exc.remaining),
+            f"{prefix}-reset": reset,
+        }
+    else:
+        headers |= {
+            f"x-ratelimit-limit-{kind}": str(exc.limit),
+            f"x-ratelimit-remaining-{kind}": str(exc.remaining),
+            f"x-ratelimit-reset-{kind}": f"{retry_after}s",
+        }
+    return ApiError(429, f"{exc}; retry in {retry_after} s", code="rate_limit_exceeded", headers=headers)
+
+
+def check_model_allowed(key: KeyRecord, requested: str, model: Model) -> None:
+    if not model_allowed(key.policy, requested, model.id):
+        allowed = ", ".join(key.policy.models)
+        raise ApiError(
+            403,
+            f"key {key.key_id} may not use model {requested} ({model.id}); it may use: {allowed}",
+            param="model",
+            code="model_not_allowed",
+        )

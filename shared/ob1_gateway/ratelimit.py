@@ -1,0 +1,173 @@
+"""Per-key rate limits: requests and tokens per minute, and requests in flight.
+
+Minutes are fixed UTC windows (``epoch // 60``). A request is admitted when its key's window has
+fewer than ``rpm`` requests and fewer than ``tpm`` tokens so far, and fewer than ``max_parallel``
+requests of the key are in flight; admission counts it. Tokens are only known once a request ends, so
+they are added when its usage record is submitted (the recorder calls ``submitted``): a burst that
+starts before any token is counted can exceed ``tpm`` by what that burst uses, as on every gateway that
+meters tokens after the fact. The slot in flight is freed at the same moment, and every admitted request
+ends in exactly one usage record.
+
+Where the counting lives is a ``RateStore``: process memory for ``ob1gw serve`` (one process), DynamoDB
+for Lambda (``stores/aws_rates.py``), where atomic conditional counters hold one limit across every
+instance at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .stores.base import KeyRecord, UsageRecord
+
+__all__ = ["MemoryRateStore", "RateLimited", "RateLimiter", "RateStore"]
+
+WINDOW_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class RateLimited(Exception):
+    """Refused: ``kind`` is "requests", "tokens" or "parallel"; ``reset_at`` is when it may pass again."""
+
+    key_id: str
+    kind: str
+    limit: int
+    remaining: int
+    reset_at: float
+
+    def __str__(self) -> str:
+        what = {"requests": "requests per minute", "tokens": "tokens per minute", "parallel": "requests at once"}
+        return f"rate limit of key {self.key_id} reached: {self.limit} {what[self.kind]}"
+
+    def retry_after(self, now: float | None = None) -> int:
+        return max(1, int(self.reset_at - (time.time() if now is None else now) + 0.999))
+
+
+class RateStore(Protocol):
+    blocking: bool  # does I/O: called from a worker thread
+
+    def take(self, key_id: str, window: int, rpm: int | None, tpm: int | None) -> tuple[str | None, int, int]:
+        """Count one request in ``window`` unless a limit is reached: (refused kind or None, requests,
+        tokens) as they stand after the call."""
+        ...
+
+    def add_tokens(self, key_id: str, window: int, tokens: int) -> None: ...
+
+    def enter(self, key_id: str, max_parallel: int) -> bool:
+        """Take a slot in flight; False when ``max_parallel`` are taken."""
+        ...
+
+    def leave(self, key_id: str) -> None: ...
+
+
+class MemoryRateStore:
+    """One process's counters (``ob1gw serve``); windows older than the current one are dropped."""
+
+    blocking = False
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str, int], list[int]] = {}
+        self._inflight: dict[str, int] = {}
+
+    def take(self, key_id: str, window: int, rpm: int | None, tpm: int | None) -> tuple[str | None, int, int]:
+        with self._lock:
+            counts = self._windows.setdefault((key_id, window), [0, 0])
+            if rpm is not None and counts[0] >= rpm:
+                return "requests", counts[0], counts[1]
+            if tpm is not None and counts[1] >= tpm:
+                return "tokens", counts[0], counts[1]
+            counts[0] += 1
+            if len(self._windows) > 4096:  # old windows of every key: forget them
+                self._windows = {k: v for k, v in self._windows.items() if k[1] >= window - 1}
+            return None, counts[0], counts[1]
+
+    def add_tokens(self, key_id: str, window: int, tokens: int) -> None:
+        with self._lock:
+            self._windows.setdefault((key_id, window), [0, 0])[1] += tokens
+
+    def enter(self, key_id: str, max_parallel: int) -> bool:
+        with self._lock:
+            if self._inflight.get(key_id, 0) >= max_parallel:
+                return False
+            self._inflight[key_id] = self._inflight.get(key_id, 0) + 1
+            return True
+
+    def leave(self, key_id: str) -> None:
+        with self._lock:
+            left = self._inflight.get(key_id, 0) - 1
+            if left > 0:
+                self._inflight[key_id] = left
+            else:
+                self._inflight.pop(key_id, None)
+
+
+@dataclass
+class _Admission:
+    window: int
+    parallel: bool
+    tokens: bool
+
+
+class RateLimiter:
+    """Admission by a key's policy, and the release of what a finished request held (a UsageListener)."""
+
+    def __init__(self, store: RateStore, clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self._blocking = store.blocking
+        self._clock = clock
+        self._admitted: dict[str, _Admission] = {}
+
+    async def _call(self, fn: Callable[..., object], *args: object) -> object:
+        return await asyncio.to_thread(fn, *args) if self._blocking else fn(*args)
+
+    async def admit(self, key: KeyRecord, request_id: str) -> None:
+        policy = key.policy
+        if policy.rpm is None and policy.tpm is None and policy.max_parallel is None:
+            return
+        now = self._clock()
+        window = int(now // WINDOW_SECONDS)
+        window_end = (window + 1) * WINDOW_SECONDS
+        parallel = policy.max_parallel is not None
+        if parallel and not await self._call(self.store.enter, key.key_id, policy.max_parallel):
+            raise RateLimited(key.key_id, "parallel", int(policy.max_parallel or 0), 0, now + 1)
+        if policy.rpm is not None or policy.tpm is not None:
+            try:
+                refused, requests, tokens = await self._call(  # type: ignore[misc]
+                    self.store.take, key.key_id, window, policy.rpm, policy.tpm
+                )
+            except BaseException:
+                if parallel:
+                    await self._call(self.store.leave, key.key_id)
+                raise
+            if refused is not None:
+                if parallel:
+                    await self._call(self.store.leave, key.key_id)
+                limit = int(policy.rpm if refused == "requests" else policy.tpm or 0)
+                used = requests if refused == "requests" else tokens
+                raise RateLimited(key.key_id, refused, limit, max(0, limit - used), window_end)
+        self._admitted[request_id] = _Admission(window, parallel, policy.tpm is not None)
+
+    # -- UsageListener --------------------------------------------------------------------------------
+    def submitted(self, record: UsageRecord) -> None:
+        admission = self._admitted.pop(record.request_id, None)
+        if admission is None:
+            return
+        tokens = record.input_tokens + record.output_tokens + record.cache_read_tokens + record.cache_write_tokens
+        if not self._blocking:
+            self._release(record.key_id, admission, tokens)
+            return
+        asyncio.get_running_loop().run_in_executor(None, self._release, record.key_id, admission, tokens)
+
+    def settled(self, records: Iterable[UsageRecord]) -> None:
+        return None
+
+    def _release(self, key_id: str, admission: _Admission, tokens: int) -> None:
+        if admission.parallel:
+            self.store.leave(key_id)
+        if admission.tokens and tokens:
+            self.store.add_tokens(key_id, admission.window, tokens)
