@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from . import __version__, observability
-from .api import anthropic, health, openai, responses, usage
+from .api import anthropic, health, metrics, openai, responses, usage
 from .api.errors import install_error_handlers
 from .api.request_id import RequestIdHeaders
 from .backends import Backends, build_backends
@@ -32,9 +32,16 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan)
     app.state.gateway = gateway
     app.state.budgets = budgets
+    if settings.metrics_token is not None:
+        from .prom import GatewayMetrics
+        from .upstream import token
+
+        app.state.metrics = GatewayMetrics()
+        gateway.recorder.listeners.append(app.state.metrics)
+        token.REFRESH_HOOKS.append(app.state.metrics.refreshed)
     install_error_handlers(app)
     app.add_middleware(RequestIdHeaders)
     observability.install(app)
-    for module in (health, openai, anthropic, responses, usage):
+    for module in (health, openai, anthropic, responses, usage, metrics):
         app.include_router(module.router)
     return app

@@ -34,6 +34,7 @@ class RequestMeter:
     key_id: str
     route: str
     stream: bool
+    key_name: str = ""
     model: str = ""
     pricing: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -63,6 +64,8 @@ class RequestMeter:
             cache_write_tokens=usage.cache_write_tokens,
             cost_micros=to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model))),
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
+            key_name=self.key_name,
+            ttft_ms=self.ttft_ms,
         )
         for observe in REQUEST_OBSERVERS:
             observe(record, self.ttft_ms)

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    metrics_token: SecretStr | None = Field(
+        default=None, description="Enables GET /metrics (Prometheus) for bearers of this token; off when unset."
+    )
 
     # AWS backend
     secret_id: str | None = None

@@ -108,10 +108,38 @@ def test_csv(local: dict[str, str]) -> None:
 
 def test_table(local: dict[str, str]) -> None:
     out = _run("--by", "key,model")
-    assert f"alice ({local['alice']})" in out and f"bob ({local['bob']})" in out
+    assert "alice" in out and "bob" in out and local["alice"] not in out, "unique names need no id"
     assert "m/b" in out and "0.003000" in out
     assert "total" in out and "1,500" in out and "0.015000" in out  # footer: all input tokens and cost
+    assert "cache r/w" in out and "5/10" in out
     assert "no usage recorded" in _run("--since", "2030-01-01")
+
+
+def test_table_fits_80_columns_with_real_model_ids(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OB1GW_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OB1GW_BACKEND", "local")
+    get_settings.cache_clear()
+    backends = build_backends(get_settings())
+    models = ("anthropic/claude-sonnet-4.5", "anthropic/claude-haiku-4.5", "openai/gpt-4o-mini")
+    for n, name in enumerate(("alice.smith", "bob", "bob")):  # two keys named bob: those show their id
+        record, _ = issue_key(name)
+        backends.key_store.put(record)
+        for m, model in enumerate(models):
+            backends.usage_store.record(
+                UsageRecord(
+                    request_id=f"{n}-{m}", key_id=record.key_id, model=model, route="/v1/messages", stream=False,
+                    status=200, input_tokens=1_234_567, output_tokens=98_765, cost_micros=12_345_678,
+                )
+            )  # fmt: skip
+    result = runner.invoke(app, ["usage", "--by", "key,model"], env={"COLUMNS": "80"})
+    get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 80, result.output
+    assert "…" not in result.output, "nothing is cut"
+    for model in models:
+        assert sum(model in line for line in lines) == 3, result.output
+    assert "alice.smith" in result.output and result.output.count("bob (") == 6
 
 
 def test_bad_options(local: dict[str, str]) -> None:

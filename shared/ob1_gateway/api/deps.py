@@ -38,7 +38,9 @@ async def caller(request: Request) -> KeyRecord:
 async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
     """Admit the request under its key's rate limits (429 otherwise) and start metering it. From here on
     the request ends in exactly one usage record, which also frees what the admission took."""
-    meter = RequestMeter(request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream)
+    meter = RequestMeter(
+        request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream, key_name=key.name
+    )
     try:
         await gateway(request).limiter.admit(key, meter.request_id)
     except RateLimited as exc:

@@ -7,7 +7,10 @@ from typing import Annotated
 
 import typer
 
+from ..backends import Backends
+from ..keys import expired
 from ..redaction import install_redaction
+from ..settings import Settings
 from .common import load_or_exit
 
 
@@ -20,15 +23,38 @@ def serve(
 
     from .. import observability
     from ..app import create_app
+    from ..backends import build_backends
+    from ..logfmt import ReadableFormatter
     from ..server import server_config
 
     settings = load_or_exit()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     install_redaction()
     if settings.log_level != "DEBUG":  # one "HTTP Request: POST …" line per upstream call repeats the usage line
         logging.getLogger("httpx2").setLevel(logging.WARNING)
-    app = create_app(settings)
+    backends = build_backends(settings)
+    for problem in readiness(settings, backends):
+        typer.echo(f"warning: {problem}", err=True)
+    app = create_app(settings, backends)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
     typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
     uvicorn.Server(server_config(app, settings, host=host, port=port)).run()
+
+
+def readiness(settings: Settings, backends: Backends, now: float | None = None) -> list[str]:
+    """What will make requests fail, found at start, each with the command that fixes it."""
+    stack = " --stack NAME" if settings.backend == "aws" else ""
+    problems = []
+    if settings.upstream_api_key is None:
+        token = backends.token_store.load()
+        if token is None:
+            problems.append(f"no OB-1 login yet: every request will fail; run `ob1gw{stack} login` (or `token import`)")
+        elif not token.refresh_token and token.expires_within(24 * 3600, now):
+            when = "has expired" if token.expires_within(0, now) else "expires within a day"
+            problems.append(f"the OB-1 login {when} and cannot be refreshed: run `ob1gw{stack} login`")
+    if not any(not k.disabled and not expired(k.policy, now) for k in backends.key_store.list()):
+        problems.append(f"no active caller keys: nobody can call the gateway; run `ob1gw{stack} keys create NAME`")
+    return problems

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -112,34 +113,50 @@ def _headers(group_by: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _count(n: int) -> str:
+    """A count that stays narrow: 1,234 · 56.7k · 8.9M."""
+    if n < 100_000:
+        return f"{n:,}"
+    return f"{n / 1_000:.0f}k" if n < 1_000_000 else f"{n / 1_000_000:.1f}M"
+
+
 def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: str | None, until: str | None) -> None:
+    """Readable in an 80-column terminal: keys by name (the id only where two keys share a name), model ids
+    whole, counts compact, the cache column only when there is cache use; labels wrap rather than cut."""
+    if not rows:
+        Console().print("no usage recorded in this window")
+        return
     window = f"{since or 'start'} .. {until or 'today'} (UTC)"
-    table = Table(title=f"ob1-gateway usage, {window}", show_footer=bool(rows))
+    table = Table(title=f"ob1-gateway usage, {window}", show_footer=True, box=box.SIMPLE_HEAD, pad_edge=False)
     total = {c: sum(r[c] for r in rows) for c in COUNTERS}
+    ids_by_name: dict[str, set[str]] = {}
+    for r in rows:
+        if "key_id" in r:
+            ids_by_name.setdefault(r.get("key_name") or "?", set()).add(r["key_id"])
+    shared_names = {name for name, ids in ids_by_name.items() if len(ids) > 1 or name == "?"}
+    titles = {"key_id": "key", "day": "day", "model": "model"}
     for i, field in enumerate(group_by):
-        table.add_column({"key_id": "key", "day": "day", "model": "model"}[field], footer="total" if i == 0 else "")
-    for column, counter in (
-        ("requests", "requests"),
-        ("input", "input_tokens"),
-        ("output", "output_tokens"),
-        ("cache read", "cache_read_tokens"),
-        ("cache write", "cache_write_tokens"),
-    ):
-        table.add_column(column, justify="right", footer=f"{total[counter]:,}")
-    table.add_column("cost (USD)", justify="right", footer=f"{total['cost_micros'] / 1_000_000:.6f}")
+        # model ids are read whole (a cut one names another model); anything else may wrap
+        widest = max((len(str(r.get(field) or "")) for r in rows), default=0) if field == "model" else None
+        table.add_column(titles[field], footer="total" if i == 0 else "", overflow="fold", min_width=widest)
+    counters = [("req", "requests"), ("in", "input_tokens"), ("out", "output_tokens")]
+    with_cache = bool(total["cache_read_tokens"] or total["cache_write_tokens"])
+    for column, counter in counters:
+        table.add_column(column, justify="right", footer=_count(total[counter]), no_wrap=True)
+    if with_cache:
+        cache_total = f"{_count(total['cache_read_tokens'])}/{_count(total['cache_write_tokens'])}"
+        table.add_column("cache r/w", justify="right", footer=cache_total, no_wrap=True)
+    table.add_column("USD", justify="right", footer=f"{total['cost_micros'] / 1_000_000:.6f}", no_wrap=True)
     for r in rows:
         labels = []
         for field in group_by:
             if field == "key_id":
-                labels.append(f"{r.get('key_name') or '?'} ({r['key_id']})")
+                name = r.get("key_name") or "?"
+                labels.append(f"{name} ({r['key_id']})" if name in shared_names else name)
             else:
                 labels.append(str(r[field] or ""))
-        table.add_row(
-            *labels,
-            *(f"{r[c]:,}" for c in COUNTERS[:-1]),
-            f"{r['cost_usd']:.6f}",
-        )
-    if not rows:
-        Console().print("no usage recorded in this window")
-        return
+        cells = [_count(r[c]) for _, c in counters]
+        if with_cache:
+            cells.append(f"{_count(r['cache_read_tokens'])}/{_count(r['cache_write_tokens'])}")
+        table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}")
     Console().print(table)

@@ -103,6 +103,9 @@ class UsageRecord:
     cost_micros: int = 0  # USD × 1e6, an integer so sums are exact
     latency_ms: float = 0.0
     ts: float = field(default_factory=time.time)
+    # For logs and metrics only, never stored: the key's name, and the first upstream chunk's delay (streams).
+    key_name: str = field(default="", compare=False)
+    ttft_ms: float | None = field(default=None, compare=False)
 
     @property
     def cost_usd(self) -> float:
