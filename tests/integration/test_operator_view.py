@@ -1,0 +1,114 @@
+"""What the operator of ``ob1gw serve`` sees: one readable line per request, warnings at start that name the
+fixing command, and Prometheus metrics behind their own token."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.fakes import faults as F
+from tests.fixtures.gateway import GatewayHandle, free_port, served, wait_until_healthy
+
+METRICS_TOKEN = "metrics-token-for-the-operator"
+A_BODY = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+
+
+def test_each_request_is_one_readable_line(tmp_path: Path, fake_ob1: Any) -> None:
+    home = tmp_path / "home"
+    with served(home, fake_ob1) as gw:
+        response = httpx.post(
+            gw.base_url + "/v1/messages",
+            headers={"x-api-key": gw.key, "anthropic-version": "2023-06-01"},
+            json={"model": "claude-sonnet-4-5", "max_tokens": 32, "messages": [{"role": "user", "content": "hi"}]},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        usage = fake_ob1.chat_requests[-1]["usage"]
+        deadline = time.monotonic() + 10
+        while "POST /v1/messages 200" not in (log := (home / "serve.log").read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    [line] = [line for line in log.splitlines() if "POST /v1/messages 200" in line]
+    expected = (
+        f"key=served model=anthropic/claude-sonnet-4.5 in {usage['prompt_tokens']} out {usage['completion_tokens']}"
+    )
+    assert expected in line, line
+    assert "$0.000" in line and " ms" in line
+    assert gw.key not in log
+
+
+def test_start_up_names_what_is_missing_and_the_command_that_fixes_it(tmp_path: Path, fake_ob1: Any) -> None:
+    port = free_port()
+    env = {**os.environ, **fake_ob1.env(), "OB1GW_HOME": str(tmp_path / "empty"), "OB1GW_BACKEND": "local"}
+    env.pop("OB1GW_UPSTREAM_API_KEY", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ob1_gateway.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", proc)
+    finally:
+        proc.terminate()
+        output, _ = proc.communicate(timeout=20)
+    assert "no OB-1 login yet" in output and "`ob1gw login`" in output
+    assert "no active caller keys" in output and "`ob1gw keys create NAME`" in output
+
+
+@pytest.fixture
+def metered_gw(tmp_path: Path, fake_ob1: Any) -> Iterator[GatewayHandle]:
+    with F.start_gateway(tmp_path / "home", fake_ob1, metrics_token=METRICS_TOKEN) as handle:
+        yield handle
+
+
+def test_metrics_are_prometheus_text_for_the_operator_only(metered_gw: GatewayHandle, fake_ob1: Any) -> None:
+    gw = metered_gw
+    for stream in (False, True):
+        httpx.post(
+            gw.base_url + "/v1/messages",
+            headers={"x-api-key": gw.key, "anthropic-version": "2023-06-01"},
+            json={
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 16,
+                "stream": stream,
+                "messages": [{"role": "user", "content": "x"}],
+            },
+            timeout=30,
+        ).raise_for_status()
+    httpx.post(
+        gw.base_url + "/v1/chat/completions",
+        headers={"authorization": f"Bearer {gw.key}"},
+        json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "y"}]},
+        timeout=30,
+    ).raise_for_status()
+    gw.usage_records(3)
+    assert httpx.get(gw.base_url + "/metrics").status_code == 401
+    assert httpx.get(gw.base_url + "/metrics", headers={"authorization": f"Bearer {gw.key}"}).status_code == 401
+    response = httpx.get(gw.base_url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    text = response.text
+    model = 'model="anthropic/claude-sonnet-4.5"'
+    assert f'ob1gw_requests_total{{key="faults",{model},route="/v1/messages",status="200"}} 2.0' in text
+    assert (
+        'ob1gw_requests_total{key="faults",model="openai/gpt-4o-mini",route="/v1/chat/completions",status="200"} 1.0'
+        in text
+    )
+    assert f'ob1gw_tokens_total{{key="faults",kind="input",{model}}}' in text
+    assert "ob1gw_cost_usd_total" in text and "ob1gw_request_seconds_bucket" in text
+    assert f'ob1gw_time_to_first_token_seconds_count{{{model},route="/v1/messages"}} 1.0' in text
+    assert gw.key not in text and METRICS_TOKEN not in text
+
+
+def test_metrics_are_off_unless_a_token_is_set(gateway: GatewayHandle) -> None:
+    assert (
+        httpx.get(gateway.base_url + "/metrics", headers={"authorization": f"Bearer {gateway.key}"}).status_code == 404
+    )
