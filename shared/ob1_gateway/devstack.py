@@ -61,6 +61,7 @@ class _Serialised:
 
 def moto_server(host: str, port: int) -> Any:
     """moto's threaded server (start/stop) with serialised request handling."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
@@ -112,7 +113,6 @@ class DevStack:
 
     @classmethod
     def start(cls, template_path: Path, *, host: str, port: int) -> DevStack:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         server = moto_server(host, port)
         server.start()
         endpoint = f"http://{host}:{port}"

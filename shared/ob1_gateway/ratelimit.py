@@ -154,20 +154,23 @@ class RateLimiter:
 
     # -- UsageListener --------------------------------------------------------------------------------
     def submitted(self, record: UsageRecord) -> None:
-        admission = self._admitted.pop(record.request_id, None)
-        if admission is None:
+        if record.request_id not in self._admitted:
             return
-        tokens = record.input_tokens + record.output_tokens + record.cache_read_tokens + record.cache_write_tokens
         if not self._blocking:
-            self._release(record.key_id, admission, tokens)
+            self.store_release(record)
             return
-        asyncio.get_running_loop().run_in_executor(None, self._release, record.key_id, admission, tokens)
+        asyncio.get_running_loop().run_in_executor(None, self.store_release, record)
 
     def settled(self, records: Iterable[UsageRecord]) -> None:
         return None
 
-    def _release(self, key_id: str, admission: _Admission, tokens: int) -> None:
+    def store_release(self, record: UsageRecord) -> None:
+        """Free what the record's request took and count its tokens (blocking for an I/O store)."""
+        admission = self._admitted.pop(record.request_id, None)
+        if admission is None:
+            return
         if admission.parallel:
-            self.store.leave(key_id)
+            self.store.leave(record.key_id)
+        tokens = record.input_tokens + record.output_tokens + record.cache_read_tokens + record.cache_write_tokens
         if admission.tokens and tokens:
-            self.store.add_tokens(key_id, admission.window, tokens)
+            self.store.add_tokens(record.key_id, admission.window, tokens)
