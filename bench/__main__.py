@@ -130,9 +130,9 @@ class LoadGen:
 # --- servers -----------------------------------------------------------------------------------------
 
 
-def start_upstream(key: str) -> tuple[subprocess.Popen, int]:
+def start_upstream(key: str, delay: float = 0.0) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.upstream", "--port", "0", "--key", key],
+        [sys.executable, "-m", "bench.upstream", "--port", "0", "--key", key, "--delay", str(delay)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -144,8 +144,9 @@ def start_upstream(key: str) -> tuple[subprocess.Popen, int]:
     return proc, int(line.split()[1])
 
 
-def start_gateway(upstream_port: int, upstream_key: str, home: Path) -> Target:
+def start_gateway(upstream_port: int, upstream_key: str, home: Path, **settings: str) -> Target:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
+    env |= {f"OB1GW_{name.upper()}": value for name, value in settings.items()}
     env |= {
         "OB1GW_HOME": str(home),
         "OB1GW_BACKEND": "local",

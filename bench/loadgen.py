@@ -6,6 +6,8 @@ Each job names a target (host, port), a path, headers and a body, and either
 
 - ``{"mode": "latency", "n": N, "concurrency": 1}`` → ``{"total": [s...], "ttfb": [s...], "errors": k}``
 - ``{"mode": "rps", "seconds": S, "concurrency": C}`` → ``{"rps": r, "done": n, "errors": k}``
+- ``{"mode": "sustained", "seconds": S, "concurrency": C}`` → ``{"rps": r, "total": [s...], "ttfb": [s...],
+  "errors": k}`` (requests sent in the window after a warm-up)
 
 TTFB is the time from writing the request to reading the first byte of the response body (the first
 chunk of a chunked response). Run: ``python -m bench.loadgen`` (reads jobs until EOF).
@@ -176,6 +178,44 @@ async def rps(job: dict[str, Any], raw: bytes) -> dict[str, Any]:
     return {"rps": done / elapsed if elapsed > 0 else 0.0, "done": done, "errors": errors}
 
 
+async def sustained(job: dict[str, Any], raw: bytes) -> dict[str, Any]:
+    """``concurrency`` connections each sending back-to-back for ``seconds`` after a warm-up: completions
+    per second in the window, and the latencies (total, time to first body byte) of those completions."""
+    conns = [Conn(job["host"], job["port"]) for _ in range(job["concurrency"])]
+    start = time.perf_counter()
+    measure_from = start + float(job.get("warmup", 3.0))
+    stop = measure_from + float(job["seconds"])
+    totals: list[float] = []
+    ttfbs: list[float] = []
+    errors = 0
+
+    async def worker(conn: Conn) -> None:
+        nonlocal errors
+        while time.perf_counter() < stop:
+            sent = time.perf_counter()
+            try:
+                status, ttfb, total = await conn.request(raw)
+            except (OSError, asyncio.IncompleteReadError):
+                errors += 1
+                await asyncio.sleep(0.05)
+                continue
+            if sent < measure_from or time.perf_counter() > stop:
+                continue
+            if status == 200:
+                totals.append(total)
+                ttfbs.append(ttfb)
+            else:
+                errors += 1
+
+    await asyncio.gather(*(worker(c) for c in conns))
+    for c in conns:
+        c.close()
+    return {"rps": len(totals) / float(job["seconds"]), "total": totals, "ttfb": ttfbs, "errors": errors}
+
+
+MODES = {"latency": latency, "rps": rps, "sustained": sustained}
+
+
 async def main_async() -> None:
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -187,7 +227,7 @@ async def main_async() -> None:
         job = json.loads(line)
         raw = build_request(job)
         try:
-            result = await (latency(job, raw) if job["mode"] == "latency" else rps(job, raw))
+            result = await MODES[job["mode"]](job, raw)
         except Exception as exc:  # reported, never fatal: the orchestrator prints it in the table
             result = {"fatal": f"{type(exc).__name__}: {exc}"}
         sys.stdout.write(json.dumps(result) + "\n")

@@ -9,6 +9,7 @@ without it delayed ACKs add ~40 ms per request). Answers instantly with fixed bo
 - anything else → 404 (so a client that calls ``/responses`` is caught, not silently measured)
 
 Requests must carry ``Authorization: Bearer <key>`` (a static key, like OB1GW_UPSTREAM_API_KEY).
+``--delay S`` holds every chat answer S seconds (a model's think time; ``bench.sustained`` uses 1.5 s).
 
 Run: ``python -m bench.upstream --port 0 --key KEY`` (prints ``PORT <n>`` once listening).
 """
@@ -165,7 +166,8 @@ def _response(status: str, content_type: str, body: bytes) -> bytes:
 
 
 class Upstream(asyncio.Protocol):
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, delay: float = 0.0) -> None:
+        self.delay = delay  # think time before each answer (the published gateway benchmarks use 1.5 s)
         self.auth = f"bearer {key}".encode()
         self.buf = b""
         self.transport: asyncio.Transport | None = None
@@ -207,7 +209,15 @@ class Upstream(asyncio.Protocol):
             body = self.buf[end + 4 : end + 4 + length]
             self.buf = self.buf[end + 4 + length :]
             method, path = head[0].split(b" ")[:2]
-            self.transport.write(self._answer(method, path.split(b"?")[0], body, authorized))  # type: ignore[union-attr]
+            answer = self._answer(method, path.split(b"?")[0], body, authorized)
+            if self.delay and method == b"POST":
+                asyncio.get_running_loop().call_later(self.delay, self._write, answer)
+            else:
+                self._write(answer)
+
+    def _write(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def _answer(self, method: bytes, path: bytes, body: bytes, authorized: bool) -> bytes:
         if not authorized:
@@ -223,9 +233,9 @@ class Upstream(asyncio.Protocol):
         return self.not_found
 
 
-async def serve(port: int, key: str) -> None:
+async def serve(port: int, key: str, delay: float = 0.0) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: Upstream(key), "127.0.0.1", port, backlog=1024)
+    server = await loop.create_server(lambda: Upstream(key, delay), "127.0.0.1", port, backlog=4096)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
     async with server:
         await server.serve_forever()
@@ -235,9 +245,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--key", required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before each chat answer")
     args = parser.parse_args()
     try:
-        run_fast(serve(args.port, args.key))
+        run_fast(serve(args.port, args.key, args.delay))
     except KeyboardInterrupt:
         sys.exit(0)
 

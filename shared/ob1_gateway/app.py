@@ -34,11 +34,12 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app.state.budgets = budgets
     if settings.metrics_token is not None:
         from .prom import GatewayMetrics
-        from .upstream import token
+        from .upstream.token import OB1TokenManager
 
         app.state.metrics = GatewayMetrics()
         gateway.recorder.listeners.append(app.state.metrics)
-        token.REFRESH_HOOKS.append(app.state.metrics.refreshed)
+        if isinstance(gateway.upstream.tokens, OB1TokenManager):
+            gateway.upstream.tokens.refresh_listeners.append(app.state.metrics.refreshed)
     install_error_handlers(app)
     app.add_middleware(RequestIdHeaders)
     observability.install(app)

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Cap on one wait; a Retry-After longer than this is not waited for (the error is returned).",
     )
+    upstream_max_connections: int = Field(
+        default=2048,
+        ge=1,
+        description="Upstream connections open at once: with a model that answers in T seconds, at most "
+        "this / T requests per second (beyond, requests wait for a connection).",
+    )
+    upstream_max_keepalive: int = Field(
+        default=2048, ge=0, description="Idle upstream connections kept for reuse (a new TLS handshake costs more)."
+    )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     body_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest time to receive a whole request body (408 after)."

@@ -72,10 +72,11 @@ def metered_gw(tmp_path: Path, fake_ob1: Any) -> Iterator[GatewayHandle]:
 
 def test_metrics_are_prometheus_text_for_the_operator_only(metered_gw: GatewayHandle, fake_ob1: Any) -> None:
     gw = metered_gw
+    headers = {"x-api-key": gw.key, "anthropic-version": "2023-06-01"}
     for stream in (False, True):
         httpx.post(
             gw.base_url + "/v1/messages",
-            headers={"x-api-key": gw.key, "anthropic-version": "2023-06-01"},
+            headers=headers,
             json={
                 "model": "claude-sonnet-4-5",
                 "max_tokens": 16,
@@ -90,14 +91,17 @@ def test_metrics_are_prometheus_text_for_the_operator_only(metered_gw: GatewayHa
         json={"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "y"}]},
         timeout=30,
     ).raise_for_status()
-    gw.usage_records(3)
+    fake_ob1.expire_all_tokens()  # the next call is refused upstream: one refresh, counted
+    httpx.post(gw.base_url + "/v1/messages", headers=headers, json=A_BODY, timeout=30).raise_for_status()
+    gw.usage_records(4)
     assert httpx.get(gw.base_url + "/metrics").status_code == 401
     assert httpx.get(gw.base_url + "/metrics", headers={"authorization": f"Bearer {gw.key}"}).status_code == 401
     response = httpx.get(gw.base_url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
     text = response.text
     model = 'model="anthropic/claude-sonnet-4.5"'
-    assert f'ob1gw_requests_total{{key="faults",{model},route="/v1/messages",status="200"}} 2.0' in text
+    assert f'ob1gw_requests_total{{key="faults",{model},route="/v1/messages",status="200"}} 3.0' in text
+    assert "ob1gw_token_refreshes_total 1.0" in text
     assert (
         'ob1gw_requests_total{key="faults",model="openai/gpt-4o-mini",route="/v1/chat/completions",status="200"} 1.0'
         in text
@@ -106,6 +110,13 @@ def test_metrics_are_prometheus_text_for_the_operator_only(metered_gw: GatewayHa
     assert "ob1gw_cost_usd_total" in text and "ob1gw_request_seconds_bucket" in text
     assert f'ob1gw_time_to_first_token_seconds_count{{{model},route="/v1/messages"}} 1.0' in text
     assert gw.key not in text and METRICS_TOKEN not in text
+
+
+def test_metrics_leave_no_process_wide_hooks(metered_gw: GatewayHandle) -> None:
+    from ob1_gateway import metering
+    from ob1_gateway.upstream import token
+
+    assert metering.REQUEST_OBSERVERS == [] and token.REFRESH_HOOKS == []
 
 
 def test_metrics_are_off_unless_a_token_is_set(gateway: GatewayHandle) -> None:

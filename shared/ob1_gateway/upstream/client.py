@@ -276,7 +276,11 @@ class UpstreamClient:
         self.base_url = settings.upstream_url
         self.http = http or httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx2.Limits(max_connections=512, max_keepalive_connections=64, keepalive_expiry=60),
+            limits=httpx2.Limits(
+                max_connections=settings.upstream_max_connections,
+                max_keepalive_connections=settings.upstream_max_keepalive,
+                keepalive_expiry=60,
+            ),
         )
         self._static_headers = {"Content-Type": "application/json"}
         if settings.send_ob1_client_headers:

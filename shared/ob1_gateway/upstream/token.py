@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -84,6 +84,7 @@ class OB1TokenManager:
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[OB1Token]] = set()
         self._generation = 0  # bumped by every refresh, so callers that waited can tell one happened
+        self.refresh_listeners: list[Callable[[], None]] = []  # this manager's own (e.g. /metrics)
 
     async def authorization(self) -> str:
         token = self._token
@@ -197,7 +198,7 @@ class OB1TokenManager:
         await self._save(fresh)
         expiry = datetime.fromtimestamp(fresh.expires_at, UTC).isoformat(timespec="seconds")
         log.info("refreshed the OB-1 token; it expires at %s", expiry)
-        for hook in REFRESH_HOOKS:
+        for hook in (*REFRESH_HOOKS, *self.refresh_listeners):
             hook()
         return fresh
 

@@ -1,0 +1,126 @@
+"""``python -m bench.sustained``: the load LLM gateways are compared under (Bifrost and LiteLLM publish it):
+a mock model that answers after 1.5 s, hundreds of open connections, sustained. Prints a markdown table.
+
+For each connection count: the bench upstream directly (``bench/upstream.py --delay``), ``ob1gw serve``
+and (unless ``--no-litellm``) the LiteLLM proxy, one after the other, each for ``--seconds`` after a
+warm-up, ``POST /v1/messages`` (direct: the chat body the gateway would send). Then the streaming variant
+(time to first byte). The load generator is its own process (bench/loadgen.py) on the same machine.
+RSS is the process's peak (VmHWM) after its runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.__main__ import (
+    ROOT,
+    LoadGen,
+    Target,
+    job,
+    litellm_python,
+    log,
+    settle,
+    start_gateway,
+    start_litellm,
+    start_upstream,
+    stop,
+)
+from bench.stats import markdown_table, percentile
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def run(gen: LoadGen, target: Target, route: str, connections: int, seconds: float) -> dict[str, Any]:
+    out = gen.run(job(target, route, mode="sustained", seconds=seconds, concurrency=connections, warmup=3.0))
+    if "fatal" in out:
+        raise RuntimeError(f"{target.name}: {out['fatal']}")
+    return out
+
+
+def row(name: str, connections: int, out: dict[str, Any], direct_rps: float | None, rss: float | None) -> list[str]:
+    totals, ttfbs = out["total"], out["ttfb"]
+    p = lambda v, q: f"{percentile(v, q) * 1000:,.0f}" if v else "-"  # noqa: E731
+    share = f"{out['rps'] / direct_rps:.0%}" if direct_rps else "-"
+    return [
+        name,
+        str(connections),
+        f"{out['rps']:.0f}",
+        share,
+        p(totals, 50),
+        p(totals, 99),
+        p(ttfbs, 99),
+        str(out["errors"]),
+        "-" if rss is None else f"{rss:.0f}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--connections", default="750,1500", help="comma-separated connection counts")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--delay", type=float, default=1.5, help="the mock model's answer time")
+    parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--litellm-venv", type=Path, default=ROOT / ".venv-litellm")
+    parser.add_argument("--no-install-litellm", action="store_true")
+    args = parser.parse_args(argv)
+    levels = [int(c) for c in args.connections.split(",")]
+    key = "bench-upstream-key"
+    upstream, port = start_upstream(key, delay=args.delay)
+    work = Path(tempfile.mkdtemp(prefix="ob1gw-sustained-"))
+    gen = LoadGen()
+    targets: list[Target] = [Target("upstream direct", port, {"Authorization": f"Bearer {key}"})]
+    try:
+        targets.append(start_gateway(port, key, work / "home"))
+        if not args.no_litellm:
+            try:
+                litellm_python(args.litellm_venv, not args.no_install_litellm)
+                targets.append(start_litellm(args.litellm_venv, not args.no_install_litellm, port, key, work))
+            except Exception as exc:  # reported, never fatal
+                log(f"LiteLLM not run: {exc}")
+        rows = []
+        for connections in levels:
+            direct_rps = None
+            for target in targets:
+                settle(targets)
+                log(f"{target.name}: {connections} connections, {args.seconds:g} s")
+                out = run(gen, target, "messages", connections, args.seconds)
+                direct_rps = direct_rps or out["rps"]
+                rss = peak_rss_mb(target.proc.pid) if target.proc else None
+                rows.append(row(target.name, connections, out, direct_rps, rss))
+        stream_rows = []
+        direct_rps = None
+        for target in targets[:2]:
+            settle(targets)
+            log(f"{target.name}: stream, {levels[0]} connections")
+            out = run(gen, target, "messages-stream", levels[0], args.seconds)
+            direct_rps = direct_rps or out["rps"]
+            rss = peak_rss_mb(target.proc.pid) if target.proc else None
+            stream_rows.append(row(target.name + " (stream)", levels[0], out, direct_rps, rss))
+        header = ["target", "connections", "req/s", "of direct", "p50 ms", "p99 ms", "TTFB p99 ms", "errors"]
+        header.append("peak RSS MB")
+        print(markdown_table(header, rows + stream_rows))
+        print(
+            f"\nMock model answers after {args.delay:g} s; {args.seconds:g} s per run after a 3 s warm-up; "
+            "POST /v1/messages (direct: the chat body the gateway sends); ob1gw serve, one process."
+        )
+    finally:
+        gen.close()
+        for target in targets:
+            stop(target.proc)
+        stop(upstream)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
