@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     upstream, port = start_upstream(key, delay=args.delay)
     work = Path(tempfile.mkdtemp(prefix="ob1gw-sustained-"))
     gen = LoadGen()
-    targets: list[Target] = [Target("upstream direct", port, {"Authorization": f"Bearer {key}"})]
+    targets: list[Target] = [Target("upstream", port, {"Authorization": f"Bearer {key}"})]
     try:
         targets.append(start_gateway(port, key, work / "home"))
         if not args.no_litellm:

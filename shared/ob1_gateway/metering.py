@@ -129,6 +129,11 @@ class UsageRecorder:
                     listener.settled(batch)
 
     def _write_batch(self, batch: list[UsageRecord]) -> list[UsageRecord]:
+        try:
+            self.store.record_many(batch)
+            return batch
+        except Exception:
+            pass  # one record at a time, so only the one that cannot be written is left out
         written = []
         for record in batch:
             try:

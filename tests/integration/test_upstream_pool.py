@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx2
 from ob1_gateway.settings import Settings
 from ob1_gateway.upstream.client import UpstreamClient
+from ob1_gateway.upstream.sharded import ShardedTransport
 from ob1_gateway.upstream.token import StaticKey
 
 BODY = json.dumps(
@@ -83,3 +85,30 @@ def test_sustained_concurrency_reuses_upstream_connections() -> None:
     # 960 requests at concurrency 64 on a pool that already holds ≥ 64 connections: a few new ones at
     # most (a connection the pool judged surplus), not one per request.
     assert new_connections <= 16, f"{new_connections} new upstream connections for {concurrency * rounds} requests"
+
+
+async def _light_then_heavy() -> tuple[int, int, list[int]]:
+    upstream = CountingUpstream()
+    server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = ShardedTransport(max_connections=40, max_keepalive=40, keepalive_expiry=60, shard_size=8)
+    http = httpx2.AsyncClient(transport=transport)
+    client = UpstreamClient(Settings(upstream_url=f"http://127.0.0.1:{port}/v1"), StaticKey("k"), http=http)
+    try:
+        for _ in range(20):  # light traffic: one request at a time
+            await client.chat(REQUEST)
+        light = upstream.accepted
+        await asyncio.gather(*(client.chat(REQUEST) for _ in range(40)))
+        shards_built = sum(shard is not None for shard in transport._shards)
+        return light, shards_built, list(transport._busy)
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+def test_sharded_pools_reuse_one_connection_when_light_and_spread_when_busy() -> None:
+    light, shards_built, busy = asyncio.run(_light_then_heavy())
+    assert light == 1, "sequential requests must keep reusing the first shard's warm connection"
+    assert shards_built == 5, "40 requests at once fill all five shards of 8"
+    assert busy == [0] * 5, "every slot is given back when its response is closed"

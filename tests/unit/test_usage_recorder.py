@@ -35,6 +35,12 @@ class ListStore:
         self.rows.append(usage)
         return True
 
+    def record_many(self, batch: list[UsageRecord]) -> list[bool]:
+        """All or nothing, like SQLite's one transaction per batch."""
+        if any(u.request_id in self.fail_on for u in batch):
+            raise RuntimeError("store unavailable")
+        return [self.record(u) for u in batch]
+
 
 def test_every_submitted_record_is_written_by_drain() -> None:
     store = ListStore()

@@ -149,6 +149,10 @@ class DynamoUsageStore:
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")
 
+    def record_many(self, batch: list[UsageRecord]) -> list[bool]:
+        """One transaction per record: each request's counters must add up on their own."""
+        return [self.record(usage) for usage in batch]
+
     # -- read --------------------------------------------------------------------------------------
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:

@@ -162,6 +162,10 @@ class UsageStore(Protocol):
         """Store once; returns False when this request id was already recorded."""
         ...
 
+    def record_many(self, batch: list[UsageRecord]) -> list[bool]:
+        """``record`` for each, as cheaply as the store allows; raises if any could not be written."""
+        ...
+
     def totals(
         self,
         *,

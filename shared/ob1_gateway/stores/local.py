@@ -190,14 +190,28 @@ class SqliteUsageStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
 
+    _INSERT = (
+        f"INSERT OR IGNORE INTO usage ({', '.join(_USAGE_COLUMNS)}, day)"
+        f" VALUES ({', '.join('?' * len(_USAGE_COLUMNS))}, ?)"
+    )
+
     def record(self, usage: UsageRecord) -> bool:
-        values = [getattr(usage, name) for name in _USAGE_COLUMNS]
-        cur = self.db.connect().execute(
-            f"INSERT OR IGNORE INTO usage ({', '.join(_USAGE_COLUMNS)}, day)"
-            f" VALUES ({', '.join('?' * len(_USAGE_COLUMNS))}, ?)",
-            [*values, utc_day(usage.ts)],
-        )
-        return cur.rowcount == 1
+        return self.record_many([usage]) == [True]
+
+    def record_many(self, batch: list[UsageRecord]) -> list[bool]:
+        """One transaction for the batch: one commit instead of one per request under load."""
+        conn = self.db.connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            stored = [
+                conn.execute(self._INSERT, [*(getattr(u, n) for n in _USAGE_COLUMNS), utc_day(u.ts)]).rowcount == 1
+                for u in batch
+            ]
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return stored
 
     def totals(
         self,

@@ -38,6 +38,7 @@ import json
 import logging
 import random
 import time
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +48,7 @@ from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
+from .sharded import ShardedTransport
 from .token import TokenProvider, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -269,19 +271,31 @@ async def _read_answer(response: httpx2.Response) -> None:
         await response.aclose()
 
 
+def _http_client(settings: Settings) -> httpx2.AsyncClient:
+    """Sharded pools (``sharded.py``), unless the environment names a proxy: httpx2 honours proxy
+    variables only with its own transport, and a proxy funnels the connections anyway."""
+    timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
+    if urllib.request.getproxies():
+        limits = httpx2.Limits(
+            max_connections=settings.upstream_max_connections,
+            max_keepalive_connections=settings.upstream_max_keepalive,
+            keepalive_expiry=60,
+        )
+        return httpx2.AsyncClient(timeout=timeout, limits=limits)
+    transport = ShardedTransport(
+        max_connections=settings.upstream_max_connections,
+        max_keepalive=settings.upstream_max_keepalive,
+        keepalive_expiry=60,
+    )
+    return httpx2.AsyncClient(timeout=timeout, transport=transport)
+
+
 class UpstreamClient:
     def __init__(self, settings: Settings, tokens: TokenProvider, http: httpx2.AsyncClient | None = None) -> None:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.upstream_url
-        self.http = http or httpx2.AsyncClient(
-            timeout=httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            limits=httpx2.Limits(
-                max_connections=settings.upstream_max_connections,
-                max_keepalive_connections=settings.upstream_max_keepalive,
-                keepalive_expiry=60,
-            ),
-        )
+        self.http = http or _http_client(settings)
         self._static_headers = {"Content-Type": "application/json"}
         if settings.send_ob1_client_headers:
             self._static_headers |= {"HTTP-Referer": "https://github.com/delta-hq/ob1", "X-Title": "OB1 CLI"}
