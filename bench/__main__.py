@@ -76,10 +76,11 @@ def wait_http(url: str, headers: dict[str, str], proc: subprocess.Popen, timeout
     raise RuntimeError(f"not ready after {timeout:.0f}s")
 
 
-def rss_mb(pid: int) -> float | None:
+def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
+    """The process's resident memory now, or its peak so far with ``field="VmHWM"``."""
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None

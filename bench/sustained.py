@@ -22,6 +22,7 @@ from bench.__main__ import (
     job,
     litellm_python,
     log,
+    rss_mb,
     settle,
     start_gateway,
     start_litellm,
@@ -29,16 +30,6 @@ from bench.__main__ import (
     stop,
 )
 from bench.stats import markdown_table, percentile
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
 
 
 def run(gen: LoadGen, target: Target, route: str, connections: int, seconds: float) -> dict[str, Any]:
@@ -96,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"{target.name}: {connections} connections, {args.seconds:g} s")
                 out = run(gen, target, "messages", connections, args.seconds)
                 direct_rps = direct_rps or out["rps"]
-                rss = peak_rss_mb(target.proc.pid) if target.proc else None
+                rss = rss_mb(target.proc.pid, "VmHWM") if target.proc else None
                 rows.append(row(target.name, connections, out, direct_rps, rss))
         stream_rows = []
         direct_rps = None
@@ -105,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             log(f"{target.name}: stream, {levels[0]} connections")
             out = run(gen, target, "messages-stream", levels[0], args.seconds)
             direct_rps = direct_rps or out["rps"]
-            rss = peak_rss_mb(target.proc.pid) if target.proc else None
+            rss = rss_mb(target.proc.pid, "VmHWM") if target.proc else None
             stream_rows.append(row(target.name + " (stream)", levels[0], out, direct_rps, rss))
         header = ["target", "connections", "req/s", "of direct", "p50 ms", "p99 ms", "TTFB p99 ms", "errors"]
         header.append("peak RSS MB")

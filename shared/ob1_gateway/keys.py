@@ -88,11 +88,17 @@ _DURATION = re.compile(r"^(\d+)([mhdw])$")
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
+def parse_duration(text: str) -> float | None:
+    """Seconds in ``30d``/``12h``/``90m``/``2w``; None for anything else."""
+    match = _DURATION.match(text.strip())
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+
+
 def parse_expiry(text: str, now: float | None = None) -> float:
     """``30d``/``12h``/``90m``/``2w`` from now, or an ISO date or date-time (UTC unless it says otherwise)."""
-    match = _DURATION.match(text.strip())
-    if match:
-        return (time.time() if now is None else now) + int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    duration = parse_duration(text)
+    if duration is not None:
+        return (time.time() if now is None else now) + duration
     try:
         when = datetime.fromisoformat(text.strip())
     except ValueError:

@@ -42,6 +42,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.fakes.json_schema import example_from_schema
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "tests" / "fixtures" / "clients"
 REDACTED = "<redacted>"
@@ -57,44 +59,6 @@ MAX_FIXTURE_BYTES = 150_000
 
 Reply = list[dict[str, Any]]  # content blocks of the assistant message
 Responder = Callable[[dict[str, Any]], Reply]
-
-
-def example_from_schema(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
-    """A small value valid for a JSON schema (the subset structured outputs use)."""
-    if not isinstance(schema, dict) or depth > 12:
-        return None
-    defs = defs if defs is not None else {**schema.get("$defs", {}), **schema.get("definitions", {})}
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
-        return example_from_schema(defs.get(name, {}), defs, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            options = [s for s in schema[key] if not (isinstance(s, dict) and s.get("type") == "null")]
-            return example_from_schema((options or schema[key])[0], defs, depth + 1)
-    typ = schema.get("type")
-    if isinstance(typ, list):
-        typ = next((t for t in typ if t != "null"), "null")
-    if typ == "object" or "properties" in schema:
-        return {k: example_from_schema(v, defs, depth + 1) for k, v in schema.get("properties", {}).items()}
-    if typ == "array":
-        return [example_from_schema(schema.get("items", {}), defs, depth + 1)] * max(1, schema.get("minItems", 1))
-    if typ == "string":
-        return {"date": "2025-01-01", "date-time": "2025-01-01T00:00:00Z", "email": "a@example.com"}.get(
-            schema.get("format", ""), "example"
-        )
-    if typ == "integer":
-        return int(schema.get("minimum", 1))
-    if typ == "number":
-        return float(schema.get("minimum", 1.5))
-    if typ == "boolean":
-        return True
-    if typ == "null":
-        return None
-    return "example"
 
 
 def last_user_has_tool_result(body: dict[str, Any]) -> bool:
@@ -554,15 +518,20 @@ def claude_code(*flags: str, prompt: str = "say hello", env_extra: dict[str, str
         }
         if note:
             command["note"] = note
-        return command, {
-            "result": {
-                "returncode": result.returncode,
-                "stdout": result.stdout[-2000:],
-                "stderr": result.stderr[-2000:],
-            }
-        }
+        return command, _outcome(result)
 
     return run
+
+
+def _outcome(result: Run) -> dict[str, Any]:
+    """How the client run ended, as the fixture's ``result``."""
+    return {
+        "result": {
+            "returncode": result.returncode,
+            "stdout": result.stdout[-2000:],
+            "stderr": result.stderr[-2000:],
+        }
+    }
 
 
 def python_script(code: str, note: str = ""):
@@ -588,13 +557,7 @@ def python_script(code: str, note: str = ""):
         command = {"python": textwrap.dedent(code).strip().splitlines()}
         if note:
             command["note"] = note
-        return command, {
-            "result": {
-                "returncode": result.returncode,
-                "stdout": result.stdout[-2000:],
-                "stderr": result.stderr[-2000:],
-            }
-        }
+        return command, _outcome(result)
 
     return run
 

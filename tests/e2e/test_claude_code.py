@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.clients.capture import claude_env as offline_claude_env
 from tests.fakes.ob1_fake import EFFORTS, MODELS_BY_ID
 from tests.fixtures.gateway import GatewayHandle
 
@@ -34,19 +35,10 @@ pytestmark = [
 ]
 
 
-def claude_env(gw: GatewayHandle, home: Path) -> dict[str, str]:
+def claude_env(base_url: str, key: str, home: Path) -> dict[str, str]:
+    """The offline environment the recorded fixtures were captured with, with a gateway key."""
     home.mkdir(exist_ok=True)
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": gw.base_url,
-        "ANTHROPIC_API_KEY": gw.key,
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "DISABLE_ERROR_REPORTING": "1",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "IS_SANDBOX": "1",
-    }
+    return offline_claude_env(base_url, home, ANTHROPIC_API_KEY=key, DISABLE_ERROR_REPORTING="1")
 
 
 def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *flags: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +47,7 @@ def run_claude(gw: GatewayHandle, workdir: Path, prompt: str, *flags: str) -> su
     result = subprocess.run(
         [CLAUDE, "-p", prompt, "--dangerously-skip-permissions", *flags],
         cwd=workdir,
-        env=claude_env(gw, workdir.parent / "home"),
+        env=claude_env(gw.base_url, gw.key, workdir.parent / "home"),
         capture_output=True,
         text=True,
         timeout=180,

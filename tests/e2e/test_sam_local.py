@@ -181,11 +181,10 @@ def test_claude_code_on_its_defaults(sam_local: SamLocal, tmp_path: Path) -> Non
     work = tmp_path / "project"
     work.mkdir()
     command = {"command": "echo through-sam-local > marker.txt", "description": "write marker"}
-    gw = type("Gw", (), {"base_url": sam_local.base_url, "key": sam_local.key})
     done = subprocess.run(
         [CLAUDE, "-p", f"Go. USE_TOOL Bash {json.dumps(command)}", "--dangerously-skip-permissions"],
         cwd=work,
-        env=claude_env(gw, tmp_path / "home"),  # type: ignore[arg-type]
+        env=claude_env(sam_local.base_url, sam_local.key, tmp_path / "home"),
         capture_output=True,
         text=True,
         timeout=300,

@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fakes import scripts as S
+from tests.fakes.json_schema import example_from_schema
 
 FAKE_SIGNING_KEY = "fake-workos-signing-key-not-a-secret"
 DEFAULT_CLIENT_ID = "client_01K8YDZSSKDMK8GYTEHBAW4N4S"
@@ -224,29 +225,6 @@ def _late_system_message(messages: list[Any]) -> bool:
     return "system" in roles[next((i for i, r in enumerate(roles) if r != "system"), len(roles)) :]
 
 
-def sample_of(schema: Any, defs: dict[str, Any] | None = None) -> Any:
-    """A small JSON value that matches ``schema`` (the subset structured outputs allow)."""
-    if not isinstance(schema, dict):
-        return None
-    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
-    if "$ref" in schema:
-        return sample_of(defs.get(schema["$ref"].rsplit("/", 1)[-1]), defs)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        if schema.get(key):
-            return sample_of(schema[key][0], defs)
-    kind = schema.get("type")
-    kind = next((k for k in kind if k != "null"), "null") if isinstance(kind, list) else kind
-    if kind == "object" or "properties" in schema:
-        return {name: sample_of(sub, defs) for name, sub in (schema.get("properties") or {}).items()}
-    if kind == "array":
-        return [sample_of(schema.get("items"), defs) for _ in range(max(1, schema.get("minItems", 1)))]
-    return {"string": "sample", "integer": 1, "number": 1.5, "boolean": True}.get(kind)
-
-
 def _last_text(content: Any) -> str:
     """The last text part: what the user typed, after any reminders a client puts before it."""
     if isinstance(content, list):
@@ -283,7 +261,7 @@ def default_reply(body: dict[str, Any]) -> dict[str, Any]:
         return {"text": "Tool said: " + _text_of(results[-1].get("content"))[:200]}
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
-        return {"text": json.dumps(sample_of(fmt.get("json_schema", {}).get("schema")))}
+        return {"text": json.dumps(example_from_schema(fmt.get("json_schema", {}).get("schema")))}
     return {"text": "Echo: " + _last_text(messages[prompt_at].get("content") if prompt_at is not None else "")[:200]}
 
 

@@ -3,9 +3,6 @@ fixing command, and Prometheus metrics behind their own token."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +12,7 @@ import httpx
 import pytest
 
 from tests.fakes import faults as F
-from tests.fixtures.gateway import GatewayHandle, free_port, served, wait_until_healthy
+from tests.fixtures.gateway import GatewayHandle, served
 
 METRICS_TOKEN = "metrics-token-for-the-operator"
 A_BODY = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
@@ -45,21 +42,10 @@ def test_each_request_is_one_readable_line(tmp_path: Path, fake_ob1: Any) -> Non
 
 
 def test_start_up_names_what_is_missing_and_the_command_that_fixes_it(tmp_path: Path, fake_ob1: Any) -> None:
-    port = free_port()
-    env = {**os.environ, **fake_ob1.env(), "OB1GW_HOME": str(tmp_path / "empty"), "OB1GW_BACKEND": "local"}
-    env.pop("OB1GW_UPSTREAM_API_KEY", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ob1_gateway.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", proc)
-    finally:
-        proc.terminate()
-        output, _ = proc.communicate(timeout=20)
+    home = tmp_path / "empty"
+    with served(home, fake_ob1, seed=False):
+        pass
+    output = (home / "serve.log").read_text()
     assert "no OB-1 login yet" in output and "`ob1gw login`" in output
     assert "no active caller keys" in output and "`ob1gw keys create NAME`" in output
 

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..keys import expired, issue_key, parse_expiry, rotate_key
+from ..keys import expired, issue_key, parse_duration, parse_expiry, rotate_key
 from ..stores.base import KeyPolicy, KeyRecord
 from .common import backends_or_exit
 
@@ -129,10 +129,9 @@ def rotate(
     if record is None:
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
-    try:
-        grace_seconds = 0.0 if grace.strip() == "0" else parse_expiry(grace, now=0.0)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--grace") from None
+    grace_seconds = 0.0 if grace.strip() == "0" else parse_duration(grace)
+    if grace_seconds is None:
+        raise typer.BadParameter(f"not 0 or a duration (90m, 24h, 7d, 2w): {grace!r}", param_hint="--grace")
     sha, policy, key = rotate_key(record, grace_seconds)
     store.set_secret_and_policy(key_id, sha, policy)
     until = datetime.fromtimestamp(policy.previous_valid_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
