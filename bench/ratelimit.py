@@ -17,9 +17,10 @@ from pathlib import Path
 
 from ob1_gateway import devstack
 from ob1_gateway.keys import issue_key
-from ob1_gateway.ratelimit import MemoryRateStore, RateLimiter, RateStore
+from ob1_gateway.ratelimit import RateLimiter
 from ob1_gateway.stores.aws_rates import DynamoRateStore
-from ob1_gateway.stores.base import KeyPolicy, UsageRecord
+from ob1_gateway.stores.base import KeyPolicy, RateStore, UsageRecord
+from ob1_gateway.stores.memory_rates import MemoryRateStore
 
 from bench.stats import fmt, markdown_table, percentile
 

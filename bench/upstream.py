@@ -1,6 +1,6 @@
 """A lean OpenAI-compatible upstream with zero think time, for the benchmark only.
 
-Raw asyncio (uvloop when installed), HTTP/1.1 keep-alive, ``TCP_NODELAY`` on every connection (DESIGN §6:
+Raw asyncio (uvloop when installed), HTTP/1.1 keep-alive, ``TCP_NODELAY`` on every connection (
 without it delayed ACKs add ~40 ms per request). Answers instantly with fixed bodies and fixed usage:
 
 - ``GET  <any>/models``            → one model, ``bench-model``

@@ -8,7 +8,6 @@ also decided to refresh costs one refresh, not two. Returns a status without any
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from typing import Any
 
@@ -21,22 +20,18 @@ logger = Logger()
 metrics = Metrics()
 
 
-def _margin_seconds(settings_margin: float) -> float:
-    """At least two schedule periods by default (KEEPER_MARGIN_SECONDS), never less than the app's."""
-    return max(float(os.environ.get("KEEPER_MARGIN_SECONDS", "1200")), settings_margin)
-
-
 async def keep_fresh(margin_seconds: float | None = None) -> dict[str, Any]:
     from ob1_gateway.upstream.token import OB1TokenManager
-    from ob1_gateway.upstream.workos import WorkOSClient
 
     settings = get_settings()
-    margin = _margin_seconds(settings.refresh_margin_seconds) if margin_seconds is None else margin_seconds
+    if margin_seconds is None:  # two schedule periods by default, never less than the app's own margin
+        margin_seconds = max(settings.keeper_margin_seconds, settings.refresh_margin_seconds)
+    margin = margin_seconds
     store = build_backends(settings).token_store
     before = await asyncio.to_thread(store.load)
     if before is None:
         return {"status": "not_logged_in"}
-    manager = OB1TokenManager(store, WorkOSClient(settings), margin)
+    manager = OB1TokenManager.from_settings(settings, store, margin_seconds=margin)
     await manager.authorization()
     after = await asyncio.to_thread(store.load) or before
     return {

@@ -11,10 +11,12 @@ from . import __version__, observability
 from .api import anthropic, health, metrics, openai, responses, usage
 from .api.errors import install_error_handlers
 from .api.request_id import RequestIdHeaders
-from .backends import Backends, build_backends
+from .backends import build_backends
 from .budgets import BudgetGuard
 from .runtime import build_gateway
 from .settings import Settings, get_settings
+from .stores.base import Backends
+from .upstream.token import OB1TokenManager
 
 
 def create_app(settings: Settings | None = None, backends: Backends | None = None) -> FastAPI:
@@ -23,6 +25,11 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     gateway = build_gateway(settings, backends or build_backends(settings))
     budgets = BudgetGuard(gateway.backends.usage_store)
     gateway.recorder.listeners.append(budgets)
+    tokens = gateway.upstream.tokens if isinstance(gateway.upstream.tokens, OB1TokenManager) else None
+    if observability.enabled():
+        gateway.recorder.listeners.append(observability.REQUEST_METRICS)
+        if tokens is not None:
+            tokens.refresh_listeners.append(observability.count_token_refresh)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -34,12 +41,11 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     app.state.budgets = budgets
     if settings.metrics_token is not None:
         from .prom import GatewayMetrics
-        from .upstream.token import OB1TokenManager
 
         app.state.metrics = GatewayMetrics()
         gateway.recorder.listeners.append(app.state.metrics)
-        if isinstance(gateway.upstream.tokens, OB1TokenManager):
-            gateway.upstream.tokens.refresh_listeners.append(app.state.metrics.refreshed)
+        if tokens is not None:
+            tokens.refresh_listeners.append(app.state.metrics.refreshed)
     install_error_handlers(app)
     app.add_middleware(RequestIdHeaders)
     observability.install(app)

@@ -2,19 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from .ratelimit import MemoryRateStore, RateStore
 from .settings import Settings
-from .stores.base import KeyStore, TokenStore, UsageStore
-
-
-@dataclass(frozen=True)
-class Backends:
-    token_store: TokenStore
-    key_store: KeyStore
-    usage_store: UsageStore
-    rate_store: RateStore = field(default_factory=MemoryRateStore)  # one process: ob1gw serve
+from .stores.base import Backends
 
 
 def build_backends(settings: Settings) -> Backends:
@@ -23,10 +12,12 @@ def build_backends(settings: Settings) -> Backends:
 
         return build_aws_backends(settings)
     from .stores.local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
+    from .stores.memory_rates import MemoryRateStore
 
     db = SqliteDatabase(settings.database_file)
     return Backends(
         token_store=FileTokenStore(settings.token_file),
         key_store=SqliteKeyStore(db),
         usage_store=SqliteUsageStore(db),
+        rate_store=MemoryRateStore(),  # one process: ob1gw serve
     )

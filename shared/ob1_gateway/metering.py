@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -20,10 +20,6 @@ from .stores.base import UsageRecord, UsageStore
 from .translate.usage import Usage
 
 log = logging.getLogger("ob1_gateway.usage")
-
-# Called with every finished request's record and its time to first upstream chunk (ms, streams only);
-# observability.py registers its metrics here when running on AWS.
-REQUEST_OBSERVERS: list[Callable[[UsageRecord, float | None], None]] = []
 
 
 @dataclass
@@ -67,8 +63,6 @@ class RequestMeter:
             key_name=self.key_name,
             ttft_ms=self.ttft_ms,
         )
-        for observe in REQUEST_OBSERVERS:
-            observe(record, self.ttft_ms)
         return record
 
 

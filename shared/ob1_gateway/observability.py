@@ -1,14 +1,14 @@
 """Powertools on AWS: JSON logs with the API Gateway request id as correlation id, EMF metrics, X-Ray.
 
-Enabled when running on AWS (``AWS_LAMBDA_FUNCTION_NAME`` set, or ``OB1GW_BACKEND=aws``);
-``OB1GW_POWERTOOLS=1|0`` forces it either way (e.g. to see EMF locally). Off, nothing changes: plain
+Enabled when running on AWS (in Lambda, or ``OB1GW_BACKEND=aws``); ``OB1GW_POWERTOOLS=1|0`` forces it
+either way (e.g. to see EMF locally). Off, nothing changes: plain
 logging, no metrics on stdout. The app talks to this module through three calls only:
 
-- ``setup(settings)``: once per process; registers ``observe_request`` with ``metering`` and the
-  refresh counter with ``upstream.token``, configures the Logger and Tracer. Idempotent.
+- ``setup(settings)``: once per process; configures the Logger and Tracer. Idempotent.
 - ``install(app)``: the per-request middleware (correlation id, X-Ray trace header under LWA,
   error metrics for requests refused before they were metered, e.g. 401 or an exhausted budget).
-- ``observe_request(record, ttft_ms)``: one EMF blob per finished request (via ``metering``).
+- ``REQUEST_METRICS`` (a usage listener: one EMF blob per finished request) and ``count_token_refresh``
+  (a token manager's refresh listener), which ``create_app`` attaches to its recorder and token manager.
 
 Metrics use ``EphemeralMetrics`` and are flushed as each request finishes, so nothing waits for a
 handler decorator (there is none under the Lambda Web Adapter) and concurrent requests never share
@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("ob1_gateway.observability")
 
-DEFAULT_NAMESPACE = "OB1Gateway"
-DEFAULT_SERVICE = "ob1-gateway"
+DEFAULT_NAMESPACE = "OB1Gateway"  # Settings.metrics_namespace's default (POWERTOOLS_METRICS_NAMESPACE)
+DEFAULT_SERVICE = "ob1-gateway"  # Settings.service_name's default (POWERTOOLS_SERVICE_NAME)
 PACKAGE_LOGGER = "ob1_gateway"
 # Routes a metric may name; anything else (the /{proxy+} fallback) is "other", so a scanner cannot
 # mint new dimension values.
@@ -69,19 +70,14 @@ _current: contextvars.ContextVar[_RequestMark | None] = contextvars.ContextVar("
 
 
 def wanted(settings: Settings | None = None) -> bool:
-    """Whether Powertools should run: on AWS, unless ``OB1GW_POWERTOOLS`` says otherwise."""
-    flag = os.environ.get("OB1GW_POWERTOOLS", "").strip().lower()
-    if flag:
-        return flag in {"1", "true", "yes", "on"}
-    backend = settings.backend if settings is not None else os.environ.get("OB1GW_BACKEND", "local")
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) or backend == "aws"
+    """Whether Powertools should run (``Settings.powertools_wanted``; from the environment if not given)."""
+    return _settings(settings).powertools_wanted
 
 
-def tracer_wanted() -> bool:
-    """``OB1GW_TRACER=on``: Powertools Tracer with X-Ray subsegments. Off by default: the X-Ray SDK adds
-    ~100 ms to every cold start (it builds a botocore client for sampling at import), and Lambda's
-    Active tracing already records each invocation's segment without it."""
-    return os.environ.get("OB1GW_TRACER", "").strip().lower() in {"1", "true", "yes", "on"}
+def _settings(settings: Settings | None) -> Settings:
+    from .settings import load_settings
+
+    return settings if settings is not None else load_settings()
 
 
 def enabled() -> bool:
@@ -102,17 +98,15 @@ class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
 
 def setup(settings: Settings | None = None) -> bool:
     """Turn Powertools on for this process when ``wanted``; returns whether it is on."""
-    if _state.enabled or not wanted(settings):
+    settings = _settings(settings)
+    if _state.enabled or not settings.powertools_wanted:
         return _state.enabled
     from aws_lambda_powertools import Logger
     from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-    from . import metering
-    from .upstream import token
-
-    _state.namespace = os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or DEFAULT_NAMESPACE
-    _state.service = os.environ.get("POWERTOOLS_SERVICE_NAME") or DEFAULT_SERVICE
-    level = settings.log_level if settings is not None else os.environ.get("OB1GW_LOG_LEVEL", "INFO")
+    _state.namespace = settings.metrics_namespace
+    _state.service = settings.service_name
+    level = settings.log_level
 
     # One Logger per process: Powertools keeps its handler on the named stdlib logger, so a second
     # instance for the same service would find it configured and come up without a formatter.
@@ -122,7 +116,7 @@ def setup(settings: Settings | None = None) -> bool:
     _logger.setLevel(level)
     _state.logger, _state.handler = _logger, _logger.registered_handler
     package = logging.getLogger(PACKAGE_LOGGER)
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    if settings.in_lambda:
         # In Lambda the runtime's root handler would print every line again as plain text.
         copy_config_to_registered_loggers(source_logger=_state.logger, include={PACKAGE_LOGGER}, log_level=level)
         _state.lambda_logging = True
@@ -130,7 +124,7 @@ def setup(settings: Settings | None = None) -> bool:
         package.addHandler(_state.handler)
         package.setLevel(level)
 
-    if tracer_wanted():
+    if settings.tracer:
         # X-Ray subsegments for boto3 (DynamoDB, Secrets Manager). The X-Ray SDK cannot patch httpx2 (the
         # upstream client), so upstream time is the handler segment's remainder and the latency/TTFT
         # metrics. Powertools disables the tracer by itself outside Lambda; a request without a trace
@@ -140,23 +134,12 @@ def setup(settings: Settings | None = None) -> bool:
         os.environ.setdefault("AWS_XRAY_CONTEXT_MISSING", "IGNORE_ERROR")
         _state.tracer = Tracer(service=_state.service, patch_modules=["boto3"])
 
-    if observe_request not in metering.REQUEST_OBSERVERS:
-        metering.REQUEST_OBSERVERS.append(observe_request)
-    if count_token_refresh not in token.REFRESH_HOOKS:
-        token.REFRESH_HOOKS.append(count_token_refresh)
     _state.enabled = True
     return True
 
 
 def reset() -> None:
     """Undo ``setup`` (tests)."""
-    from . import metering
-    from .upstream import token
-
-    if observe_request in metering.REQUEST_OBSERVERS:
-        metering.REQUEST_OBSERVERS.remove(observe_request)
-    if count_token_refresh in token.REFRESH_HOOKS:
-        token.REFRESH_HOOKS.remove(count_token_refresh)
     package = logging.getLogger(PACKAGE_LOGGER)
     if _state.handler is not None:
         package.removeHandler(_state.handler)
@@ -220,6 +203,19 @@ def observe_refusal(path: str, status: int) -> None:
         m.flush_metrics()
     except Exception as exc:
         log.warning("could not emit error metrics: %s", type(exc).__name__)
+
+
+class _RequestMetrics:
+    """The usage listener behind the per-request EMF blob."""
+
+    def submitted(self, record: UsageRecord) -> None:
+        observe_request(record, record.ttft_ms)
+
+    def settled(self, records: Iterable[UsageRecord]) -> None:
+        pass
+
+
+REQUEST_METRICS = _RequestMetrics()
 
 
 def count_token_refresh() -> None:
@@ -300,7 +296,7 @@ class ObservabilityMiddleware:
 
 def lambda_handler(handler: Any) -> Any:
     """Wrap a Lambda handler (Mangum): Powertools' Lambda context and API Gateway correlation id on every
-    log line, and (``OB1GW_TRACER=on``) a traced handler subsegment without the response, which carries
+    log line, and (``OB1GW_TRACER=true``) a traced handler subsegment without the response, which carries
     completions."""
     if not _state.enabled:
         return handler

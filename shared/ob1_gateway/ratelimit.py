@@ -8,7 +8,8 @@ starts before any token is counted can exceed ``tpm`` by what that burst uses, a
 meters tokens after the fact. The slot in flight is freed at the same moment, and every admitted request
 ends in exactly one usage record.
 
-Where the counting lives is a ``RateStore``: process memory for ``ob1gw serve`` (one process), DynamoDB
+Where the counting lives is a ``RateStore``: process memory for ``ob1gw serve`` (one process,
+``stores/memory_rates.py``), DynamoDB
 for Lambda (``stores/aws_rates.py``), where atomic conditional counters hold one limit across every
 instance at once.
 """
@@ -16,15 +17,13 @@ instance at once.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
-from .stores.base import KeyRecord, UsageRecord
+from .stores.base import KeyRecord, RateStore, UsageRecord
 
-__all__ = ["MemoryRateStore", "RateLimited", "RateLimiter", "RateStore"]
+__all__ = ["RateLimited", "RateLimiter"]
 
 WINDOW_SECONDS = 60
 
@@ -45,65 +44,6 @@ class RateLimited(Exception):
 
     def retry_after(self, now: float | None = None) -> int:
         return max(1, int(self.reset_at - (time.time() if now is None else now) + 0.999))
-
-
-class RateStore(Protocol):
-    blocking: bool  # does I/O: called from a worker thread
-
-    def take(self, key_id: str, window: int, rpm: int | None, tpm: int | None) -> tuple[str | None, int, int]:
-        """Count one request in ``window`` unless a limit is reached: (refused kind or None, requests,
-        tokens) as they stand after the call."""
-        ...
-
-    def add_tokens(self, key_id: str, window: int, tokens: int) -> None: ...
-
-    def enter(self, key_id: str, max_parallel: int) -> bool:
-        """Take a slot in flight; False when ``max_parallel`` are taken."""
-        ...
-
-    def leave(self, key_id: str) -> None: ...
-
-
-class MemoryRateStore:
-    """One process's counters (``ob1gw serve``); windows older than the current one are dropped."""
-
-    blocking = False
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._windows: dict[tuple[str, int], list[int]] = {}
-        self._inflight: dict[str, int] = {}
-
-    def take(self, key_id: str, window: int, rpm: int | None, tpm: int | None) -> tuple[str | None, int, int]:
-        with self._lock:
-            counts = self._windows.setdefault((key_id, window), [0, 0])
-            if rpm is not None and counts[0] >= rpm:
-                return "requests", counts[0], counts[1]
-            if tpm is not None and counts[1] >= tpm:
-                return "tokens", counts[0], counts[1]
-            counts[0] += 1
-            if len(self._windows) > 4096:  # old windows of every key: forget them
-                self._windows = {k: v for k, v in self._windows.items() if k[1] >= window - 1}
-            return None, counts[0], counts[1]
-
-    def add_tokens(self, key_id: str, window: int, tokens: int) -> None:
-        with self._lock:
-            self._windows.setdefault((key_id, window), [0, 0])[1] += tokens
-
-    def enter(self, key_id: str, max_parallel: int) -> bool:
-        with self._lock:
-            if self._inflight.get(key_id, 0) >= max_parallel:
-                return False
-            self._inflight[key_id] = self._inflight.get(key_id, 0) + 1
-            return True
-
-    def leave(self, key_id: str) -> None:
-        with self._lock:
-            left = self._inflight.get(key_id, 0) - 1
-            if left > 0:
-                self._inflight[key_id] = left
-            else:
-                self._inflight.pop(key_id, None)
 
 
 @dataclass

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .api.auth import KeyAuthenticator
-from .backends import Backends
 from .metering import UsageRecorder
 from .ratelimit import RateLimiter
 from .settings import Settings
+from .stores.base import Backends
 from .upstream.catalog import ModelCatalog
 from .upstream.client import UpstreamClient
 from .upstream.token import OB1TokenManager, StaticKey, TokenProvider
-from .upstream.workos import WorkOSClient
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Gateway:
 def token_provider(settings: Settings, backends: Backends) -> TokenProvider:
     if settings.upstream_api_key is not None:
         return StaticKey(settings.upstream_api_key.get_secret_value())
-    return OB1TokenManager(backends.token_store, WorkOSClient(settings), settings.refresh_margin_seconds)
+    return OB1TokenManager.from_settings(settings, backends.token_store)
 
 
 def build_gateway(settings: Settings, backends: Backends) -> Gateway:

@@ -21,7 +21,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OB1GW_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix="OB1GW_", extra="ignore", frozen=True, populate_by_name=True)
 
     home: Path = Field(default=Path("~/.ob1gw"), description="Data directory for the local backend.")
     backend: Literal["local", "aws"] = "local"
@@ -93,6 +93,22 @@ class Settings(BaseSettings):
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    powertools: bool | None = Field(
+        default=None,
+        description="Powertools JSON logs and EMF metrics; unset: on in Lambda and on the AWS backend only.",
+    )
+    tracer: bool = Field(
+        default=False,
+        description="Powertools Tracer (X-Ray subsegments for boto3). Off by default: the X-Ray SDK adds ~100 ms "
+        "to a cold start, and Lambda's Active tracing records each invocation without it.",
+    )
+    keeper_margin_seconds: float = Field(
+        default=1200.0, gt=0, description="The token keeper refreshes a login expiring within this (its schedule x2)."
+    )
+    # Set by AWS, not by us: read through here so that nothing else reads the environment.
+    lambda_function_name: str | None = Field(default=None, validation_alias="AWS_LAMBDA_FUNCTION_NAME")
+    service_name: str = Field(default="ob1-gateway", validation_alias="POWERTOOLS_SERVICE_NAME")
+    metrics_namespace: str = Field(default="OB1Gateway", validation_alias="POWERTOOLS_METRICS_NAMESPACE")
     metrics_token: SecretStr | None = Field(
         default=None, description="Enables GET /metrics (Prometheus) for bearers of this token; off when unset."
     )
@@ -115,6 +131,17 @@ class Settings(BaseSettings):
         return value.expanduser()
 
     @property
+    def in_lambda(self) -> bool:
+        return bool(self.lambda_function_name)
+
+    @property
+    def powertools_wanted(self) -> bool:
+        """Powertools runs on AWS unless ``OB1GW_POWERTOOLS`` says otherwise."""
+        if self.powertools is not None:
+            return self.powertools
+        return self.in_lambda or self.backend == "aws"
+
+    @property
     def token_file(self) -> Path:
         return self.home / "ob1-token.json"
 
@@ -130,7 +157,8 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = "OB1GW_" + "_".join(str(p) for p in err["loc"]).upper()
+            loc = "_".join(str(p) for p in err["loc"])
+            name = loc if loc.isupper() else "OB1GW_" + loc.upper()  # an alias is the variable's own name
             problems.append(f"{name}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
     except SourceError as exc:  # a value that is not even parseable, e.g. malformed JSON for a dict

@@ -1,5 +1,5 @@
 """Fault scripts for the fake OB-1, TCP helpers for unreachable upstreams, and a gateway builder with
-custom settings — the building blocks of ``tests/integration/test_faults*.py`` (issue 6).
+custom settings — the building blocks of ``tests/integration/test_faults*.py``.
 
 Scripts use the item language of ``tests/fakes/scripts.py``; two whole-response forms are added by the
 fake for these tests: ``slow_first_byte`` (the fake waits before sending response headers) and the

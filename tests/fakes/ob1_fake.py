@@ -1,6 +1,6 @@
 """A fake OB-1 backend and fake WorkOS in one real HTTP server, so tests exercise real sockets.
 
-Routes (see DESIGN.md §1 for the real ones):
+Routes (as the real OB-1 and WorkOS serve them):
 
 - ``/user_management/authorize/device`` and ``/user_management/authenticate`` (device flow and single-use
   refresh tokens, access tokens are HS256 JWTs with ``exp``, ``sub`` and ``org_id``);

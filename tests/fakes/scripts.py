@@ -249,6 +249,25 @@ def parallel_tool_calls(
     return items
 
 
+def reused_index_tool_calls(
+    first: tuple[str, dict[str, Any]] = ("get_weather", {"city": "Paris"}),
+    second: tuple[str, dict[str, Any]] = ("get_time", {"timezone": "Europe/Paris"}),
+) -> list[ScriptItem]:
+    """Two sequential tool calls that both use ``tool_calls[].index`` 0, told apart only by their ids (as
+    some OpenAI-compatible providers send them)."""
+    items: list[ScriptItem] = [PROCESSING, role_chunk()]
+    for call_id, (name, args) in (("toolu_fake_R1", first), ("toolu_fake_R2", second)):
+        parts = split(json.dumps(args), 2)
+        items.append(chunk(_tool_delta(0, id=call_id, name=name, args=parts[0])))
+        items += [chunk(_tool_delta(0, args=part)) for part in parts[1:]]
+    items += [
+        chunk({"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"),
+        usage_chunk(prompt_tokens=45, completion_tokens=20, cost=0.0004),
+        DONE,
+    ]
+    return items
+
+
 def tool_call_one_chunk(name: str = "get_weather", args: dict[str, Any] | None = None) -> list[ScriptItem]:
     """A tool call whose id, name and complete arguments arrive in a single chunk."""
     arguments = json.dumps(args if args is not None else {"city": "Berlin"})

@@ -1,4 +1,4 @@
-"""Upstream faults against real servers on 127.0.0.1 (issue 6): what the client receives, how often the
+"""Upstream faults against real servers on 127.0.0.1: what the client receives, how often the
 fake upstream was tried, and which usage record is written.
 
 Before the first byte (inside ``UpstreamClient._send``): connect errors, 429 and 5xx are retried with
@@ -9,6 +9,7 @@ failure becomes the API's own in-stream error (Anthropic ``event: error``, OpenA
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -262,6 +263,43 @@ def test_truncated_tool_arguments_are_an_error_and_usage_is_recorded(
     [record] = gw.usage_records(1)
     assert (record.status, record.input_tokens, record.output_tokens) == (502, 33, 7)
     assert record.cost_micros == 200
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_an_index_reused_with_a_new_id_is_a_second_call_not_a_broken_stream(
+    gw: GatewayHandle, fake_ob1: Any, api: str
+) -> None:
+    """The relay's completeness check follows tool calls exactly as the translator does: merged into one
+    call, the two argument objects would not parse and a valid stream would end as a 502."""
+    fake_ob1.enqueue(S.reused_index_tool_calls())
+    code, _, events = request(gw, api, stream=True)
+    assert code == 200
+    if api == "anthropic":
+        assert events[-1] == ("message_stop", {"type": "message_stop"}), events[-1]
+        starts = [d["content_block"] for n, d in events if n == "content_block_start"]
+        args: dict[int, str] = {}
+        for n, d in events:
+            if n == "content_block_delta" and d["delta"]["type"] == "input_json_delta":
+                args[d["index"]] = args.get(d["index"], "") + d["delta"]["partial_json"]
+        calls = [(b["id"], b["name"], json.loads(args[i])) for i, b in enumerate(starts)]
+    else:
+        assert events[-1] == (None, "[DONE]"), events[-1]
+        pieces: dict[str, list[str]] = {}
+        names: dict[str, str] = {}
+        current = ""
+        for _, d in events[:-1]:
+            for choice in d.get("choices") or []:
+                for call in (choice.get("delta") or {}).get("tool_calls") or []:
+                    current = call.get("id") or current
+                    names.setdefault(current, call["function"].get("name") or "")
+                    pieces.setdefault(current, []).append(call["function"].get("arguments") or "")
+        calls = [(i, names[i], json.loads("".join(p))) for i, p in pieces.items()]
+    assert calls == [
+        ("toolu_fake_R1", "get_weather", {"city": "Paris"}),
+        ("toolu_fake_R2", "get_time", {"timezone": "Europe/Paris"}),
+    ]
+    [record] = gw.usage_records(1)
+    assert (record.status, record.input_tokens, record.output_tokens) == (200, 45, 20)
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -1,4 +1,4 @@
-"""Upstream error text is forwarded only after stripping credentials (issue 6): a fake that echoes the
+"""Upstream error text is forwarded only after stripping credentials: a fake that echoes the
 Authorization header, or the bare credential, back in its error bodies — before the first byte, in a
 200 body and inside a stream — for the OB-1 login (a JWT) and for a static upstream key that matches
 no secret-looking pattern (so only the client's exact-credential scrub can catch it)."""

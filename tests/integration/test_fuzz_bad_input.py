@@ -1,4 +1,4 @@
-"""Hand-picked bad input (issue 6): each case gets a clear 4xx in the API's own error shape, with the
+"""Hand-picked bad input: each case gets a clear 4xx in the API's own error shape, with the
 field named where there is one; unknown extra fields are ignored. The generated versions of these are
 in ``test_fuzz_bodies.py`` and ``test_fuzz_schema.py``."""
 

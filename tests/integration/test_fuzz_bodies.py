@@ -1,4 +1,4 @@
-"""Hypothesis-generated Anthropic and OpenAI request bodies against the live gateway (issue 6): every field
+"""Hypothesis-generated Anthropic and OpenAI request bodies against the live gateway: every field
 is sometimes valid and sometimes a random JSON value of any type, plus unknown extra fields, wrong
 content types, non-JSON and oversize bodies. Nothing a client sends may produce a 5xx; every 4xx must
 be in the API's own error shape.

@@ -1,4 +1,4 @@
-"""Schemathesis against the live gateway's own ``/openapi.json`` (issue 6): for every operation, data that
+"""Schemathesis against the live gateway's own ``/openapi.json``: for every operation, data that
 fits the declared schema (positive) and data that does not (negative), sent with a valid key. No
 response may be a 5xx, and every error must be in the API's own shape.
 

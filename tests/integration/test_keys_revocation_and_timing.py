@@ -1,4 +1,4 @@
-"""Caller keys (issue 6): revocation takes effect within ``key_cache_ttl_seconds`` (≤ 60 s), a disabled
+"""Caller keys: revocation takes effect within ``key_cache_ttl_seconds`` (≤ 60 s), a disabled
 key gets 403 in the API's own shape, and a wrong key's timing does not depend on how much of it
 matched.
 

@@ -1,4 +1,4 @@
-"""The Lambda functions run on what Lambda gives them and nothing else (issue 4).
+"""The Lambda functions run on what Lambda gives them and nothing else.
 
 The other handler tests import the functions inside the test venv, where every test dependency is
 installed too, so a package missing from the SharedLayer would go unnoticed until a cold start crashed

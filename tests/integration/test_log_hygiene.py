@@ -1,4 +1,4 @@
-"""Log hygiene (issue 6): a representative slice of integration flows with everything at DEBUG — the
+"""Log hygiene: a representative slice of integration flows with everything at DEBUG — the
 root logger, uvicorn's own loggers (which uvicorn configures with its own handlers, after the app is
 built), httpx and httpcore — and no token (access, refresh, the ``Bearer <access>:<org>`` header) or
 caller key may appear in any captured output: log records, stdout/stderr, response bodies or headers.

@@ -1,4 +1,4 @@
-"""The upstream client reuses its kept-alive connections under sustained concurrency (issue 7).
+"""The upstream client reuses its kept-alive connections under sustained concurrency.
 
 A TCP connect per request would add latency to every call; a real server on 127.0.0.1 counts the
 connections it accepts. After a burst past the keep-alive cap, a sustained load at concurrency 64 must

@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway.backends import Backends, build_backends
+from ob1_gateway.backends import build_backends
 from ob1_gateway.settings import get_settings
-from ob1_gateway.stores.base import OB1Token
+from ob1_gateway.stores.base import Backends, OB1Token
 
 from tests.fakes.ob1_fake import FakeOB1Server
 from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy

@@ -13,13 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway import metering, observability
+from ob1_gateway import observability
 from ob1_gateway.app import create_app
 from ob1_gateway.backends import build_backends
 from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
-from ob1_gateway.upstream import token
 
 from tests.fixtures.gateway import UvicornThread, gateway_settings, seed_login_and_key
 from tests.fixtures.moto_server import REPO
@@ -190,13 +189,16 @@ def test_local_runs_emit_no_emf(tmp_path: Path, fake_ob1: Any, monkeypatch: pyte
     backends.token_store.save(OB1Token.from_dict(fake_ob1.issue_login()))
     record, key = issue_key("local")
     backends.key_store.put(record)
-    with UvicornThread(create_app(settings, backends)) as server:
+    app = create_app(settings, backends)
+    with UvicornThread(app) as server:
         body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "quiet"}]}
         url = f"http://127.0.0.1:{server.port}/v1/chat/completions"
         assert httpx.post(url, json=body, headers={"authorization": f"Bearer {key}"}).status_code == 200
         time.sleep(0.3)
     assert not observability.enabled()
-    assert metering.REQUEST_OBSERVERS == [] and token.REFRESH_HOOKS == []
+    gateway = app.state.gateway
+    assert observability.REQUEST_METRICS not in gateway.recorder.listeners
+    assert observability.count_token_refresh not in gateway.upstream.tokens.refresh_listeners
     assert _emf(capsys.readouterr().out) == []
 
 
@@ -253,3 +255,27 @@ def test_mangum_handler_logs_json_with_the_api_gateway_request_id(
     assert usage["correlation_id"] == "rest-req-42" and usage["function_name"] == "ApiFunction"
     (blob,) = _emf(out)
     assert blob["route"] == "/v1/messages" and blob["status"] == "200" and _dimensions(blob) == DIMENSIONS
+
+
+@pytest.mark.parametrize("name", ["OB1GW_TRACER", "OB1GW_POWERTOOLS"])
+def test_a_switch_that_is_not_a_boolean_stops_the_gateway(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """A typo is an error naming the variable, never a silent "off"."""
+    from ob1_gateway.settings import SettingsError, load_settings
+
+    monkeypatch.setenv(name, "yes-please")
+    with pytest.raises(SettingsError, match=name):
+        load_settings()
+    with pytest.raises(SettingsError, match=name):
+        observability.setup()
+    assert not observability.enabled()
+
+
+def test_aws_set_names_are_read_through_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ob1_gateway.settings import load_settings
+
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "StreamFunction")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "svc")
+    settings = load_settings()
+    assert settings.in_lambda and settings.service_name == "svc" and settings.powertools_wanted
+    monkeypatch.setenv("OB1GW_POWERTOOLS", "off")
+    assert not load_settings().powertools_wanted

@@ -1,4 +1,4 @@
-"""Anthropic Messages request -> OpenAI chat request (DESIGN §4 "Requests"), table-driven."""
+"""Anthropic Messages request -> OpenAI chat request, table-driven."""
 
 from __future__ import annotations
 
@@ -530,3 +530,13 @@ def test_invalid_requests(request_: Any, param: str | None) -> None:
     assert info.value.param == param
     assert info.value.message and str(info.value) == info.value.message
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("kind", [["text"], {"t": 1}, 3, None])
+def test_tool_result_block_whose_type_is_not_a_string_is_a_400(kind: Any) -> None:
+    """Found by the body fuzzer: an unhashable ``type`` inside a tool_result once raised TypeError (a 500)."""
+    block = {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": kind, "text": "x"}]}
+    req = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": [block]}]}
+    with pytest.raises(InvalidRequest) as info:
+        anthropic_to_chat(req, upstream_model="m")
+    assert info.value.param == "messages.0.content.0.content.0"

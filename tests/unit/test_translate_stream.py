@@ -1,4 +1,4 @@
-"""Upstream chat.completion.chunk stream -> Anthropic SSE events (DESIGN §4 "Responses and streams").
+"""Upstream chat.completion.chunk stream -> Anthropic SSE events.
 
 Every stream is checked by ``accumulate``, which enforces the wire rules (message_start first, one open
 block at a time, dense indexes from 0, no empty deltas, message_delta after the last block, message_stop

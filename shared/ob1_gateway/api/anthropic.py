@@ -4,6 +4,7 @@ translated to and from upstream chat completions by the shared translator."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -27,9 +28,9 @@ from .body import (
     require_str,
 )
 from .budget import within_budget
-from .deps import admit, answer, caller, gateway, resolve_model, send_chat, upstream_failure_metered
+from .deps import caller, gateway, resolve_model
 from .errors import ApiError
-from .streaming import relay_translated, sse_response
+from .pipeline import complete_chat
 
 router = APIRouter()
 
@@ -72,13 +73,9 @@ async def messages(request: Request, key: KeyRecord = Depends(within_budget)) ->
     optional_bool(body, "stream")
     model = await _model_for(request, body, key)
     plan = _translate(body, model.id, model.limits)
-    meter = await admit(request, key, stream=plan.stream)
-    meter.model, meter.pricing = model.id, model.pricing
 
-    if not plan.stream:
-        message = await answer(gw, meter, plan.body, lambda r: chat_to_anthropic(r, plan, message_id=_message_id()))
-        return JSONResponse(message)
-    with upstream_failure_metered(gw, meter):
-        chunks = await send_chat(gw, plan.body, stream=True)
-    translator = AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
-    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_PING))
+    def stream() -> AnthropicStream:
+        return AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
+
+    answer = partial(chat_to_anthropic, plan=plan, message_id=_message_id())
+    return await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, keepalive=_PING)

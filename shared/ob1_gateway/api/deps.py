@@ -1,12 +1,9 @@
-"""FastAPI dependencies shared by the routers."""
+"""FastAPI dependencies shared by the routers: the gateway, the caller's key, admission, the model."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, Literal, TypeVar, overload
+from collections.abc import Callable
 
 from fastapi import Request
 
@@ -15,16 +12,11 @@ from ..ratelimit import RateLimited
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
-from ..translate.system_hoist import hoist_system_messages
-from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model, ModelNotFound
-from ..upstream.client import ChatStream, UpstreamError
+from ..upstream.client import UpstreamError
 from .errors import ApiError
 from .limits import check_model_allowed, rate_limited_error
 from .request_id import remember_request_id
-
-log = logging.getLogger("ob1_gateway.api")
-R = TypeVar("R")
 
 
 def gateway(request: Request) -> Gateway:
@@ -49,38 +41,6 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     return meter
 
 
-@contextmanager
-def upstream_failure_metered(gw: Gateway, meter: RequestMeter) -> Iterator[None]:
-    """A request that fails before any byte is still a request: an upstream refusal is recorded (no
-    tokens) with its status and answered with the API's own error; a gateway bug is recorded as 500
-    and left to the catch-all, which answers 500 in the API's shape."""
-    try:
-        yield
-    except UpstreamError as exc:
-        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
-        raise upstream_api_error(exc) from None
-    except Exception:
-        gw.recorder.submit(meter.record(Usage(), 500, gw.settings.pricing))
-        raise
-
-
-async def answer(
-    gw: Gateway, meter: RequestMeter, body: dict[str, Any], shape: Callable[[dict[str, Any]], tuple[R, Usage]]
-) -> R:
-    """A non-stream request: send it, ``shape`` the upstream's answer for the caller, and return only once
-    its usage record is durable (a crash after the caller has its answer must not lose the record).
-    If shaping fails, what the upstream charged is still recorded, with status 500."""
-    with upstream_failure_metered(gw, meter):
-        response = await send_chat(gw, body, stream=False)
-    try:
-        result, usage = shape(response)
-    except Exception:
-        gw.recorder.submit(meter.record(usage_from_openai(response.get("usage")), 500, gw.settings.pricing))
-        raise
-    await gw.recorder.write(meter.record(usage, 200, gw.settings.pricing))
-    return result
-
-
 def upstream_api_error(error: UpstreamError) -> ApiError:
     headers = {"retry-after": error.retry_after} if error.retry_after else None
     return ApiError(client_status_for_upstream(error.status), error.message, headers=headers)
@@ -103,21 +63,3 @@ async def resolve_model(
     if validate is not None:
         validate()
     raise failure
-
-
-@overload
-async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[False]) -> dict[str, Any]: ...
-@overload
-async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[True]) -> ChatStream: ...
-async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: bool) -> dict[str, Any] | ChatStream:
-    """Send a chat body upstream. An upstream that refuses (400) a body with system messages after the
-    first turn gets it once more with them merged into the leading one (a 400 is not charged)."""
-    send = gw.upstream.open_chat_stream if stream else gw.upstream.chat
-    try:
-        return await send(body)
-    except UpstreamError as exc:
-        hoisted = hoist_system_messages(body) if exc.status == 400 else None
-        if hoisted is None:
-            raise
-    log.info("upstream refused system messages after the first turn; sending them merged into the first")
-    return await send(hoisted)

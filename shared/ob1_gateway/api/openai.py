@@ -4,6 +4,7 @@ client asked for it)."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,26 +13,16 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..keys import model_allowed
 from ..stores.base import KeyRecord
 from ..translate.chat_stream import ChatPassthrough
-from ..translate.usage import usage_from_openai
+from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import UpstreamError
 from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
 from .budget import within_budget
-from .deps import (
-    admit,
-    answer,
-    caller,
-    gateway,
-    resolve_model,
-    send_chat,
-    upstream_api_error,
-    upstream_failure_metered,
-)
+from .deps import caller, gateway, resolve_model, upstream_api_error
 from .errors import ApiError
-from .streaming import relay_translated, sse_response
+from .pipeline import complete_chat
+from .streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
-
-_KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.get("/v1/models")
@@ -105,9 +96,6 @@ async def chat_completions(
             )
     stream = optional_bool(body, "stream")
     model = await resolve_model(gw, requested, key)
-    meter = await admit(request, key, stream=stream)
-    meter.model, meter.pricing = model.id, model.pricing
-
     upstream_body = {**body, "model": model.id, "usage": {"include": True}}
     stream_options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
     client_wants_usage = bool(stream_options.get("include_usage"))
@@ -115,10 +103,12 @@ async def chat_completions(
         upstream_body["stream_options"] = {**stream_options, "include_usage": True}
     else:
         upstream_body.pop("stream_options", None)
+    passthrough = partial(ChatPassthrough, client_wants_usage=client_wants_usage)
+    return await complete_chat(
+        request, key, model, upstream_body, stream, _as_is, passthrough, keepalive=KEEPALIVE_COMMENT
+    )
 
-    if not stream:
-        return JSONResponse(await answer(gw, meter, upstream_body, lambda r: (r, usage_from_openai(r.get("usage")))))
-    with upstream_failure_metered(gw, meter):
-        chunks = await send_chat(gw, upstream_body, stream=True)
-    translator = ChatPassthrough(client_wants_usage=client_wants_usage)
-    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE))
+
+def _as_is(response: dict[str, Any]) -> tuple[dict[str, Any], Usage]:
+    """A chat completion goes back unchanged; its usage is metered."""
+    return response, usage_from_openai(response.get("usage"))

@@ -5,6 +5,7 @@ chat completions by the shared translator. Stateless: ``store`` is accepted but 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -16,13 +17,12 @@ from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
 from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
 from .budget import within_budget
-from .deps import admit, answer, gateway, resolve_model, send_chat, upstream_failure_metered
+from .deps import gateway, resolve_model
 from .errors import ApiError
-from .streaming import relay_translated, sse_response
+from .pipeline import complete_chat
+from .streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
-
-_KEEPALIVE = b": keep-alive\n\n"
 
 
 @router.post("/v1/responses", response_model=None, openapi_extra=json_body(OPENAI_RESPONSES_BODY))
@@ -36,18 +36,6 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
         raise ApiError(400, exc.message, param=exc.param) from None
     model = await resolve_model(gw, requested, key)
     plan.body["model"] = model.id
-    meter = await admit(request, key, stream=plan.stream)
-    meter.model, meter.pricing = model.id, model.pricing
-
-    if not plan.stream:
-        result = await answer(
-            gw,
-            meter,
-            plan.body,
-            lambda r: chat_to_response(r, plan, response_id=new_id("resp"), created_at=int(time.time())),
-        )
-        return JSONResponse(result)
-    with upstream_failure_metered(gw, meter):
-        chunks = await send_chat(gw, plan.body, stream=True)
-    translator = ResponsesStream(plan, response_id=new_id("resp"))
-    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=_KEEPALIVE))
+    answer = partial(chat_to_response, plan=plan, response_id=new_id("resp"), created_at=int(time.time()))
+    stream = partial(ResponsesStream, plan, response_id=new_id("resp"))
+    return await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, KEEPALIVE_COMMENT)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 KEEPALIVE_SECONDS = 15.0
+KEEPALIVE_COMMENT = b": keep-alive\n\n"  # what OpenAI-shaped streams send while the upstream is silent
 
 log = logging.getLogger("ob1_gateway.stream")
 
@@ -64,12 +65,14 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIter
 
 
 class StreamTranslator(Protocol):
-    """What the Anthropic and Responses stream state machines share (see translate/)."""
+    """What every stream translator offers the relay (Anthropic, Responses, chat pass-through)."""
 
     failed_status: int | None
 
     @property
     def usage(self) -> Usage: ...
+
+    def ending_fault(self) -> str | None: ...
 
     def start(self) -> list[Event]: ...
 
@@ -99,7 +102,8 @@ async def relay_translated(
                     continue
                 for name, data in translator.feed(chunk):
                     yield encode_sse(name, data)
-            closing = translator.finish()
+            fault = translator.ending_fault()
+            closing = translator.fail(502, fault) if fault else translator.finish()
             status = translator.failed_status or 200
         except UpstreamStreamError as exc:
             status = exc.status

@@ -23,8 +23,7 @@ def _global_options(
         typer.Option("--stack", envvar="OB1GW_STACK", help="Administer a deployed stack (AWS backend) by name."),
     ] = None,
 ) -> None:
-    if stack:
-        use_stack(stack)
+    use_stack(stack)
 
 
 app.command("serve")(serve)

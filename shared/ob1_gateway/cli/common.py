@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import os
-
 import typer
 
-from ..backends import Backends, build_backends
-from ..settings import Settings, SettingsError, get_settings, load_settings
+from ..backends import build_backends
+from ..settings import Settings, SettingsError, load_settings
+from ..stores.base import Backends
+
+# What ``--stack`` resolved, applied over the environment by every command of this process.
+_stack_settings: dict[str, object] = {}
 
 
 def load_or_exit(**overrides: object) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(**(_stack_settings | overrides))
     except SettingsError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -22,16 +24,17 @@ def backends_or_exit(settings: Settings | None = None) -> Backends:
     return build_backends(settings or load_or_exit())
 
 
-def use_stack(name: str) -> None:
-    """Point every command of this process at a deployed stack's secret and table (its outputs)."""
+def use_stack(name: str | None) -> None:
+    """Point this invocation's commands at a deployed stack's secret and table (its outputs), or, with
+    no name, at what the environment says."""
+    _stack_settings.clear()
+    if not name:
+        return
     from .stack import StackError, resolve_stack
 
     try:
-        resolved = resolve_stack(name)
+        resolved = resolve_stack(name, endpoint_url=load_or_exit().aws_endpoint_url or None)
     except StackError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    os.environ.update(
-        OB1GW_BACKEND="aws", OB1GW_SECRET_ID=resolved["secret_id"], OB1GW_TABLE_NAME=resolved["table_name"]
-    )
-    get_settings.cache_clear()
+    _stack_settings.update(backend="aws", secret_id=resolved["secret_id"], table_name=resolved["table_name"])

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from ..backends import Backends
 from ..keys import expired
 from ..redaction import install_redaction
 from ..settings import Settings
+from ..stores.base import Backends
 from .common import load_or_exit
 
 

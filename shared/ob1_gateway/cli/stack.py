@@ -3,11 +3,12 @@ so an admin never copies ARNs by hand (and a redeploy that renames them needs no
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+from ..settings import load_settings
 
 # Stack output -> the setting it provides (template.yaml's Outputs).
 OUTPUTS = {"SecretArn": "secret_id", "TableName": "table_name", "ApiUrl": "api_url"}
@@ -18,17 +19,18 @@ class StackError(RuntimeError):
     """The stack is missing, or lacks the outputs this gateway's template declares."""
 
 
-def resolve_stack(name: str, *, client: Any = None, region: str | None = None) -> dict[str, str]:
+def resolve_stack(
+    name: str, *, client: Any = None, region: str | None = None, endpoint_url: str | None = None
+) -> dict[str, str]:
     """``{"secret_id", "table_name"[, "api_url"]}`` from stack ``name``'s outputs.
 
-    Uses the ambient AWS credentials/region; ``OB1GW_AWS_ENDPOINT_URL`` redirects it (tests, moto).
+    Uses the ambient AWS credentials/region; ``endpoint_url`` (default: ``Settings.aws_endpoint_url``)
+    redirects it (tests, moto).
     """
     if client is None:
-        client = boto3.session.Session().client(
-            "cloudformation",
-            region_name=region,
-            endpoint_url=os.environ.get("OB1GW_AWS_ENDPOINT_URL") or None,
-        )
+        if endpoint_url is None:
+            endpoint_url = load_settings().aws_endpoint_url or None
+        client = boto3.session.Session().client("cloudformation", region_name=region, endpoint_url=endpoint_url)
     try:
         stacks = client.describe_stacks(StackName=name)["Stacks"]
     except ClientError as exc:

@@ -15,10 +15,11 @@ from typing import Annotated, Any
 import typer
 
 from ..backends import build_backends
-from ..settings import Settings, SettingsError, get_settings
+from ..settings import Settings
 from ..stores.base import OB1Token, TokenStore
 from ..upstream.token import OB1TokenManager, TokenUnavailable
 from ..upstream.workos import WorkOSClient, jwt_expiry
+from .common import load_or_exit
 
 token_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Inspect and manage the OB-1 login.")
 
@@ -28,13 +29,6 @@ DEFAULT_CREDENTIALS = Path("~/.ob1/credentials.json")
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc), 2) from None
 
 
 def _store(settings: Settings) -> TokenStore:
@@ -54,7 +48,7 @@ def login(
     org: Annotated[str | None, typer.Option("--org", help="Organization id to use if you belong to several.")] = None,
 ) -> None:
     """Log in to OB-1 with the device flow and store the login for the gateway."""
-    settings = _settings()
+    settings = load_or_exit()
     workos = WorkOSClient(settings)
 
     async def run() -> OB1Token:
@@ -145,7 +139,7 @@ def import_(
         token = _parse_credentials(data)
     except ValueError as exc:
         raise _fail(f"{path} is not an OB-1 credentials file: {exc}") from None
-    _store(_settings()).save(token)
+    _store(load_or_exit()).save(token)
     typer.echo(f"Imported: {_summary(token)}.")
     if token.expires_within(0) and not token.refresh_token:
         typer.echo("warning: this login has expired and has no refresh token; run `ob1gw login`", err=True)
@@ -154,7 +148,7 @@ def import_(
 @token_app.command("status")
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """Show the stored login: expiry, organisation, user, whether it can refresh. Never the token."""
-    token = _store(_settings()).load()
+    token = _store(load_or_exit()).load()
     if token is None:
         if as_json:
             typer.echo(json.dumps({"logged_in": False}))
@@ -190,8 +184,8 @@ def _duration(seconds: float) -> str:
 @token_app.command("refresh")
 def refresh() -> None:
     """Refresh the login now (rotates the refresh token), whatever its expiry."""
-    settings = _settings()
-    manager = OB1TokenManager(_store(settings), WorkOSClient(settings), settings.refresh_margin_seconds)
+    settings = load_or_exit()
+    manager = OB1TokenManager.from_settings(settings, _store(settings))
     try:
         token = asyncio.run(manager.refresh_now())
     except TokenUnavailable as exc:

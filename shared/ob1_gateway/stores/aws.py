@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -17,9 +17,7 @@ from .aws_keys import DuplicateKeyError, DynamoKeyStore
 from .aws_rates import DynamoRateStore
 from .aws_tokens import LeaseTimeout, SecretsManagerTokenStore
 from .aws_usage import DynamoUsageStore
-
-if TYPE_CHECKING:
-    from ..backends import Backends
+from .base import Backends
 
 __all__ = [
     "DuplicateKeyError",
@@ -53,8 +51,6 @@ def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) ->
 
 
 def build_aws_backends(settings: Settings) -> Backends:
-    from ..backends import Backends  # backends.py imports this module lazily; avoid the cycle
-
     missing = [name for name in ("secret_id", "table_name") if not getattr(settings, name)]
     if missing:
         raise SettingsError("the aws backend needs " + " and ".join(f"OB1GW_{name.upper()}" for name in missing))

@@ -1,4 +1,4 @@
-"""The single-table layout (DESIGN §3) and DynamoDB value conversion, shared by the AWS stores.
+"""The single-table layout and DynamoDB value conversion, shared by the AWS stores.
 
 Item keys, one place:
   KEY#<key_id> / META                           caller key; GSI1 = ("KEYS", <key_id>)

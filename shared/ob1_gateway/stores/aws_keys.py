@@ -66,19 +66,13 @@ class DynamoKeyStore:
         return _record(item) if item else None
 
     def list(self) -> list[KeyRecord]:
-        records: list[KeyRecord] = []
-        kwargs: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": GSI1,
-            "KeyConditionExpression": "GSI1PK = :p",
-            "ExpressionAttributeValues": serialize({":p": KEYS_PARTITION}),
-        }
-        while True:
-            resp = self._client.query(**kwargs)
-            records.extend(_record(item) for item in resp.get("Items", []))
-            if "LastEvaluatedKey" not in resp:
-                break
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self.table_name,
+            IndexName=GSI1,
+            KeyConditionExpression="GSI1PK = :p",
+            ExpressionAttributeValues=serialize({":p": KEYS_PARTITION}),
+        )
+        records = [_record(item) for page in pages for item in page.get("Items", [])]
         return sorted(records, key=lambda r: (r.created_at, r.key_id))
 
     def _update(self, key_id: str, expression: str, values: dict[str, Any] | None) -> bool:

@@ -1,15 +1,15 @@
 """The OB-1 login in Secrets Manager, with a DynamoDB lease so only one process refreshes at a time.
 
-Refresh tokens are single-use (DESIGN §1): two Lambdas refreshing with the same one would burn the
-login. The lease serialises refreshers; every ``load()`` made while this store holds a lease skips the
-cache, so the winner's successor always sees the token the winner saved rather than a 30 s-old copy.
+Refresh tokens are single-use (WorkOS rotates them on every refresh): two Lambdas refreshing with the
+same one would burn the login. The lease serialises refreshers; every ``load()`` made while this store
+holds a lease skips the cache, so the winner's successor always sees the token the winner saved rather
+than a 30 s-old copy.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 import uuid
@@ -20,6 +20,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
+from ..backoff import backoff_delays
 from .aws_items import LEASE_PK, LEASE_SK, error_code, serialize
 from .base import OB1Token
 
@@ -134,12 +135,11 @@ class SecretsManagerTokenStore:
         """Hold ``LOCK#ob1-token`` (conditional put, ~30 s expiry); poll with backoff while it is taken."""
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + self.lease_wait_seconds
-        delay = 0.05
+        delays = backoff_delays(0.05, 1.0, factor=1.6)
         while not self._try_acquire(owner):
             if time.monotonic() >= deadline:
                 raise LeaseTimeout(f"token refresh lease still held after {self.lease_wait_seconds}s")
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 1.6, 1.0)
+            time.sleep(next(delays))
         with self._held_lock:
             self._held += 1
         try:

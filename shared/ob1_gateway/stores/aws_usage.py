@@ -9,12 +9,12 @@ always equal the sum of the REQ items they were built from.
 
 from __future__ import annotations
 
-import random
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..backoff import backoff_delays
 from .aws_items import (
     GSI1,
     USAGE_PARTITION,
@@ -25,8 +25,7 @@ from .aws_items import (
     serialize,
     to_int,
 )
-from .base import UsageRecord, UsageTotal
-from .local import utc_day
+from .base import UsageRecord, UsageTotal, utc_day
 
 _COUNTERS = (
     "requests",
@@ -134,7 +133,7 @@ class DynamoUsageStore:
         retried with jittered backoff, and the REQ condition keeps a retry from counting twice.
         """
         items = self._transaction(usage)
-        delay = 0.02
+        delays = backoff_delays(0.02, 1.0)
         for attempt in range(1, self.max_attempts + 1):
             try:
                 self._client.transact_write_items(TransactItems=items)
@@ -145,8 +144,7 @@ class DynamoUsageStore:
                     return False
                 if attempt == self.max_attempts or not _RETRYABLE.intersection(codes):
                     raise
-            time.sleep(delay * random.uniform(0.5, 1.5))
-            delay = min(delay * 2, 1.0)
+            time.sleep(next(delays))
         raise AssertionError("unreachable")
 
     def record_many(self, batch: list[UsageRecord]) -> list[bool]:
@@ -156,15 +154,9 @@ class DynamoUsageStore:
     # -- read --------------------------------------------------------------------------------------
 
     def _pages(self, operation: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-        call = getattr(self._client, operation)
-        kwargs["TableName"] = self.table_name
-        while True:
-            resp = call(**kwargs)
-            for item in resp.get("Items", []):
+        for page in self._client.get_paginator(operation).paginate(TableName=self.table_name, **kwargs):
+            for item in page.get("Items", []):
                 yield deserialize(item)
-            if "LastEvaluatedKey" not in resp:
-                return
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
 
     def _day_items(self, since: float | None, until: float | None, key_id: str | None) -> Iterator[dict]:
         # "DAY#<d>" sorts before every "DAY#<d>#..." key and "DAY$" after every "DAY#..." key, so one

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 
@@ -176,3 +177,35 @@ class UsageStore(Protocol):
     ) -> list[UsageTotal]: ...
 
     def records(self) -> Iterator[UsageRecord]: ...
+
+
+class RateStore(Protocol):
+    blocking: bool  # does I/O: called from a worker thread
+
+    def take(self, key_id: str, window: int, rpm: int | None, tpm: int | None) -> tuple[str | None, int, int]:
+        """Count one request in ``window`` unless a limit is reached: (refused kind or None, requests,
+        tokens) as they stand after the call."""
+        ...
+
+    def add_tokens(self, key_id: str, window: int, tokens: int) -> None: ...
+
+    def enter(self, key_id: str, max_parallel: int) -> bool:
+        """Take a slot in flight; False when ``max_parallel`` are taken."""
+        ...
+
+    def leave(self, key_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Backends:
+    """The stores one deployment uses (``backends.build_backends`` picks them)."""
+
+    token_store: TokenStore
+    key_store: KeyStore
+    usage_store: UsageStore
+    rate_store: RateStore
+
+
+def utc_day(ts: float) -> str:
+    """The UTC day (``YYYY-MM-DD``) a usage record at epoch ``ts`` counts toward."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")

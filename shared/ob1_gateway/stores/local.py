@@ -10,10 +10,9 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
-from .base import KeyPolicy, KeyRecord, OB1Token, UsageRecord, UsageTotal
+from .base import KeyPolicy, KeyRecord, OB1Token, UsageRecord, UsageTotal, utc_day
 
 
 class FileTokenStore:
@@ -180,10 +179,6 @@ _USAGE_COLUMNS = (
     "latency_ms",
     "ts",
 )
-
-
-def utc_day(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
 class SqliteUsageStore:

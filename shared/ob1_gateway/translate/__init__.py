@@ -1,4 +1,4 @@
-"""Pure Anthropic <-> OpenAI translation: no I/O, no framework imports, stdlib only (DESIGN §2, §4).
+"""Pure Anthropic <-> OpenAI translation: no I/O, no framework imports, stdlib only.
 
 Modules, one job each:
     sse               SSE framing (decode upstream bytes, encode client events)

@@ -1,4 +1,4 @@
-"""Anthropic Messages request -> OpenAI/OpenRouter chat-completions request (DESIGN §4, "Requests").
+"""Anthropic Messages request -> OpenAI/OpenRouter chat-completions request.
 
 Decisions (each covered by a test):
 - ``cache_control`` is kept on system/message/tool-result parts only when the upstream model is a
@@ -310,7 +310,7 @@ class _Builder:
             for k, inner in enumerate(content):
                 kind = inner.get("type") if isinstance(inner, dict) else None
                 ipath = f"{path}.content.{k}"
-                if kind not in _TOOL_RESULT_BLOCKS:
+                if not isinstance(kind, str) or kind not in _TOOL_RESULT_BLOCKS:
                     raise InvalidRequest(f"{ipath}: unsupported block type {kind!r} in a tool_result", ipath)
                 if kind == "text" and isinstance(inner.get("text"), str):
                     if inner["text"]:

@@ -1,12 +1,15 @@
 """Chat completions streamed to an OpenAI caller: the upstream's chunks as they are, so the route can use
-the one relay the translated APIs use. Only usage needs care: the gateway always asks the upstream for
-it (to meter), and the caller sees the usage-only chunk only if it asked for it."""
+the one relay the translated APIs use. The shared ``Sequencer`` (one per choice, emitting nothing) still
+follows every tool call and finish reason, so a pass-through stream is judged complete by the same rule
+as a translated one. Usage needs care too: the gateway always asks the upstream for it (to meter), and
+the caller sees the usage-only chunk only if it asked for it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .errors import openai_error_body
+from .sequencer import Block, Part, Sequencer
 from .sse import Event
 from .usage import Usage, usage_from_openai
 
@@ -15,23 +18,55 @@ __all__ = ["ChatPassthrough"]
 _DONE: Event = (None, "[DONE]")
 
 
+class _Silent:
+    """The pass-through's emitter: the chunk itself is what the caller gets."""
+
+    def opened(self, block: Block) -> list[Event]:
+        return []
+
+    def appended(self, block: Block, part: Part, value: str) -> list[Event]:
+        return []
+
+    def closed(self, block: Block) -> list[Event]:
+        return []
+
+
+_SILENT = _Silent()
+
+
 class ChatPassthrough:
     """A ``StreamTranslator`` that changes nothing but the usage a caller did not ask for."""
-
-    failed_status: int | None = None
 
     def __init__(self, *, client_wants_usage: bool) -> None:
         self._client_wants_usage = client_wants_usage
         self._usage = Usage()
+        self._choices: dict[Any, Sequencer] = {}
+        self.finished = False
+        self.failed_status: int | None = None
 
     @property
     def usage(self) -> Usage:
         return self._usage
 
+    def ending_fault(self) -> str | None:
+        if not self._choices:
+            return "upstream ended the stream without a finish reason"
+        return next((f for f in (s.ending_fault() for s in self._choices.values()) if f), None)
+
     def start(self) -> list[Event]:
         return []
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        if self.finished:
+            return []
+        choices = chunk.get("choices")
+        for choice in choices if isinstance(choices, list) else []:
+            if isinstance(choice, dict):
+                key = choice.get("index")
+                seq = self._choices.setdefault(key if isinstance(key, int | str) else 0, Sequencer(_SILENT))
+                _, fault = seq.feed_choice(choice)
+                if fault is not None:
+                    return self.fail(*fault)
         if chunk.get("usage"):
             self._usage = usage_from_openai(chunk["usage"])
             if not self._client_wants_usage:
@@ -41,8 +76,15 @@ class ChatPassthrough:
         return [(None, chunk)]
 
     def finish(self) -> list[Event]:
+        if self.finished:
+            return []
+        self.finished = True
         return [_DONE]
 
     def fail(self, status: int, message: str) -> list[Event]:
         """OpenAI's in-stream error: an error chunk and no ``[DONE]``."""
+        if self.finished:
+            return []
+        self.finished = True
+        self.failed_status = status
         return [(None, openai_error_body(status, message))]

@@ -1,10 +1,10 @@
-"""Error statuses and bodies of both APIs, and safe messages from upstream error bodies (DESIGN §4).
+"""Error statuses and bodies of both APIs, and safe messages from upstream error bodies.
 
 Decisions:
 - 504 maps to Anthropic ``timeout_error`` (the type Anthropic documents for 504); 502/503 and any other
   5xx to ``api_error``; 402 to ``billing_error``; other 4xx to ``invalid_request_error``.
 - OpenAI bodies use OpenAI's type names; every 5xx is ``server_error``.
-- The client sees the upstream status when it is one of DESIGN's list (400 401 403 404 413 429 500 502
+- The client sees the upstream status when it is one of this list (400 401 403 404 413 429 500 502
   504 529); any other 4xx becomes 400 and anything else (5xx, or a non-error status we could not use)
   becomes 502.
 """

@@ -6,13 +6,10 @@ Order on the wire: ``response.created``, ``response.in_progress``, then output i
 ``response.completed`` (or ``response.incomplete`` when the output hit ``max_output_tokens``, as the
 real API does) with usage. Every event carries a dense ``sequence_number`` from 0.
 
-Upstream content arrives as interleavable streams (reasoning, text, tool calls keyed by
-``tool_calls[].index``), while Responses clients expect one item to finish before the next starts. So,
-as in ``anthropic_stream``: the *current* item gets its content live; content for any other item is
-buffered in a *pending* record (queued in order of first arrival) and emitted as one delta when it is
-opened. The current item is complete when something else arrives (text, reasoning) or once its
-arguments parse as a JSON object (function calls). Parallel calls with interleaved fragments thus keep
-their own arguments, and text after a tool call becomes a new message item.
+Responses clients expect one item to finish before the next starts: this is the Responses emitter on
+the shared ``Sequencer``, which decides when items open, grow and close (one item per block; all
+reasoning in a row is one reasoning item, its signatures and encrypted parts kept for
+``encrypted_content``).
 
 Failures (an error chunk, ``finish_reason: "error"``, or ``fail()`` from the router when the upstream
 breaks) end the stream with ``response.failed`` carrying the error and the items so far. If usage
@@ -25,8 +22,6 @@ import json
 import time
 from typing import Any
 
-from .errors import chunk_error
-from .reasoning import TEXT, reasoning_items
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
@@ -38,14 +33,11 @@ from .responses_out import (
     response_envelope,
     responses_usage,
 )
+from .sequencer import Block, Kind, Part, Sequencer
 from .sse import Event
-from .tool_calls import ToolCalls, arguments_complete
 from .usage import Usage, usage_from_openai
 
 __all__ = ["Event", "ResponsesStream"]
-
-_MESSAGE, _REASONING, _CALL = "message", "reasoning", "function_call"
-_PENDING, _OPEN, _CLOSED = 0, 1, 2
 
 
 def _error_code(status: int) -> str:
@@ -57,15 +49,9 @@ class ResponsesStream:
         self._plan = plan
         self.response_id = response_id
         self.created_at = created_at if created_at is not None else int(time.time())
-        self._seq = 0
-        self._raw_usage: dict[str, Any] | None = None
-        self._records: list[dict[str, Any]] = []  # opened items, in output_index order
-        self._pending: list[dict[str, Any]] = []
-        self._cur: dict[str, Any] | None = None
-        self._calls = ToolCalls()
-        self._format: str | None = None
-        self._finish_reason: Any = None
-        self._any_content = False
+        self._seq_number = 0
+        self._seq = Sequencer(self)
+        self._closing_status = "completed"
         self._started = False
         self.finished = False
         self.status: str | None = None
@@ -74,7 +60,10 @@ class ResponsesStream:
     @property
     def usage(self) -> Usage:
         """The latest upstream usage seen (zeros before any)."""
-        return usage_from_openai(self._raw_usage)
+        return usage_from_openai(self._seq.raw_usage)
+
+    def ending_fault(self) -> str | None:
+        return self._seq.ending_fault()
 
     # -- public events ----------------------------------------------------------------------------
 
@@ -92,51 +81,27 @@ class ResponsesStream:
         if self.finished:
             return []
         out = self.start()
-        err = chunk_error(chunk)
-        if err is not None:
-            return out + self.fail(*err)
-        if isinstance(chunk.get("usage"), dict):
-            self._raw_usage = chunk["usage"]
-        choices = chunk.get("choices")
-        choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
-        if choice is None:
-            return out
-        delta = choice.get("delta")
-        if isinstance(delta, dict):
-            if delta.get("reasoning") or delta.get("reasoning_details") or delta.get("reasoning_content"):
-                self._note_format(delta.get("reasoning_details"))
-                self._reasoning(reasoning_items(delta), out)
-            for key in ("content", "refusal"):
-                text = delta.get(key)
-                if isinstance(text, str) and text:
-                    self._text(text, out)
-            calls = delta.get("tool_calls")
-            for call in calls if isinstance(calls, list) else []:
-                if isinstance(call, dict):
-                    self._call(call, out)
-        reason = choice.get("finish_reason")
-        if reason:
-            self._finish_reason = reason
-            if reason == "error":
-                out.extend(self.fail(502, "upstream reported an error while streaming"))
+        events, fault = self._seq.feed(chunk)
+        out.extend(events)
+        if fault is not None:
+            out.extend(self.fail(*fault))
         return out
 
     def finish(self) -> list[Event]:
         if self.finished:
             return []
         out = self.start()
-        if self._finish_reason is None and not self._any_content:
+        seq = self._seq
+        if seq.finish_reason is None and not seq.any_content:
             return out + self.fail(502, "upstream ended the stream without a response")
-        incomplete = incomplete_reason(self._finish_reason)
+        incomplete = incomplete_reason(seq.finish_reason)
         status = "incomplete" if incomplete else "completed"
-        while self._pending:
-            self._close(out, status)
-            self._open(self._pending.pop(0), out)
-        self._close(out, status)
+        self._closing_status = status
+        out.extend(seq.drain())
         self.finished = True
         self.status = status
-        response = self._envelope(status, [r["item"] for r in self._records], incomplete=incomplete)
-        response["usage"] = responses_usage(self._raw_usage)
+        response = self._envelope(status, self._items(), incomplete=incomplete)
+        response["usage"] = responses_usage(seq.raw_usage)
         out.append(self._event(f"response.{status}", response=response))
         return out
 
@@ -147,148 +112,74 @@ class ResponsesStream:
         self.finished = True
         self.status = "failed"
         self.failed_status = status
-        items = [r["item"] for r in self._records]
+        items = self._items()
         for item in items:
             if item.get("status") == "in_progress":
                 item["status"] = "incomplete"
         response = self._envelope("failed", items, error={"code": _error_code(status), "message": message})
-        response["usage"] = responses_usage(self._raw_usage) if self._raw_usage else None
+        raw_usage = self._seq.raw_usage
+        response["usage"] = responses_usage(raw_usage) if raw_usage else None
         out.append(self._event("response.failed", response=response))
         return out
 
-    # -- content routing --------------------------------------------------------------------------
+    # -- the Emitter: output items ----------------------------------------------------------------
 
-    def _live(self, kind: str) -> dict[str, Any] | None:
-        cur = self._cur
-        return cur if cur is not None and cur["kind"] == kind and not self._pending else None
-
-    def _buffer(self, kind: str) -> dict[str, Any]:
-        if self._pending and self._pending[-1]["kind"] == kind:
-            return self._pending[-1]
-        rec: dict[str, Any] = {"kind": kind, "state": _PENDING, "buf": [], "reasoning": []}
-        self._pending.append(rec)
-        self._any_content = True
-        return rec
-
-    def _text(self, text: str, out: list[Event]) -> None:
-        cur = self._live(_MESSAGE)
-        if cur is not None:
-            self._text_delta(cur, text, out)
-            return
-        self._buffer(_MESSAGE)["buf"].append(text)
-        self._advance(out)
-
-    def _reasoning(self, items: list[tuple[str, str]], out: list[Event]) -> None:
-        for kind, value in items:
-            cur = self._live(_REASONING)
-            rec = cur if cur is not None else self._buffer(_REASONING)
-            rec["reasoning"].append((kind, value))
-            if kind != TEXT:
-                continue
-            if cur is not None:
-                self._summary_delta(cur, value, out)
-            else:
-                rec["buf"].append(value)
-        self._advance(out)
-
-    def _call(self, call: dict[str, Any], out: list[Event]) -> None:
-        rec, created, args = self._calls.track(call, self._new_call)
-        if created:
-            self._pending.append(rec)
-            self._any_content = True
-        elif rec["upstream_id"] is None and isinstance(call.get("id"), str) and call["id"]:
-            rec["upstream_id"] = call["id"]  # still pending: the item is announced with it
-        if args:
-            if rec["state"] == _OPEN:
-                rec["buf"].append(args)
-                rec["complete"] = False
-                rec["item"]["arguments"] += args
-                out.append(self._event("response.function_call_arguments.delta", **self._where(rec), delta=args))
-            elif rec["state"] == _PENDING:
-                rec["buf"].append(args)
-            # _CLOSED: closed as a complete JSON object; trailing bytes can only be whitespace or garbage.
-        self._advance(out)
-
-    @staticmethod
-    def _new_call(call_id: str | None, name: str | None) -> dict[str, Any]:
-        return {"kind": _CALL, "state": _PENDING, "buf": [], "upstream_id": call_id, "name": name, "complete": False}
-
-    # -- item lifecycle ---------------------------------------------------------------------------
-
-    def _advance(self, out: list[Event]) -> None:
-        """Open pending items in order while the current one is complete."""
-        while self._pending:
-            cur = self._cur
-            if cur is not None and cur["kind"] == _CALL and not cur["complete"]:
-                if not arguments_complete(cur["item"]["arguments"]):
-                    return
-                cur["complete"] = True
-            nxt = self._pending[0]
-            if nxt["kind"] == _CALL and not nxt["name"]:
-                return  # a function_call item cannot be announced before its name is known
-            self._pending.pop(0)
-            self._close(out, "completed")
-            self._open(nxt, out)
-
-    def _open(self, rec: dict[str, Any], out: list[Event]) -> None:
-        rec["state"] = _OPEN
-        rec["index"] = len(self._records)
-        self._records.append(rec)
-        self._cur = rec
-        kind = rec["kind"]
-        buffered = "".join(rec["buf"])
-        if kind == _MESSAGE:
-            rec["item"] = message_item(new_id("msg"), "", "in_progress")
-            added = {**rec["item"], "content": []}
-            out.append(self._event("response.output_item.added", output_index=rec["index"], item=added))
-            out.append(
-                self._event(
-                    "response.content_part.added",
-                    **self._where(rec),
-                    content_index=0,
-                    part={"type": "output_text", "text": "", "annotations": [], "logprobs": []},
-                )
-            )
-            if buffered:
-                self._text_delta(rec, buffered, out)
-        elif kind == _REASONING:
-            rec["item"] = {"type": "reasoning", "id": new_id("rs"), "summary": []}
-            rec["text"] = ""
-            out.append(self._event("response.output_item.added", output_index=rec["index"], item=dict(rec["item"])))
-            if buffered:
-                self._summary_delta(rec, buffered, out)
+    def opened(self, block: Block) -> list[Event]:
+        if block.kind is Kind.TEXT:
+            item = block.wire["item"] = message_item(new_id("msg"), "", "in_progress")
+            added = {**item, "content": []}
+            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
+            return [
+                self._event("response.output_item.added", output_index=block.index, item=added),
+                self._event("response.content_part.added", **self._where(block), content_index=0, part=part),
+            ]
+        if block.kind is Kind.REASONING:
+            item = block.wire["item"] = {"type": "reasoning", "id": new_id("rs"), "summary": []}
+            block.wire["text"] = ""
         else:
-            call_id = rec["upstream_id"] or new_id("call")
-            name = self._plan.tool_names.restore(rec["name"] or "")
-            rec["item"] = function_call_item(new_id("fc"), call_id, name, "", "in_progress")
-            out.append(self._event("response.output_item.added", output_index=rec["index"], item=dict(rec["item"])))
-            if buffered:
-                rec["item"]["arguments"] = buffered
-                out.append(self._event("response.function_call_arguments.delta", **self._where(rec), delta=buffered))
+            call_id = block.upstream_id or new_id("call")
+            name = self._plan.tool_names.restore(block.name or "")
+            item = block.wire["item"] = function_call_item(new_id("fc"), call_id, name, "", "in_progress")
+        return [self._event("response.output_item.added", output_index=block.index, item=dict(item))]
 
-    def _close(self, out: list[Event], status: str) -> None:
-        rec = self._cur
-        if rec is None:
-            return
-        rec["state"] = _CLOSED
-        self._cur = None
-        where = self._where(rec)
-        item = rec["item"]
-        if rec["kind"] == _MESSAGE:
+    def appended(self, block: Block, part: Part, value: str) -> list[Event]:
+        where = self._where(block)
+        item = block.wire["item"]
+        if part is Part.TEXT:
+            item["content"][0]["text"] += value
+            return [self._event("response.output_text.delta", **where, content_index=0, delta=value, logprobs=[])]
+        if part is Part.ARGUMENTS:
+            item["arguments"] += value
+            return [self._event("response.function_call_arguments.delta", **where, delta=value)]
+        if part is not Part.REASONING:
+            return []  # signatures travel in encrypted_content, not as deltas
+        out: list[Event] = []
+        if not block.wire["text"]:
+            summary = {"type": "summary_text", "text": ""}
+            out.append(self._event("response.reasoning_summary_part.added", **where, summary_index=0, part=summary))
+        block.wire["text"] += value
+        out.append(self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=value))
+        return out
+
+    def closed(self, block: Block) -> list[Event]:
+        where = self._where(block)
+        item = block.wire["item"]
+        out: list[Event] = []
+        if block.kind is Kind.TEXT:
             part = item["content"][0]
-            item["status"] = status
+            item["status"] = self._closing_status
             out.append(
                 self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[])
             )
             out.append(self._event("response.content_part.done", **where, content_index=0, part=dict(part)))
-        elif rec["kind"] == _REASONING:
-            text = rec["text"]
-            details = details_from_items(rec["reasoning"], self._format)
+        elif block.kind is Kind.REASONING:
+            text = block.wire["text"]
+            details = details_from_items(block.reasoning, self._seq.reasoning_format)
             final = reasoning_item(item["id"], text, details, self._plan)
             if text:
-                part = {"type": "summary_text", "text": text}
+                summary = {"type": "summary_text", "text": text}
                 out.append(self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=text))
-                out.append(self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=part))
+                out.append(self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=summary))
             item.clear()
             item.update(final)
         else:
@@ -299,35 +190,18 @@ class ResponsesStream:
                 )
             )
         out.append(
-            self._event("response.output_item.done", output_index=rec["index"], item=json.loads(json.dumps(item)))
+            self._event("response.output_item.done", output_index=block.index, item=json.loads(json.dumps(item)))
         )
-
-    def _text_delta(self, rec: dict[str, Any], text: str, out: list[Event]) -> None:
-        rec["item"]["content"][0]["text"] += text
-        out.append(
-            self._event("response.output_text.delta", **self._where(rec), content_index=0, delta=text, logprobs=[])
-        )
-
-    def _summary_delta(self, rec: dict[str, Any], text: str, out: list[Event]) -> None:
-        where = self._where(rec)
-        if not rec["text"]:
-            part = {"type": "summary_text", "text": ""}
-            out.append(self._event("response.reasoning_summary_part.added", **where, summary_index=0, part=part))
-        rec["text"] += text
-        out.append(self._event("response.reasoning_summary_text.delta", **where, summary_index=0, delta=text))
+        return out
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _note_format(self, details: Any) -> None:
-        if self._format is None and isinstance(details, list):
-            for d in details:
-                if isinstance(d, dict) and isinstance(d.get("format"), str) and d["format"]:
-                    self._format = d["format"]
-                    return
+    def _items(self) -> list[dict[str, Any]]:
+        return [block.wire["item"] for block in self._seq.open_blocks]
 
     @staticmethod
-    def _where(rec: dict[str, Any]) -> dict[str, Any]:
-        return {"item_id": rec["item"]["id"], "output_index": rec["index"]}
+    def _where(block: Block) -> dict[str, Any]:
+        return {"item_id": block.wire["item"]["id"], "output_index": block.index}
 
     def _envelope(self, status: str, output: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
         output = json.loads(json.dumps(output))  # a snapshot: later deltas must not change sent events
@@ -336,6 +210,6 @@ class ResponsesStream:
         )
 
     def _event(self, kind: str, **payload: Any) -> Event:
-        data = {"type": kind, "sequence_number": self._seq, **payload}
-        self._seq += 1
+        data = {"type": kind, "sequence_number": self._seq_number, **payload}
+        self._seq_number += 1
         return kind, data

@@ -129,6 +129,3 @@ class ModelCatalog:
 
     async def resolve(self, name: str) -> Model:
         return resolve_model(name, await self.models(), self._aliases)
-
-    def cached(self, model_id: str) -> Model | None:
-        return self._models.get(model_id)

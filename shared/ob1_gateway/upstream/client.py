@@ -8,7 +8,7 @@ against ~1,100 with httpx2's pool (bench/README.md, "Why httpx2").
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.
 
-Faults (DESIGN §4, issue 6):
+Faults:
 
 - *Before the upstream answers* (inside ``_send``, before any response headers): connect errors,
   a connection dropped before a response, 429 and retryable 5xx are retried up to
@@ -19,11 +19,11 @@ Faults (DESIGN §4, issue 6):
   request, and a retry would multiply the wait. Streaming requests and the model list must see
   response headers within ``first_byte_timeout`` (504 otherwise).
 - *After it*: nothing is retried. A non-stream body cut off after a 200 is a 502 (a retry could charge
-  the same answer again). In a stream (``ChatStream``): a reset, more than ``stream_idle_timeout``
-  seconds of silence, a malformed chunk (the rest of the stream is still read, up to 1 MiB, for its
-  usage), an ``error`` object or ``finish_reason: "error"``, a stream that ends without any finish
-  reason, or tool-call arguments that are not complete JSON when it ends all raise
-  ``UpstreamStreamError``, which the relays turn into the API's own in-stream error.
+  the same answer again). A stream (``ChatStream``) is only framed, parsed and timed: a reset, more
+  than ``stream_idle_timeout`` seconds of silence, a malformed chunk (the rest of the stream is still
+  read, up to 1 MiB, for its usage) or an ``error`` object raise ``UpstreamStreamError``, which the
+  relay turns into the API's own in-stream error. Whether the chunks make a whole answer (a finish
+  reason, complete tool-call arguments) is decided by the translator's ``Sequencer``.
 
 Secrets: every message that may carry upstream text is redacted (``translate.errors``) and scrubbed of
 the exact credential this client sent, so an upstream that echoes the Authorization header back never
@@ -36,7 +36,6 @@ import asyncio
 import email.utils
 import json
 import logging
-import random
 import time
 import urllib.request
 from collections.abc import AsyncIterator
@@ -44,6 +43,7 @@ from typing import Any
 
 import httpx2
 
+from ..backoff import backoff_delays
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
@@ -137,11 +137,6 @@ class ChatStream:
         self._response = response
         self._idle_timeout = idle_timeout
         self._secrets = secrets
-        self.done = False
-        self.finish_reason: str | None = None
-        self._tool_args: list[str] = []  # accumulated arguments of every tool call, in order of arrival
-        self._tool_ids: list[Any] = []
-        self._tool_slots: dict[tuple[Any, Any], int] = {}  # (choice index, tool_calls[].index) -> latest
         self._malformed = False
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
@@ -162,7 +157,6 @@ class ChatStream:
                 for event in decoder.feed(raw):
                     chunk = self._parse(event.data)
                     if chunk is _DONE:
-                        self.done = True
                         self._check_complete()
                         return
                     if chunk is not None:
@@ -170,7 +164,6 @@ class ChatStream:
             for event in decoder.flush():
                 chunk = self._parse(event.data)
                 if chunk is _DONE:
-                    self.done = True
                     break
                 if chunk is not None:
                     yield chunk
@@ -201,58 +194,13 @@ class ChatStream:
             raise UpstreamStreamError(scrub(error[1], self._secrets), error[0])
         if self._malformed:
             return {**chunk, "choices": []} if isinstance(chunk.get("usage"), dict) else None
-        self._observe(chunk)
         return chunk
 
-    def _observe(self, chunk: dict[str, Any]) -> None:
-        """Track what completeness needs: a finish reason, and each tool call's accumulated arguments."""
-        choices = chunk.get("choices")
-        if not isinstance(choices, list):
-            return
-        for choice in choices:
-            if not isinstance(choice, dict):
-                continue
-            reason = choice.get("finish_reason")
-            if reason == "error":
-                raise UpstreamStreamError("upstream reported an error while streaming")
-            if isinstance(reason, str) and reason:
-                self.finish_reason = reason
-            delta = choice.get("delta")
-            calls = delta.get("tool_calls") if isinstance(delta, dict) else None
-            if not isinstance(calls, list):
-                continue
-            for call in calls:
-                if not isinstance(call, dict):
-                    continue
-                key = (str(choice.get("index", 0)), str(call.get("index", call.get("id"))))
-                call_id = call.get("id")
-                slot = self._tool_slots.get(key)
-                if slot is None or (call_id and self._tool_ids[slot] and call_id != self._tool_ids[slot]):
-                    # a new call (an index reused with a new id starts a new call, as in the translator)
-                    slot = self._tool_slots[key] = len(self._tool_args)
-                    self._tool_args.append("")
-                    self._tool_ids.append(call_id)
-                function = call.get("function")
-                args = function.get("arguments") if isinstance(function, dict) else None
-                if isinstance(args, str):
-                    self._tool_args[slot] += args
-
     def _check_complete(self) -> None:
-        """At the end of the stream: a finish reason must have arrived, and every tool call's arguments
-        must be complete JSON (unless the output was cut by ``length``, which the client is told)."""
+        """At the end of the stream: content lost to a malformed chunk makes it broken. (Whether what
+        arrived is a whole answer is the translator's call: ``Sequencer.ending_fault``.)"""
         if self._malformed:
             raise UpstreamStreamError("upstream sent a malformed stream chunk")
-        if self.finish_reason is None:
-            raise UpstreamStreamError("upstream ended the stream without a finish reason")
-        if self.finish_reason == "length":
-            return
-        for args in self._tool_args:
-            if not args.strip():
-                continue
-            try:
-                json.loads(args)
-            except ValueError:
-                raise UpstreamStreamError("upstream ended the stream with incomplete tool call arguments") from None
 
     async def aclose(self) -> None:
         await self._response.aclose()
@@ -348,6 +296,7 @@ class UpstreamClient:
         first_byte = self.settings.first_byte_timeout if stream or method == "GET" else None
         refreshed = False
         retries = 0
+        delays = backoff_delays(self.settings.retry_backoff_seconds, self.settings.retry_max_wait_seconds)
         while True:
             secrets = credential_parts(authorization)
             headers = {**self._static_headers, "Authorization": authorization}
@@ -391,7 +340,7 @@ class UpstreamClient:
             if retries >= self.settings.max_retries:
                 raise failure
             if wait is None:
-                wait = self._backoff(retries)
+                wait = next(delays)
             elif wait > self.settings.retry_max_wait_seconds:
                 raise failure  # asked to wait longer than we hold a caller: let the caller decide
             retries += 1
@@ -406,11 +355,6 @@ class UpstreamClient:
                 wait,
             )
             await asyncio.sleep(wait)
-
-    def _backoff(self, retries: int) -> float:
-        """Exponential backoff with equal jitter: between half and all of base · 2ⁿ, capped."""
-        ceiling = min(self.settings.retry_backoff_seconds * (2**retries), self.settings.retry_max_wait_seconds)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
     async def _fresh_authorization(self, rejected: str) -> str:
         try:

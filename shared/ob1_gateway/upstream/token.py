@@ -13,10 +13,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..stores.base import OB1Token, TokenStore
 from .workos import LOGIN_HINT, AuthUnavailable, LoginExpired, TokenUnavailable, WorkOSClient
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 __all__ = [
     "AuthUnavailable",
@@ -30,9 +33,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-# Called after every successful refresh (observability.py counts them as the TokenRefreshes metric).
-REFRESH_HOOKS: list[Any] = []
 
 
 class NotLoggedIn(TokenUnavailable):
@@ -84,7 +84,16 @@ class OB1TokenManager:
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[OB1Token]] = set()
         self._generation = 0  # bumped by every refresh, so callers that waited can tell one happened
-        self.refresh_listeners: list[Callable[[], None]] = []  # this manager's own (e.g. /metrics)
+        self.refresh_listeners: list[Callable[[], None]] = []  # told of each refresh (/metrics, EMF)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: TokenStore, *, margin_seconds: float | None = None
+    ) -> OB1TokenManager:
+        """The manager every caller builds: the store's login, refreshed through WorkOS ``margin_seconds``
+        (default ``refresh_margin_seconds``) before it expires."""
+        margin = settings.refresh_margin_seconds if margin_seconds is None else margin_seconds
+        return cls(store, WorkOSClient(settings), margin)
 
     async def authorization(self) -> str:
         token = self._token
@@ -98,12 +107,6 @@ class OB1TokenManager:
             return token.authorization()
         renewal = self._renew(token, self._generation, rejected=rejected)
         return (await self._shielded(renewal)).authorization()
-
-    async def current(self) -> OB1Token:
-        """The token ``authorization()`` would use (refreshed if needed)."""
-        await self.authorization()
-        assert self._token is not None
-        return self._token
 
     async def refresh_now(self) -> OB1Token:
         """Refresh even though the stored token is still valid (``ob1gw token refresh``)."""
@@ -198,8 +201,8 @@ class OB1TokenManager:
         await self._save(fresh)
         expiry = datetime.fromtimestamp(fresh.expires_at, UTC).isoformat(timespec="seconds")
         log.info("refreshed the OB-1 token; it expires at %s", expiry)
-        for hook in (*REFRESH_HOOKS, *self.refresh_listeners):
-            hook()
+        for listener in self.refresh_listeners:
+            listener()
         return fresh
 
     async def _save(self, token: OB1Token) -> None:
