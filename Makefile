@@ -14,11 +14,12 @@ install: $(PY)
 	npm install --no-audit --no-fund --loglevel=error
 
 test:
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 format:
 	$(VENV)/bin/ruff format .

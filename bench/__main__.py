@@ -77,14 +77,28 @@ def wait_http(url: str, headers: dict[str, str], proc: subprocess.Popen, timeout
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
-    """The process's resident memory now, or its peak so far with ``field="VmHWM"``."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    """The process's resident memory now, or its peak so far with ``field="VmHWM"``; with its child
+    processes' added (``ob1gw serve --workers N`` is a small supervisor and N workers)."""
+    total = None
+    for one in (pid, *_children(pid)):
+        try:
+            for line in Path(f"/proc/{one}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total = (total or 0.0) + int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
 
 
 @dataclass
@@ -494,6 +508,15 @@ def report(
             "stream pipeline, SSE decode + json + translate + encode (events/s/core)",
             "—",
             f"{fmt(trans['pipeline_eps'], digits=0)}",
+            "—",
+            "",
+        ]
+    )
+    rows.append(
+        [
+            f"request contract + translation, Claude Code request of {trans['request_bytes'] / 1000:.0f} KB (µs CPU)",
+            "—",
+            f"{trans['validate_us']:.0f} + {trans['translate_request_us'] - trans['validate_us']:.0f}",
             "—",
             "",
         ]

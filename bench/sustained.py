@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", default="750,1500", help="comma-separated connection counts")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--delay", type=float, default=1.5, help="the mock model's answer time")
+    parser.add_argument("--workers", default="1,2", help="comma-separated `ob1gw serve --workers` counts")
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--litellm-venv", type=Path, default=ROOT / ".venv-litellm")
     parser.add_argument("--no-install-litellm", action="store_true")
@@ -72,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     gen = LoadGen()
     targets: list[Target] = [Target("upstream", port, {"Authorization": f"Bearer {key}"})]
     try:
-        targets.append(start_gateway(port, key, work / "home"))
+        for workers in (int(w) for w in args.workers.split(",")):
+            gateway = start_gateway(port, key, work / f"home-{workers}", workers=str(workers))
+            gateway.name = "ob1gw serve" + (f" --workers {workers}" if workers > 1 else "")
+            targets.append(gateway)
+        gateways = len(targets) - 1
         if not args.no_litellm:
             try:
                 litellm_python(args.litellm_venv, not args.no_install_litellm)
@@ -91,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(row(target.name, connections, out, direct_rps, rss))
         stream_rows = []
         direct_rps = None
-        for target in targets[:2]:
+        for target in targets[: 1 + gateways]:
             settle(targets)
             log(f"{target.name}: stream, {levels[0]} connections")
             out = run(gen, target, "messages-stream", levels[0], args.seconds)
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table(header, rows + stream_rows))
         print(
             f"\nMock model answers after {args.delay:g} s; {args.seconds:g} s per run after a 3 s warm-up; "
-            "POST /v1/messages (direct: the chat body the gateway sends); ob1gw serve, one process."
+            "POST /v1/messages (direct: the chat body the gateway sends). RSS of --workers N: all its processes."
         )
     finally:
         gen.close()

@@ -6,18 +6,25 @@ separately, a finish chunk and a usage-only chunk.
 
 - ``translate``: ``AnthropicStream.start/feed/finish`` over parsed chunk dicts (the pure state machine);
 - ``pipeline``: the same stream as raw upstream SSE bytes split into 1,400-byte reads → ``SSEDecoder``
-  → ``json.loads`` → ``AnthropicStream.feed`` → ``encode_sse`` (what the gateway does per stream).
+  → ``json.loads`` → ``AnthropicStream.feed`` → ``encode_sse`` (what the gateway does per stream);
+- ``request``: the largest recorded Claude Code request (tests/fixtures/clients) through the request
+  contract alone (``schema.validate``) and through the whole ``anthropic_to_chat`` (contract included):
+  microseconds of CPU per request.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from ob1_gateway.translate.anthropic_in import anthropic_to_chat
 from ob1_gateway.translate.anthropic_stream import AnthropicStream
+from ob1_gateway.translate.schema import AnthropicMessagesRequest, validate
 from ob1_gateway.translate.sse import SSEDecoder, encode_sse
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "clients"
 
 _BASE = {
     "id": "gen-1",
@@ -139,6 +146,21 @@ def _rate(fn: Any, min_seconds: float) -> tuple[float, int]:
             return events / elapsed, events
 
 
+def largest_claude_code_request() -> dict[str, Any]:
+    bodies = [
+        r["body"]
+        for path in sorted(FIXTURES.glob("claude-code-*.json"))
+        for r in json.loads(path.read_text())["requests"]
+        if r["path"] == "/v1/messages"
+    ]
+    return max(bodies, key=lambda b: len(json.dumps(b)))
+
+
+def _microseconds(fn: Any, min_seconds: float) -> float:
+    rate, _ = _rate(lambda: (fn(), 1)[1], min_seconds)
+    return 1e6 / rate
+
+
 def measure(min_seconds: float = 1.0) -> dict[str, float]:
     plan = _plan()
     chunks = realistic_chunks()
@@ -146,7 +168,13 @@ def measure(min_seconds: float = 1.0) -> dict[str, float]:
     reads = [raw[i : i + 1400] for i in range(0, len(raw), 1400)]
     translate_rate, _ = _rate(lambda: translate_once(plan, chunks), min_seconds)
     pipeline_rate, _ = _rate(lambda: pipeline_once(plan, reads), min_seconds)
+    body = largest_claude_code_request()
     return {
+        "request_bytes": float(len(json.dumps(body))),
+        "validate_us": _microseconds(lambda: validate(AnthropicMessagesRequest, body), min_seconds / 2),
+        "translate_request_us": _microseconds(
+            lambda: anthropic_to_chat(body, upstream_model="anthropic/claude-sonnet-4.5"), min_seconds / 2
+        ),
         "translate_eps": translate_rate,
         "pipeline_eps": pipeline_rate,
         "events_per_stream": float(translate_once(plan, chunks)),

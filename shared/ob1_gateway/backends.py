@@ -13,11 +13,13 @@ def build_backends(settings: Settings) -> Backends:
         return build_aws_backends(settings)
     from .stores.local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
     from .stores.memory_rates import MemoryRateStore
+    from .stores.sqlite_rates import SqliteRateStore
 
     db = SqliteDatabase(settings.database_file)
     return Backends(
         token_store=FileTokenStore(settings.token_file),
         key_store=SqliteKeyStore(db),
         usage_store=SqliteUsageStore(db),
-        rate_store=MemoryRateStore(),  # one process: ob1gw serve
+        # one process keeps its counters in memory; several workers share them through the database
+        rate_store=MemoryRateStore() if settings.workers == 1 else SqliteRateStore(db),
     )

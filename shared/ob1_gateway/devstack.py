@@ -17,7 +17,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import boto3
 
@@ -32,7 +32,7 @@ def load_template(path: Path) -> dict[str, Any]:
     """template.yaml as a dict; samtranslator's parser turns !Ref/!Sub/!GetAtt into their long forms."""
     from samtranslator.yaml_helper import yaml_parse
 
-    return yaml_parse(path.read_text())
+    return cast("dict[str, Any]", yaml_parse(path.read_text()))
 
 
 def docker0_address() -> str | None:
@@ -99,7 +99,7 @@ def create_token_secret(template: dict[str, Any], endpoint: str, name: str | Non
     """A secret holding the template's placeholder value; returns its ARN (what the stack outputs)."""
     placeholder = template["Resources"]["TokenSecret"]["Properties"]["SecretString"]
     name = name or f"ob1gw-local-{uuid.uuid4().hex[:10]}"
-    return aws("secretsmanager", endpoint).create_secret(Name=name, SecretString=placeholder)["ARN"]
+    return cast(str, aws("secretsmanager", endpoint).create_secret(Name=name, SecretString=placeholder)["ARN"])
 
 
 @dataclass

@@ -10,6 +10,7 @@ the response waits (one DynamoDB transaction, ~10 ms), and the record is durable
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -59,3 +60,23 @@ def mangum_handler(app: Any) -> Any:
     from . import observability
 
     return observability.lambda_handler(Mangum(lambda_app(app), lifespan="off"))
+
+
+def after_restore(app: Any) -> None:
+    """SnapStart: one snapshot of the initialised function becomes many execution environments. Reseed
+    ``random`` (retry jitter) and give the upstream client new, empty pools, so no two environments
+    share what the snapshot froze. (Nothing else is warm at init: the login, keys and model list are
+    first read by a request; ``uuid4`` and ``secrets`` read the OS at each call.)"""
+    random.seed()
+    app.state.gateway.upstream.renew_pools()
+
+
+def register_snapstart_hooks(app: Any) -> bool:
+    """Run ``after_restore`` after each SnapStart restore; False where Lambda's runtime hooks are absent
+    (``ob1gw serve``, sam local, tests)."""
+    try:
+        from snapshot_restore_py import register_after_restore  # Lambda's Python runtime (3.12+) only
+    except ImportError:
+        return False
+    register_after_restore(after_restore, app)
+    return True

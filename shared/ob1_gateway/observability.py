@@ -87,7 +87,7 @@ def enabled() -> bool:
 class _Stdout(logging.StreamHandler):  # type: ignore[type-arg]
     """The Logger's handler, writing to whatever ``sys.stdout`` is at emit time (test capture swaps it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 
@@ -235,7 +235,8 @@ def count_token_refresh() -> None:
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
+    headers: Iterable[tuple[bytes, bytes]] = scope.get("headers") or ()
+    for key, value in headers:
         if key.lower() == name:
             return value.decode("latin-1")
     return None

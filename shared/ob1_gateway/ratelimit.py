@@ -20,12 +20,15 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .stores.base import KeyRecord, RateStore, UsageRecord
 
 __all__ = ["RateLimited", "RateLimiter"]
 
 WINDOW_SECONDS = 60
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class RateLimiter:
         self._clock = clock
         self._admitted: dict[str, _Admission] = {}
 
-    async def _call(self, fn: Callable[..., object], *args: object) -> object:
+    async def _call(self, fn: Callable[..., _T], *args: object) -> _T:
         return await asyncio.to_thread(fn, *args) if self._blocking else fn(*args)
 
     async def admit(self, key: KeyRecord, request_id: str) -> None:
@@ -77,7 +80,7 @@ class RateLimiter:
             raise RateLimited(key.key_id, "parallel", int(policy.max_parallel or 0), 0, now + 1)
         if policy.rpm is not None or policy.tpm is not None:
             try:
-                refused, requests, tokens = await self._call(  # type: ignore[misc]
+                refused, requests, tokens = await self._call(
                     self.store.take, key.key_id, window, policy.rpm, policy.tpm
                 )
             except BaseException:
@@ -87,7 +90,7 @@ class RateLimiter:
             if refused is not None:
                 if parallel:
                     await self._call(self.store.leave, key.key_id)
-                limit = int(policy.rpm if refused == "requests" else policy.tpm or 0)
+                limit = int((policy.rpm if refused == "requests" else policy.tpm) or 0)
                 used = requests if refused == "requests" else tokens
                 raise RateLimited(key.key_id, refused, limit, max(0, limit - used), window_end)
         self._admitted[request_id] = _Admission(window, parallel, policy.tpm is not None)

@@ -16,6 +16,13 @@ The body has its own deadline in the app (``body_timeout_seconds``, answered 408
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 from typing import Any
 
 import uvicorn
@@ -23,7 +30,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .settings import Settings
 
-__all__ = ["guarded_protocol", "server_config"]
+__all__ = ["guarded_protocol", "run_workers", "server_config"]
+
+log = logging.getLogger("ob1_gateway.server")
 
 
 class _GuardedHttpToolsProtocol(HttpToolsProtocol):
@@ -98,3 +107,44 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int, **extra
         access_log=False,
         **extra,
     )
+
+
+def run_workers(settings: Settings, *, host: str, port: int, worker_env: dict[str, str]) -> None:
+    """``ob1gw serve --workers N``: bind the port once, start N worker processes that accept on it (each
+    a fresh interpreter running ``ob1gw serve --listen-fd``, its own app and event loop), restart one that
+    dies, and stop them all on SIGINT/SIGTERM."""
+    sock = socket.create_server((host, port), backlog=2048)
+    sock.set_inheritable(True)
+    command = [sys.executable, "-m", "ob1_gateway.cli", "serve", "--listen-fd", str(sock.fileno())]
+    env = {**os.environ, **worker_env}
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
+
+    workers = [start() for _ in range(settings.workers)]
+    stopping = False
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping:
+            for i, worker in enumerate(workers):
+                if worker.poll() is not None and not stopping:
+                    log.warning("worker %d exited with %s; starting another", worker.pid, worker.returncode)
+                    time.sleep(1)
+                    workers[i] = start()
+            time.sleep(0.2)
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        sock.close()

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         default=4096, ge=1, description="Connections (or requests in flight) served at once; 503 beyond."
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Processes sharing the port (a core each). Above 1, rate-limit counters live in the SQLite "
+        "database so every process sees the same counts; each process costs ~80-100 MB.",
+    )
     refresh_margin_seconds: float = Field(default=300.0, ge=0)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
 

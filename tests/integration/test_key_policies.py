@@ -24,12 +24,23 @@ from tests.fixtures.gateway import GatewayHandle
 CLAUDE, GPT = "claude-sonnet-4-5", "gpt-4o-mini"
 
 
-@pytest.fixture(params=["local", "aws"])
+@pytest.fixture(params=["local", "local-workers", "aws"])
 def gw(request: pytest.FixtureRequest, tmp_path: Path, fake_ob1: Any) -> Iterator[GatewayHandle]:
+    """Counters in process memory, in SQLite (what ``--workers N`` shares), in DynamoDB (Lambda)."""
     if request.param == "aws":
         request.getfixturevalue("aws_env")  # OB1GW_BACKEND=aws against moto, a fresh table per test
-    with F.start_gateway(tmp_path / "home", fake_ob1, key_cache_ttl_seconds=0.5, max_retries=0) as handle:
-        assert handle.settings.backend == request.param
+    workers = 2 if request.param == "local-workers" else 1
+    home = tmp_path / "home"
+    with F.start_gateway(home, fake_ob1, key_cache_ttl_seconds=0.5, max_retries=0, workers=workers) as handle:
+        assert handle.settings.backend == request.param.removesuffix("-workers")
+        assert (
+            type(handle.backends.rate_store).__name__
+            == {
+                "local": "MemoryRateStore",
+                "local-workers": "SqliteRateStore",
+                "aws": "DynamoRateStore",
+            }[request.param]
+        )
         yield handle
 
 

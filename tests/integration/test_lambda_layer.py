@@ -23,11 +23,9 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway.backends import build_backends
-from ob1_gateway.settings import get_settings
 
 from tests.fakes.ob1_fake import FakeOB1Server
-from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy
+from tests.fixtures.gateway import free_port, seeded_from_env, wait_until_healthy
 from tests.fixtures.moto_server import REPO
 
 # What the Lambda python3.13 runtime puts on sys.path besides the function and its layers.
@@ -95,12 +93,7 @@ def lambda_python(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
 
 @pytest.fixture
 def deployed_env(aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    for name, value in fake_ob1.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
-    get_settings.cache_clear()
-    backends = build_backends(get_settings())
-    _, key = seed_login_and_key(backends, fake_ob1, "layer-tester")
+    backends, _, key = seeded_from_env(fake_ob1, monkeypatch, "layer-tester")
     env = {
         "PATH": os.environ["PATH"],
         "HOME": os.environ.get("HOME", "/tmp"),

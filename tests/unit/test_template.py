@@ -101,7 +101,19 @@ def test_buffered_routes_go_to_mangum_function(cfn: dict[str, Any]) -> None:
     for route in BUFFERED_ROUTES:
         integration = routes[route]
         assert integration.get("responseTransferMode", "BUFFERED") != "STREAM", route
-        assert "/2015-03-31/functions/${ApiFunction.Arn}/invocations" in _uri(integration), route
+        # SnapStart applies to published versions only: API Gateway must invoke the alias, not $LATEST.
+        assert "/2015-03-31/functions/${ApiFunctionAliaslive}/invocations" in _uri(integration), route
+
+
+def test_api_function_restores_from_a_snapshot(cfn: dict[str, Any]) -> None:
+    functions = _of_type(cfn, "AWS::Lambda::Function")
+    assert functions["ApiFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (alias,) = _of_type(cfn, "AWS::Lambda::Alias").values()
+    assert alias["Properties"]["Name"] == "live"
+    permitted = [p["Properties"]["FunctionName"] for p in _of_type(cfn, "AWS::Lambda::Permission").values()]
+    assert {"Ref": "ApiFunctionAliaslive"} in permitted, "API Gateway may invoke the alias"
+    handler = (REPO / "functions" / "api" / "app.py").read_text()
+    assert "register_snapstart_hooks(app)" in handler, "restored copies reseed and get fresh pools"
 
 
 def test_api_is_regional_with_invoke_permissions(cfn: dict[str, Any]) -> None:

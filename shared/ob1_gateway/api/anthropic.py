@@ -11,25 +11,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
-from ..translate.anthropic_in import ChatPlan, anthropic_to_chat
+from ..translate.anthropic_in import anthropic_to_chat
 from ..translate.anthropic_out import chat_to_anthropic
 from ..translate.anthropic_stream import AnthropicStream
-from ..translate.invalid import InvalidRequest
-from ..translate.model_limits import ModelLimits
+from ..translate.schema import AnthropicCountTokensRequest, AnthropicMessagesRequest, requested_model
 from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
 from ..upstream.catalog import Model
-from .body import (
-    ANTHROPIC_COUNT_TOKENS_BODY,
-    ANTHROPIC_MESSAGES_BODY,
-    json_body,
-    optional_bool,
-    read_json_object,
-    require_str,
-)
+from .body import json_body, read_json_object
 from .budget import within_budget
 from .deps import caller, gateway, resolve_model
-from .errors import ApiError
 from .pipeline import complete_chat
 
 router = APIRouter()
@@ -41,20 +32,14 @@ def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex[:24]
 
 
-def _translate(body: dict[str, Any], upstream_model: str, limits: ModelLimits | None = None) -> ChatPlan:
-    try:
-        return anthropic_to_chat(body, upstream_model=upstream_model, limits=limits)
-    except InvalidRequest as exc:
-        raise ApiError(400, exc.message, param=exc.param) from None
-
-
 async def _model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> Model:
     """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
-    requested = require_str(body, "model")
-    return await resolve_model(gateway(request), requested, key, validate=lambda: _translate(body, requested))
+    requested = requested_model(body)
+    validate = lambda: anthropic_to_chat(body, upstream_model=requested)  # noqa: E731
+    return await resolve_model(gateway(request), requested, key, validate=validate)
 
 
-@router.post("/v1/messages/count_tokens", openapi_extra=json_body(ANTHROPIC_COUNT_TOKENS_BODY))
+@router.post("/v1/messages/count_tokens", openapi_extra=json_body(AnthropicCountTokensRequest))
 async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
     """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost. The body is
     validated and translated exactly as ``/v1/messages`` would (it has no ``max_tokens`` of its own)."""
@@ -62,17 +47,16 @@ async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JS
     body = await read_json_object(request, gw.settings)
     as_message = {**body, "max_tokens": 1}
     model = await _model_for(request, as_message, key)
-    _translate(as_message, model.id, model.limits)
+    anthropic_to_chat(as_message, upstream_model=model.id, limits=model.limits)
     return JSONResponse({"input_tokens": estimate_input_tokens(body)})
 
 
-@router.post("/v1/messages", response_model=None, openapi_extra=json_body(ANTHROPIC_MESSAGES_BODY))
+@router.post("/v1/messages", response_model=None, openapi_extra=json_body(AnthropicMessagesRequest))
 async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
-    optional_bool(body, "stream")
     model = await _model_for(request, body, key)
-    plan = _translate(body, model.id, model.limits)
+    plan = anthropic_to_chat(body, upstream_model=model.id, limits=model.limits)
 
     def stream() -> AnthropicStream:
         return AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import cast
 
 from fastapi import Request
 
@@ -20,7 +21,7 @@ from .request_id import remember_request_id
 
 
 def gateway(request: Request) -> Gateway:
-    return request.app.state.gateway
+    return cast(Gateway, request.app.state.gateway)
 
 
 async def caller(request: Request) -> KeyRecord:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..redaction import install_redaction
 from ..translate.errors import anthropic_error_body, openai_error_body
+from ..translate.invalid import InvalidRequest
 
 log = logging.getLogger("ob1_gateway.errors")
 
@@ -89,6 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(request.url.path, exc)
+
+    @app.exception_handler(InvalidRequest)
+    async def _invalid_request(request: Request, exc: InvalidRequest) -> JSONResponse:
+        """A body that breaks the request contract (translate/schema.py) or a translator's rule."""
+        return error_response(request.url.path, ApiError(400, exc.message, param=exc.param))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

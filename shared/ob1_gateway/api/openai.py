@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..keys import model_allowed
 from ..stores.base import KeyRecord
 from ..translate.chat_stream import ChatPassthrough
+from ..translate.schema import ChatCompletionsRequest, validate
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.client import UpstreamError
-from .body import OPENAI_CHAT_BODY, OPENAI_ROLES, json_body, optional_bool, read_json_object, require_str
+from .body import json_body, read_json_object
 from .budget import within_budget
 from .deps import caller, gateway, resolve_model, upstream_api_error
-from .errors import ApiError
 from .pipeline import complete_chat
 from .streaming import KEEPALIVE_COMMENT
 
@@ -77,27 +77,17 @@ def _iso(created: Any) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(OPENAI_CHAT_BODY))
+@router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionsRequest))
 async def chat_completions(
     request: Request, key: KeyRecord = Depends(within_budget)
 ) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
-    requested = require_str(body, "model")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "'messages' must be a non-empty array", param="messages")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in OPENAI_ROLES:
-            raise ApiError(
-                400,
-                f"messages.{i}: must be an object whose 'role' is one of {', '.join(OPENAI_ROLES)}",
-                param=f"messages.{i}.role",
-            )
-    stream = optional_bool(body, "stream")
-    model = await resolve_model(gw, requested, key)
+    validate(ChatCompletionsRequest, body)  # a bad body: 400 before a 404 for its model
+    stream = body.get("stream") is True
+    model = await resolve_model(gw, body["model"], key)
     upstream_body = {**body, "model": model.id, "usage": {"include": True}}
-    stream_options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
+    stream_options = raw_options if isinstance(raw_options := body.get("stream_options"), dict) else {}
     client_wants_usage = bool(stream_options.get("include_usage"))
     if stream:
         upstream_body["stream_options"] = {**stream_options, "include_usage": True}

@@ -11,30 +11,25 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
-from ..translate.invalid import InvalidRequest
 from ..translate.responses_in import responses_to_chat
 from ..translate.responses_out import chat_to_response, new_id
 from ..translate.responses_stream import ResponsesStream
-from .body import OPENAI_RESPONSES_BODY, json_body, read_json_object, require_str
+from ..translate.schema import ResponsesRequest, requested_model
+from .body import json_body, read_json_object
 from .budget import within_budget
 from .deps import gateway, resolve_model
-from .errors import ApiError
 from .pipeline import complete_chat
 from .streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
 
 
-@router.post("/v1/responses", response_model=None, openapi_extra=json_body(OPENAI_RESPONSES_BODY))
+@router.post("/v1/responses", response_model=None, openapi_extra=json_body(ResponsesRequest))
 async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
-    requested = require_str(body, "model")
-    try:  # bad input is refused before the model is resolved
-        plan = responses_to_chat(body, upstream_model=requested)
-    except InvalidRequest as exc:
-        raise ApiError(400, exc.message, param=exc.param) from None
-    model = await resolve_model(gw, requested, key)
+    plan = responses_to_chat(body, upstream_model=requested_model(body))  # a bad body: 400 before a 404
+    model = await resolve_model(gw, plan.model, key)
     plan.body["model"] = model.id
     answer = partial(chat_to_response, plan=plan, response_id=new_id("resp"), created_at=int(time.time()))
     stream = partial(ResponsesStream, plan, response_id=new_id("resp"))

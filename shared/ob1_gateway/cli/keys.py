@@ -105,7 +105,7 @@ def update(
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
     policy = _policy(record.policy, rpm, tpm, max_parallel, models, expires)
-    cleared = {"rpm": None, "tpm": None, "max-parallel": None, "models": (), "expires": None}
+    cleared: dict[str, Any] = {"rpm": None, "tpm": None, "max-parallel": None, "models": (), "expires": None}
     for name in clear or []:
         if name not in cleared:
             raise typer.BadParameter(f"one of {', '.join(cleared)}", param_hint="--clear")

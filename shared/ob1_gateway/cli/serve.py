@@ -17,17 +17,23 @@ from .common import load_or_exit
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8787,
+    workers: Annotated[
+        int | None, typer.Option(help="Processes sharing the port, a core each (default OB1GW_WORKERS, 1).")
+    ] = None,
+    listen_fd: Annotated[int | None, typer.Option(hidden=True, help="A worker: accept on this socket.")] = None,
 ) -> None:
     """Run the gateway."""
+    import socket
+
     import uvicorn
 
     from .. import observability
     from ..app import create_app
     from ..backends import build_backends
     from ..logfmt import ReadableFormatter
-    from ..server import server_config
+    from ..server import run_workers, server_config
 
-    settings = load_or_exit()
+    settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
     handler = logging.StreamHandler()
     handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler])
@@ -35,13 +41,29 @@ def serve(
     if settings.log_level != "DEBUG":  # one "HTTP Request: POST …" line per upstream call repeats the usage line
         logging.getLogger("httpx2").setLevel(logging.WARNING)
     backends = build_backends(settings)
-    for problem in readiness(settings, backends):
-        typer.echo(f"warning: {problem}", err=True)
+    if listen_fd is None:
+        for problem in readiness(settings, backends):
+            typer.echo(f"warning: {problem}", err=True)
+        processes = f", {settings.workers} workers" if settings.workers > 1 else ""
+        where = f"backend: {settings.backend}, upstream: {settings.upstream_url}{processes}"
+        typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
+        if settings.workers > 1:
+            run_workers(settings, host=host, port=port, worker_env=worker_environment(settings))
+            return
     app = create_app(settings, backends)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
-    typer.echo(f"ob1-gateway on http://{host}:{port} (backend: {settings.backend}, upstream: {settings.upstream_url})")
-    uvicorn.Server(server_config(app, settings, host=host, port=port)).run()
+    server = uvicorn.Server(server_config(app, settings, host=host, port=port))
+    server.run(sockets=None if listen_fd is None else [socket.socket(fileno=listen_fd)])
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """What a worker process must be told that the environment may not say: the worker count (it may
+    come from ``--workers``) and a backend chosen with ``--stack``."""
+    env = {"OB1GW_WORKERS": str(settings.workers), "OB1GW_BACKEND": settings.backend}
+    if settings.secret_id and settings.table_name:
+        env |= {"OB1GW_SECRET_ID": settings.secret_id, "OB1GW_TABLE_NAME": settings.table_name}
+    return env
 
 
 def readiness(settings: Settings, backends: Backends, now: float | None = None) -> list[str]:
@@ -57,4 +79,6 @@ def readiness(settings: Settings, backends: Backends, now: float | None = None) 
             problems.append(f"the OB-1 login {when} and cannot be refreshed: run `ob1gw{stack} login`")
     if not any(not k.disabled and not expired(k.policy, now) for k in backends.key_store.list()):
         problems.append(f"no active caller keys: nobody can call the gateway; run `ob1gw{stack} keys create NAME`")
+    if settings.workers > 1 and settings.metrics_token is not None:
+        problems.append("/metrics with several workers: each scrape counts only the worker that answers it")
     return problems

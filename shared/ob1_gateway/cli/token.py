@@ -112,7 +112,7 @@ def _parse_credentials(data: Any) -> OB1Token:
         expires_at = jwt_expiry(access) or 0.0
     else:
         raise ValueError('"oauth.expires_at" must be milliseconds since the epoch')
-    user = oauth.get("user") if isinstance(oauth.get("user"), dict) else {}
+    user = raw_user if isinstance(raw_user := oauth.get("user"), dict) else {}
     return OB1Token(
         access_token=access,
         refresh_token=refresh or None,

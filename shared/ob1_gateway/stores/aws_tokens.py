@@ -13,9 +13,9 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
@@ -88,7 +88,8 @@ class SecretsManagerTokenStore:
         body = json.dumps(token.to_dict(), sort_keys=True, separators=(",", ":"))
         version = str(uuid.uuid5(_VERSION_NAMESPACE, body))
         self._secrets.put_secret_value(SecretId=self.secret_id, SecretString=body, ClientRequestToken=version)
-        self._provider.clear_cache()
+        clear_cache = cast("Callable[[], None]", self._provider.clear_cache)  # powertools leaves it unannotated
+        clear_cache()
 
     # -- lease -------------------------------------------------------------------------------------
 

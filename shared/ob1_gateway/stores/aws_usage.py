@@ -158,7 +158,7 @@ class DynamoUsageStore:
             for item in page.get("Items", []):
                 yield deserialize(item)
 
-    def _day_items(self, since: float | None, until: float | None, key_id: str | None) -> Iterator[dict]:
+    def _day_items(self, since: float | None, until: float | None, key_id: str | None) -> Iterator[dict[str, Any]]:
         # "DAY#<d>" sorts before every "DAY#<d>#..." key and "DAY$" after every "DAY#..." key, so one
         # BETWEEN selects whole days [since, until) without touching META or REQ items.
         lo = f"DAY#{utc_day(since)}" if since is not None else "DAY#"
@@ -180,8 +180,9 @@ class DynamoUsageStore:
             ExpressionAttributeValues=values,
         )
 
-    def _request_items(self, since: float | None, until: float | None, key_id: str | None) -> Iterator[dict]:
-        filters, values = ["begins_with(SK, :req)"], {":req": "REQ#"}
+    def _request_items(self, since: float | None, until: float | None, key_id: str | None) -> Iterator[dict[str, Any]]:
+        filters = ["begins_with(SK, :req)"]
+        values: dict[str, str | float] = {":req": "REQ#"}
         if since is not None:
             filters.append("ts >= :since")
             values[":since"] = float(since)
@@ -217,7 +218,7 @@ class DynamoUsageStore:
         if unknown:
             raise ValueError(f"cannot group usage by {sorted(unknown)}")
         if _whole_day(since) and _whole_day(until):
-            items: Iterable[dict] = self._day_items(since, until, key_id)
+            items: Iterable[dict[str, Any]] = self._day_items(since, until, key_id)
         else:
             items = ({**item, "requests": 1} for item in self._request_items(since, until, key_id))
         sums: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * len(_COUNTERS))

@@ -219,7 +219,8 @@ class SqliteUsageStore:
         unknown = set(group_by) - set(_GROUPABLE)
         if unknown:
             raise ValueError(f"cannot group usage by {sorted(unknown)}")
-        where, params = ["1=1"], []
+        where: list[str] = ["1=1"]
+        params: list[float | str] = []
         if since is not None:
             where.append("ts >= ?")
             params.append(since)

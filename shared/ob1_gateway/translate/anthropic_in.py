@@ -38,6 +38,7 @@ from .anthropic_tools import loaded_tool_names, tools_to_functions
 from .context_edits import apply_context_edits
 from .invalid import InvalidRequest
 from .model_limits import ModelLimits
+from .schema import AnthropicMessagesRequest, validate
 from .tool_names import ToolNameMap
 
 __all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat"]
@@ -67,6 +68,7 @@ class ChatPlan:
 def anthropic_to_chat(req: dict[str, Any], *, upstream_model: str, limits: ModelLimits | None = None) -> ChatPlan:
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
+    validate(AnthropicMessagesRequest, req)
     return _Builder(apply_context_edits(req), upstream_model, limits or ModelLimits()).build()
 
 
@@ -79,16 +81,10 @@ class _Builder:
         self.names = ToolNameMap()
 
     def build(self) -> ChatPlan:
-        req = self.req
-        model = req.get("model")
-        if not isinstance(model, str) or not model:
-            raise InvalidRequest("model: field required (a non-empty string)", "model")
-        max_tokens = req.get("max_tokens")
-        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
-            raise InvalidRequest("max_tokens: field required (a positive integer)", "max_tokens")
-        raw_messages = req.get("messages")
-        if not isinstance(raw_messages, list) or not raw_messages:
-            raise InvalidRequest("messages: field required (a non-empty list)", "messages")
+        req = self.req  # its shape is AnthropicMessagesRequest's (schema.py)
+        model: str = req["model"]
+        max_tokens: int = req["max_tokens"]
+        raw_messages: list[dict[str, Any]] = req["messages"]
         stream = req.get("stream") is True
 
         messages: list[dict[str, Any]] = []
@@ -153,8 +149,6 @@ class _Builder:
             return None
         if isinstance(system, str):
             return {"role": "system", "content": system} if system else None
-        if not isinstance(system, list):
-            raise InvalidRequest(f"{path}: must be a string or a list of text blocks", path)
         parts: list[dict[str, Any]] = []
         for i, block in enumerate(system):
             if not isinstance(block, dict) or block.get("type") != "text" or not isinstance(block.get("text"), str):
@@ -169,17 +163,11 @@ class _Builder:
 
     @staticmethod
     def _stop_sequences(value: Any) -> list[str]:
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-            raise InvalidRequest("stop_sequences: must be a list of strings", "stop_sequences")
-        return [s for s in value if s]
+        return [s for s in value if s] if value is not None else []
 
     def _tool_choice(self, choice: Any, body: dict[str, Any]) -> None:
         if choice is None:
             return
-        if not isinstance(choice, dict):
-            raise InvalidRequest("tool_choice: must be an object", "tool_choice")
         kind = choice.get("type")
         if kind == "auto":
             body["tool_choice"] = "auto"
@@ -204,15 +192,13 @@ class _Builder:
             effort = output_config["effort"]
         kind = None
         if thinking is not None:
-            if not isinstance(thinking, dict):
-                raise InvalidRequest("thinking: must be an object", "thinking")
             kind = thinking.get("type")
             if isinstance(thinking.get("effort"), str):
                 effort = thinking["effort"]
         if kind == "disabled":
             return {"enabled": False}
         if kind == "enabled":
-            budget = thinking.get("budget_tokens")  # type: ignore[union-attr]
+            budget = thinking.get("budget_tokens")
             if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
                 raise InvalidRequest("thinking.budget_tokens: must be a positive integer", "thinking.budget_tokens")
             return {"max_tokens": budget}
@@ -242,20 +228,13 @@ class _Builder:
 
     # -- messages ---------------------------------------------------------------------------------
 
-    def _message(self, msg: Any, path: str) -> list[dict[str, Any]]:
-        if not isinstance(msg, dict):
-            raise InvalidRequest(f"{path}: must be an object", path)
-        role = msg.get("role")
+    def _message(self, msg: dict[str, Any], path: str) -> list[dict[str, Any]]:
+        role, content = msg["role"], msg["content"]
         if role == "system":
-            system = self._system(msg.get("content"), f"{path}.content")
+            system = self._system(content, f"{path}.content")
             return [system] if system is not None else []
-        if role not in ("user", "assistant"):
-            raise InvalidRequest(f"{path}.role: must be 'user', 'assistant' or 'system', got {role!r}", f"{path}.role")
-        content = msg.get("content")
         if isinstance(content, str):
             return [{"role": role, "content": content}] if content or role == "user" else []
-        if not isinstance(content, list):
-            raise InvalidRequest(f"{path}.content: must be a string or a list of blocks", f"{path}.content")
         allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
         for j, block in enumerate(content):
             kind = block.get("type") if isinstance(block, dict) else None

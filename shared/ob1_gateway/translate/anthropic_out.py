@@ -62,7 +62,7 @@ def chat_to_anthropic(
         for n, call in enumerate(tool_calls):
             if not isinstance(call, dict):
                 continue
-            fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+            fn = raw_fn if isinstance(raw_fn := call.get("function"), dict) else {}
             had_tools = True
             content.append(
                 {

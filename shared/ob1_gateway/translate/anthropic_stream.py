@@ -21,7 +21,7 @@ from typing import Any
 from .anthropic_in import ChatPlan
 from .errors import anthropic_error_body
 from .finish import stop_reason_for
-from .sequencer import Block, Kind, Part, Sequencer
+from .sequencer import Block, Kind, Part, SequencedStream
 from .sse import Event
 from .usage import Usage, usage_from_openai
 
@@ -35,33 +35,19 @@ _DELTAS = {
 }
 
 
-class AnthropicStream:
+class AnthropicStream(SequencedStream):
     def __init__(self, plan: ChatPlan, *, message_id: str, input_tokens_estimate: int = 0) -> None:
+        super().__init__(split_reasoning=True)
         self._plan = plan
         self.message_id = message_id
         self._estimate = max(int(input_tokens_estimate), 0)
-        self._seq = Sequencer(self, split_reasoning=True)
-        self._started = False
-        self.finished = False
-        self.failed_status: int | None = None  # set when the stream ended with an error event
         self.stop_reason: str | None = None
         self.stop_sequence: str | None = None
 
-    @property
-    def usage(self) -> Usage:
-        """The latest upstream usage seen (zeros before any)."""
-        return usage_from_openai(self._seq.raw_usage)
+    # -- the stream's own events --------------------------------------------------------------------
 
-    def ending_fault(self) -> str | None:
-        return self._seq.ending_fault()
-
-    # -- public events ----------------------------------------------------------------------------
-
-    def start(self) -> list[Event]:
-        if self._started:
-            return []
-        self._started = True
-        message = {
+    def _opening(self) -> list[Event]:
+        message: dict[str, Any] = {
             "id": self.message_id,
             "type": "message",
             "role": "assistant",
@@ -82,24 +68,9 @@ class AnthropicStream:
     def ping() -> Event:
         return ("ping", {"type": "ping"})
 
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
-        if self.finished:
-            return []
-        out = self.start()
-        events, fault = self._seq.feed(chunk)
-        out.extend(events)
-        if fault is not None:
-            out.extend(self.fail(*fault))
-        return out
-
-    def finish(self) -> list[Event]:
-        if self.finished:
-            return []
-        out = self.start()
-        out.extend(self._seq.drain())
+    def _closing(self) -> list[Event]:
+        out = self._seq.drain()
         seq = self._seq
-        if seq.finish_reason is None and not seq.any_content:
-            return out + self.fail(502, "upstream ended the stream without a response")
         self.stop_reason, self.stop_sequence = stop_reason_for(
             seq.finish_reason,
             native=seq.native_finish_reason,
@@ -108,7 +79,6 @@ class AnthropicStream:
             had_tool_calls=bool(seq.tools),
         )
         usage = usage_from_openai(seq.raw_usage) if seq.raw_usage is not None else Usage(prompt_tokens=self._estimate)
-        self.finished = True
         out.append(
             (
                 "message_delta",
@@ -127,11 +97,7 @@ class AnthropicStream:
         out.append(("message_stop", {"type": "message_stop"}))
         return out
 
-    def fail(self, status: int, message: str) -> list[Event]:
-        if self.finished:
-            return []
-        self.finished = True
-        self.failed_status = status
+    def _failure(self, status: int, message: str) -> list[Event]:
         return [("error", anthropic_error_body(status, message))]
 
     # -- the Emitter: content blocks ----------------------------------------------------------------

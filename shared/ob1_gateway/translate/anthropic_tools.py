@@ -107,17 +107,11 @@ def tools_to_functions(tools: Any, names: ToolNameMap, *, loaded: set[str]) -> l
     """The function tools to send upstream; ``loaded`` names the deferred tools the conversation uses."""
     if tools is None:
         return []
-    if not isinstance(tools, list):
-        raise InvalidRequest("tools: must be a list", "tools")
     search_present = any(isinstance(t, dict) and str(t.get("type", "")).startswith(_TOOL_SEARCH_PREFIX) for t in tools)
     out: list[dict[str, Any]] = []
-    for i, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            raise InvalidRequest("tools: every tool must be an object", f"tools.{i}")
+    for i, tool in enumerate(tools):  # their shape is AnthropicTool's (schema.py)
         kind = tool.get("type")
-        name = tool.get("name")
-        if not isinstance(name, str) or not name:
-            raise InvalidRequest("tools: name is required", f"tools.{i}.name")
+        name = tool["name"]
         if isinstance(kind, str) and kind.startswith(_TOOL_SEARCH_PREFIX):
             continue  # emulated: the deferred tools it would search go upstream in full
         if tool.get("defer_loading") is True and name not in loaded and not search_present:
@@ -142,8 +136,6 @@ def _custom_function(tool: dict[str, Any], i: int) -> dict[str, Any]:
     schema = tool.get("input_schema")
     if schema is None:
         schema = {"type": "object", "properties": {}}
-    elif not isinstance(schema, dict):
-        raise InvalidRequest("tools: input_schema must be an object", f"tools.{i}.input_schema")
     fn: dict[str, Any] = {}
     if isinstance(tool.get("description"), str):
         fn["description"] = tool["description"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .invalid import InvalidRequest
+from .schema import ResponsesRequest, validate
 from .tool_names import ToolNameMap
 
 __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
@@ -68,16 +69,8 @@ def decode_reasoning(value: Any) -> list[dict[str, Any]]:
 def responses_to_chat(req: dict[str, Any], *, upstream_model: str) -> ResponsesPlan:
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
+    validate(ResponsesRequest, req, brackets=True)
     return _Builder(req, upstream_model).build()
-
-
-def _number(req: dict[str, Any], name: str) -> float | int | None:
-    value = req.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidRequest(f"{name}: must be a number", name)
-    return value
 
 
 class _Builder:
@@ -90,36 +83,26 @@ class _Builder:
         self.tool_images: list[dict[str, Any]] = []  # images from tool outputs, waiting for a user message
 
     def build(self) -> ResponsesPlan:
-        req = self.req
-        model = req.get("model")
-        if not isinstance(model, str) or not model:
-            raise InvalidRequest("model: field required (a non-empty string)", "model")
+        req = self.req  # its shape is ResponsesRequest's (schema.py)
+        model: str = req["model"]
         for stateful in ("previous_response_id", "conversation"):
             if req.get(stateful) not in (None, ""):
                 raise InvalidRequest(f"{stateful} is not supported: {_STATEFUL}", stateful)
         stream = req.get("stream")
-        if stream is not None and not isinstance(stream, bool):
-            raise InvalidRequest("stream: must be a boolean", "stream")
-
         instructions = req.get("instructions")
-        if instructions is not None and not isinstance(instructions, str):
-            raise InvalidRequest("instructions: must be a string", "instructions")
         if instructions:
             self.messages.append({"role": "system", "content": instructions})
-        self._input(req.get("input"))
+        self._input(req["input"])
         if not any(m["role"] != "system" for m in self.messages):
             raise InvalidRequest("input: must contain at least one message or item", "input")
 
         body: dict[str, Any] = {"model": self.upstream_model, "messages": self.messages}
         max_tokens = req.get("max_output_tokens")
         if max_tokens is not None:
-            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens <= 0:
-                raise InvalidRequest("max_output_tokens: must be a positive integer", "max_output_tokens")
             body["max_tokens"] = max_tokens
         for name in ("temperature", "top_p"):
-            value = _number(req, name)
-            if value is not None:
-                body[name] = value
+            if req.get(name) is not None:
+                body[name] = req[name]
         tools = self._tools(req.get("tools"))
         if tools:
             body["tools"] = tools
@@ -127,11 +110,8 @@ class _Builder:
             if choice is not None:
                 body["tool_choice"] = choice
         parallel = req.get("parallel_tool_calls")
-        if parallel is not None:
-            if not isinstance(parallel, bool):
-                raise InvalidRequest("parallel_tool_calls: must be a boolean", "parallel_tool_calls")
-            if tools:
-                body["parallel_tool_calls"] = parallel
+        if parallel is not None and tools:
+            body["parallel_tool_calls"] = parallel
         user = req.get("user") or req.get("safety_identifier")
         if isinstance(user, str) and user:
             body["user"] = user
@@ -158,9 +138,9 @@ class _Builder:
     def _echo(self) -> dict[str, Any]:
         """Request fields a Response object repeats back (with the API's defaults)."""
         req = self.req
-        tools = req.get("tools") if isinstance(req.get("tools"), list) else []
-        reasoning = req.get("reasoning") if isinstance(req.get("reasoning"), dict) else {}
-        text = req.get("text") if isinstance(req.get("text"), dict) else {}
+        tools = raw_tools if isinstance(raw_tools := req.get("tools"), list) else []
+        reasoning = raw_reasoning if isinstance(raw_reasoning := req.get("reasoning"), dict) else {}
+        text = raw_text if isinstance(raw_text := req.get("text"), dict) else {}
         return {
             "instructions": req.get("instructions"),
             "max_output_tokens": req.get("max_output_tokens"),
@@ -180,14 +160,10 @@ class _Builder:
 
     # -- input items ------------------------------------------------------------------------------
 
-    def _input(self, value: Any) -> None:
+    def _input(self, value: str | list[Any]) -> None:
         if isinstance(value, str):
-            if not value:
-                raise InvalidRequest("input: must not be empty", "input")
             self.messages.append({"role": "user", "content": value})
             return
-        if not isinstance(value, list) or not value:
-            raise InvalidRequest("input: field required (a string or a non-empty list of items)", "input")
         for i, item in enumerate(value):
             path = f"input[{i}]"
             if not isinstance(item, dict):
@@ -262,19 +238,19 @@ class _Builder:
             ppath = f"{path}[{j}]"
             kind = part.get("type") if isinstance(part, dict) else None
             if kind in ("input_text", "output_text", "text"):
-                text = part.get("text")  # type: ignore[union-attr]
+                text = part.get("text")
                 if not isinstance(text, str):
                     raise InvalidRequest(f"{ppath}.text: must be a string", f"{ppath}.text")
                 if text:
                     out.append({"type": "text", "text": text})
             elif kind == "refusal":
-                refusal = part.get("refusal")  # type: ignore[union-attr]
+                refusal = part.get("refusal")
                 if isinstance(refusal, str) and refusal:
                     out.append({"type": "text", "text": refusal})
             elif kind == "input_image" and role == "user":
-                out.append(self._image(part, ppath))  # type: ignore[arg-type]
+                out.append(self._image(part, ppath))
             elif kind == "input_file" and role == "user":
-                out.append(self._file(part, ppath))  # type: ignore[arg-type]
+                out.append(self._file(part, ppath))
             else:
                 raise InvalidRequest(
                     f"{ppath}.type: unsupported content part {kind!r} in a {role} message", f"{ppath}.type"
@@ -347,12 +323,8 @@ class _Builder:
     def _tools(self, tools: Any) -> list[dict[str, Any]]:
         if tools is None:
             return []
-        if not isinstance(tools, list):
-            raise InvalidRequest("tools: must be a list", "tools")
         out: list[dict[str, Any]] = []
         for i, tool in enumerate(tools):
-            if not isinstance(tool, dict):
-                raise InvalidRequest("tools: every tool must be an object", f"tools[{i}]")
             if tool.get("type") != "function":
                 continue  # hosted and custom tools cannot run on a chat-completions upstream
             name = tool.get("name")

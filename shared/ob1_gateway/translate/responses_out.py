@@ -120,8 +120,8 @@ def _format_of(obj: dict[str, Any]) -> str | None:
     details = obj.get("reasoning_details")
     if isinstance(details, list):
         for d in details:
-            if isinstance(d, dict) and isinstance(d.get("format"), str) and d["format"]:
-                return d["format"]
+            if isinstance(d, dict) and isinstance(fmt := d.get("format"), str) and fmt:
+                return fmt
     return None
 
 
@@ -190,11 +190,11 @@ def chat_to_response(
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
             continue
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        fn = raw_fn if isinstance(raw_fn := call.get("function"), dict) else {}
         arguments = fn.get("arguments")
         if not isinstance(arguments, str):
             arguments = "" if arguments is None else str(arguments)
-        call_id = call.get("id") if isinstance(call.get("id"), str) and call.get("id") else new_id("call")
+        call_id = raw_id if isinstance(raw_id := call.get("id"), str) and raw_id else new_id("call")
         name = plan.tool_names.restore(fn.get("name") or "")
         output.append(function_call_item(new_id("fc"), call_id, name, arguments, "completed"))
 

@@ -33,9 +33,8 @@ from .responses_out import (
     response_envelope,
     responses_usage,
 )
-from .sequencer import Block, Kind, Part, Sequencer
+from .sequencer import Block, Kind, Part, SequencedStream
 from .sse import Event
-from .usage import Usage, usage_from_openai
 
 __all__ = ["Event", "ResponsesStream"]
 
@@ -44,74 +43,40 @@ def _error_code(status: int) -> str:
     return {429: "rate_limit_exceeded", 400: "invalid_prompt"}.get(status, "server_error")
 
 
-class ResponsesStream:
+class ResponsesStream(SequencedStream):
     def __init__(self, plan: ResponsesPlan, *, response_id: str, created_at: int | None = None) -> None:
+        super().__init__()
         self._plan = plan
         self.response_id = response_id
         self.created_at = created_at if created_at is not None else int(time.time())
         self._seq_number = 0
-        self._seq = Sequencer(self)
         self._closing_status = "completed"
-        self._started = False
-        self.finished = False
         self.status: str | None = None
-        self.failed_status: int | None = None
 
-    @property
-    def usage(self) -> Usage:
-        """The latest upstream usage seen (zeros before any)."""
-        return usage_from_openai(self._seq.raw_usage)
+    # -- the stream's own events --------------------------------------------------------------------
 
-    def ending_fault(self) -> str | None:
-        return self._seq.ending_fault()
-
-    # -- public events ----------------------------------------------------------------------------
-
-    def start(self) -> list[Event]:
-        if self._started:
-            return []
-        self._started = True
+    def _opening(self) -> list[Event]:
         response = self._envelope("in_progress", [])
         return [
             self._event("response.created", response=response),
             self._event("response.in_progress", response=response),
         ]
 
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
-        if self.finished:
-            return []
-        out = self.start()
-        events, fault = self._seq.feed(chunk)
-        out.extend(events)
-        if fault is not None:
-            out.extend(self.fail(*fault))
-        return out
-
-    def finish(self) -> list[Event]:
-        if self.finished:
-            return []
-        out = self.start()
+    def _closing(self) -> list[Event]:
         seq = self._seq
-        if seq.finish_reason is None and not seq.any_content:
-            return out + self.fail(502, "upstream ended the stream without a response")
         incomplete = incomplete_reason(seq.finish_reason)
         status = "incomplete" if incomplete else "completed"
         self._closing_status = status
-        out.extend(seq.drain())
-        self.finished = True
+        out = seq.drain()
         self.status = status
         response = self._envelope(status, self._items(), incomplete=incomplete)
         response["usage"] = responses_usage(seq.raw_usage)
         out.append(self._event(f"response.{status}", response=response))
         return out
 
-    def fail(self, status: int, message: str) -> list[Event]:
-        if self.finished:
-            return []
+    def _failure(self, status: int, message: str) -> list[Event]:
         out = self.start()
-        self.finished = True
         self.status = "failed"
-        self.failed_status = status
         items = self._items()
         for item in items:
             if item.get("status") == "in_progress":

@@ -25,6 +25,7 @@ grows and closes. It also keeps what the end of the stream is judged by (``endin
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -32,8 +33,9 @@ from typing import Any, Protocol
 from .errors import chunk_error
 from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 from .sse import Event
+from .usage import Usage, usage_from_openai
 
-__all__ = ["Block", "Emitter", "Kind", "Part", "Sequencer", "State", "arguments_complete"]
+__all__ = ["Block", "Emitter", "Kind", "Part", "SequencedStream", "Sequencer", "State", "arguments_complete"]
 
 
 class Kind(Enum):
@@ -267,7 +269,7 @@ class Sequencer:
         key = call.get("index")
         if isinstance(key, bool) or not isinstance(key, int | str):  # missing or garbage
             key = call_id if call_id else self._last_call_key
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        fn = raw_fn if isinstance(raw_fn := call.get("function"), dict) else {}
         name = fn.get("name") if isinstance(fn.get("name"), str) and fn.get("name") else None
         args = fn.get("arguments") if isinstance(fn.get("arguments"), str) else None
         block = self._calls.get(key)
@@ -332,3 +334,76 @@ class Sequencer:
                 if isinstance(d, dict) and isinstance(d.get("format"), str) and d["format"]:
                     self.reasoning_format = d["format"]
                     return
+
+
+class SequencedStream(ABC):
+    """A translated stream's life, shared by the APIs' emitters: started once, fed chunk by chunk
+    through its ``Sequencer``, ended once (``finish`` or ``fail``). Subclasses say what their API sends
+    at each step (``_opening``, ``_closing``, ``_failure``) and for each block (the ``Emitter`` methods)."""
+
+    def __init__(self, *, split_reasoning: bool = False) -> None:
+        self._seq = Sequencer(self, split_reasoning=split_reasoning)
+        self._started = False
+        self.finished = False
+        self.failed_status: int | None = None  # set when the stream ended with an error event
+
+    @property
+    def usage(self) -> Usage:
+        """The latest upstream usage seen (zeros before any)."""
+        return usage_from_openai(self._seq.raw_usage)
+
+    def ending_fault(self) -> str | None:
+        return self._seq.ending_fault()
+
+    def start(self) -> list[Event]:
+        if self._started:
+            return []
+        self._started = True
+        return self._opening()
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        if self.finished:
+            return []
+        out = self.start()
+        events, fault = self._seq.feed(chunk)
+        out.extend(events)
+        if fault is not None:
+            out.extend(self.fail(*fault))
+        return out
+
+    def finish(self) -> list[Event]:
+        """The clean end. A stream with neither content nor a finish reason is a failure (502)."""
+        if self.finished:
+            return []
+        out = self.start()
+        if self._seq.finish_reason is None and not self._seq.any_content:
+            return out + self.fail(502, "upstream ended the stream without a response")
+        out.extend(self._closing())
+        self.finished = True
+        return out
+
+    def fail(self, status: int, message: str) -> list[Event]:
+        if self.finished:
+            return []
+        self.finished = True
+        self.failed_status = status
+        return self._failure(status, message)
+
+    @abstractmethod
+    def _opening(self) -> list[Event]: ...
+
+    @abstractmethod
+    def _closing(self) -> list[Event]:
+        """Every block drained (``self._seq.drain()``) and the API's last events."""
+
+    @abstractmethod
+    def _failure(self, status: int, message: str) -> list[Event]: ...
+
+    @abstractmethod
+    def opened(self, block: Block) -> list[Event]: ...
+
+    @abstractmethod
+    def appended(self, block: Block, part: Part, value: str) -> list[Event]: ...
+
+    @abstractmethod
+    def closed(self, block: Block) -> list[Event]: ...

@@ -25,7 +25,7 @@ def hoist_system_messages(body: dict[str, Any]) -> dict[str, Any] | None:
         return None
     systems = [m for m in messages if isinstance(m, dict) and m.get("role") == "system"]
     rest = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
-    contents = [m.get("content") for m in systems]
+    contents: list[Any] = [m.get("content") for m in systems]
     if not all(isinstance(c, str | list) for c in contents):
         return None  # not a body this could merge; the upstream's refusal stands
     if all(isinstance(c, str) for c in contents):

@@ -128,7 +128,7 @@ def _block_tokens(block: Any) -> int:
         data = block.get("data")
         return _text_tokens(data) if isinstance(data, str) else 0
     if kind == "tool_use":
-        name = block.get("name") if isinstance(block.get("name"), str) else ""
+        name = raw_name if isinstance(raw_name := block.get("name"), str) else ""
         return _BLOCK_OVERHEAD + _text_tokens(name + _dumps(block.get("input") or {}))
     if kind == "tool_result":
         content = block.get("content")

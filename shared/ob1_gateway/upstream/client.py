@@ -39,7 +39,8 @@ import logging
 import time
 import urllib.request
 from collections.abc import AsyncIterator
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 import httpx2
 
@@ -54,7 +55,15 @@ from .token import TokenProvider, TokenUnavailable
 log = logging.getLogger(__name__)
 
 _NO_RETRY_5XX = frozenset({501, 505})
-_DONE = object()  # the ``[DONE]`` sentinel
+
+
+class _Done(Enum):
+    """The type of the ``[DONE]`` sentinel (an enum member, so ``is _DONE`` narrows)."""
+
+    DONE = "[DONE]"
+
+
+_DONE: Final = _Done.DONE  # the ``[DONE]`` sentinel
 # After a malformed chunk, how much more of the stream is read looking for its usage chunk.
 _DRAIN_LIMIT_BYTES = 1 << 20
 # Failures where the upstream never answered: safe and useful to retry.
@@ -177,7 +186,7 @@ class ChatStream:
             raise UpstreamStreamError(f"upstream stream failed: {type(exc).__name__}") from None
         self._check_complete()
 
-    def _parse(self, data: str) -> dict[str, Any] | object | None:
+    def _parse(self, data: str) -> dict[str, Any] | Literal[_Done.DONE] | None:
         """The chunk to yield, ``_DONE`` at ``[DONE]``, or None for nothing to yield. After a malformed
         chunk the content is lost, so only usage is passed on: what the upstream charged is recorded."""
         if data.strip() == "[DONE]":
@@ -250,6 +259,11 @@ class UpstreamClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+    def renew_pools(self) -> None:
+        """New, empty connection pools (after a SnapStart restore; the old client holds no connection
+        then, since nothing is sent upstream at init)."""
+        self.http = _http_client(self.settings)
 
     async def list_models(self) -> list[dict[str, Any]]:
         response, _ = await self._send("GET", "/models", None)

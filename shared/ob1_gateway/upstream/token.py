@@ -197,7 +197,7 @@ class OB1TokenManager:
             if ok(again):
                 self._token = again
                 return again
-            fresh = await self.workos.refresh(again.refresh_token, previous=again)  # type: ignore[arg-type]
+            fresh = await self.workos.refresh(again.refresh_token, previous=again)
         await self._save(fresh)
         expiry = datetime.fromtimestamp(fresh.expires_at, UTC).isoformat(timespec="seconds")
         log.info("refreshed the OB-1 token; it expires at %s", expiry)

@@ -87,7 +87,7 @@ def token_from_grant(body: dict[str, Any], previous: OB1Token | None = None, now
         lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else DEFAULT_LIFETIME
         expires_at = now + lifetime
     claims = jwt_claims(access)
-    user = body.get("user") if isinstance(body.get("user"), dict) else {}
+    user = raw_user if isinstance(raw_user := body.get("user"), dict) else {}
     return OB1Token(
         access_token=access,
         refresh_token=body.get("refresh_token") or (previous.refresh_token if previous else None),

@@ -18,12 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway.backends import build_backends
-from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import Backends, OB1Token
 
 from tests.fakes.ob1_fake import FakeOB1Server
-from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy
+from tests.fixtures.gateway import free_port, seeded_from_env, wait_until_healthy
 from tests.fixtures.moto_server import REPO
 
 EVENTS = REPO / "events"
@@ -57,10 +55,7 @@ def lambda_env(aws_env: dict[str, str], fake_ob1: FakeOB1Server, monkeypatch: py
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
-    get_settings.cache_clear()
-    backends = build_backends(get_settings())
-    record, key = seed_login_and_key(backends, fake_ob1, "lambda-tester")
+    backends, record, key = seeded_from_env(fake_ob1, monkeypatch, "lambda-tester")
     return LambdaEnv(key, record.key_id, backends, fake_ob1, env)
 
 
@@ -144,6 +139,24 @@ def test_api_function_fallback_route_answers_in_api_shape(lambda_env: LambdaEnv,
     response = api_handler(event, FakeContext())
     assert response["statusCode"] == 404
     assert "error" in json.loads(response["body"])
+
+
+def test_api_function_after_a_snapstart_restore(lambda_env: LambdaEnv) -> None:
+    """What one restored copy of the snapshot does before it serves: a new random state (a restored
+    copy must not replay its siblings' jitter) and new upstream pools; then it answers as before."""
+    import random
+
+    from ob1_gateway.lambda_app import after_restore
+
+    module = _load(REPO / "functions" / "api" / "app.py")
+    gateway = module.app.state.gateway
+    pools = gateway.upstream.http
+    snapshot = random.getstate()
+    after_restore(module.app)
+    assert random.getstate() != snapshot
+    assert gateway.upstream.http is not pools
+    response = module.handler(_event("models.json", lambda_env.key), FakeContext())
+    assert response["statusCode"] == 200, response
 
 
 # ---- StreamFunction (run.sh -> uvicorn, as LWA starts it) --------------------------------------------

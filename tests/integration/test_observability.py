@@ -17,10 +17,9 @@ from ob1_gateway import observability
 from ob1_gateway.app import create_app
 from ob1_gateway.backends import build_backends
 from ob1_gateway.keys import issue_key
-from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
 
-from tests.fixtures.gateway import UvicornThread, gateway_settings, seed_login_and_key
+from tests.fixtures.gateway import UvicornThread, gateway_settings, seeded_from_env
 from tests.fixtures.moto_server import REPO
 
 REQUEST_METRICS = {
@@ -226,12 +225,7 @@ def test_mangum_handler_logs_json_with_the_api_gateway_request_id(
     aws_env: dict[str, str], fake_ob1: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """functions/api/app.py as Lambda runs it: the event's requestContext.requestId on the usage line."""
-    for name, value in fake_ob1.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("OB1GW_UPSTREAM_API_KEY", raising=False)
-    get_settings.cache_clear()
-    backends = build_backends(get_settings())
-    _, key = seed_login_and_key(backends, fake_ob1, "mangum")
+    _, _, key = seeded_from_env(fake_ob1, monkeypatch, "mangum")
     spec = importlib.util.spec_from_file_location(f"api_{uuid.uuid4().hex}", REPO / "functions" / "api" / "app.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
