@@ -24,13 +24,14 @@ def main() -> None:
     p.add_argument("route", nargs="?", default="messages", choices=["chat", "messages", "messages-stream"])
     p.add_argument("--seconds", type=float, default=8)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--delay", type=float, default=0.0, help="the mock model's answer time (sustained load)")
     args = p.parse_args()
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     key = "sk-upstream-" + secrets.token_hex(8)
     workdir = Path(tempfile.mkdtemp(prefix="ob1gw-profile-"))
-    up, port = start_upstream(key)
+    up, port = start_upstream(key, delay=args.delay)
     gw = start_gateway(port, key, workdir / "home")
     gen = LoadGen()
     try:
@@ -38,7 +39,16 @@ def main() -> None:
         raw = out_dir / f"profile-{args.route}.txt"
         load = threading.Thread(
             target=gen.run,
-            args=(job(gw, args.route, mode="rps", seconds=args.seconds + 1, concurrency=args.concurrency, warmup=0),),
+            args=(
+                job(
+                    gw,
+                    args.route,
+                    mode="sustained" if args.delay else "rps",
+                    seconds=args.seconds + 1,
+                    concurrency=args.concurrency,
+                    warmup=0,
+                ),
+            ),
         )
         load.start()
         subprocess.run(
