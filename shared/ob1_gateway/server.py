@@ -30,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from .settings import Settings
 
-__all__ = ["guarded_protocol", "run_workers", "server_config"]
+__all__ = ["exit_with_parent", "guarded_protocol", "run_workers", "server_config"]
 
 log = logging.getLogger("ob1_gateway.server")
 
@@ -112,16 +112,8 @@ def server_config(app: Any, settings: Settings, *, host: str, port: int, **extra
 def run_workers(settings: Settings, *, host: str, port: int, worker_env: dict[str, str]) -> None:
     """``ob1gw serve --workers N``: bind the port once, start N worker processes that accept on it (each
     a fresh interpreter running ``ob1gw serve --listen-fd``, its own app and event loop), restart one that
-    dies, and stop them all on SIGINT/SIGTERM."""
-    sock = socket.create_server((host, port), backlog=2048)
-    sock.set_inheritable(True)
-    command = [sys.executable, "-m", "ob1_gateway.cli", "serve", "--listen-fd", str(sock.fileno())]
-    env = {**os.environ, **worker_env}
-
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
-
-    workers = [start() for _ in range(settings.workers)]
+    dies (waiting longer each time it dies again soon), and stop them all on SIGINT/SIGTERM. Workers
+    stop by themselves if this supervisor is killed outright (``exit_with_parent``)."""
     stopping = False
 
     def stop(signum: int, frame: Any) -> None:
@@ -130,13 +122,31 @@ def run_workers(settings: Settings, *, host: str, port: int, worker_env: dict[st
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    sock = socket.create_server((host, port), backlog=2048)
+    sock.set_inheritable(True)
+    command = [sys.executable, "-m", "ob1_gateway.cli", "serve", "--listen-fd", str(sock.fileno())]
+    command += ["--supervisor", str(os.getpid())]
+    env = {**os.environ, **worker_env}
+
+    def start() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(command, env=env, pass_fds=(sock.fileno(),))
+
+    workers = [start() for _ in range(settings.workers)]
+    started = [time.monotonic()] * len(workers)
+    delay = 1.0
     try:
         while not stopping:
             for i, worker in enumerate(workers):
-                if worker.poll() is not None and not stopping:
-                    log.warning("worker %d exited with %s; starting another", worker.pid, worker.returncode)
-                    time.sleep(1)
-                    workers[i] = start()
+                if worker.poll() is None or stopping:
+                    continue
+                # one that ran for a minute gets a quick restart; one that keeps dying, a slower one
+                delay = 1.0 if time.monotonic() - started[i] > 60 else min(delay * 2, 30.0)
+                log.warning("worker %d exited with %s; another in %.0f s", worker.pid, worker.returncode, delay)
+                deadline = time.monotonic() + delay
+                while not stopping and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                if not stopping:
+                    workers[i], started[i] = start(), time.monotonic()
             time.sleep(0.2)
     finally:
         for worker in workers:
@@ -148,3 +158,13 @@ def run_workers(settings: Settings, *, host: str, port: int, worker_env: dict[st
             except subprocess.TimeoutExpired:
                 worker.kill()
         sock.close()
+
+
+def exit_with_parent(supervisor: int) -> None:
+    """A worker: be sent SIGTERM when the supervisor dies, however it dies (Linux; elsewhere a no-op)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != supervisor:  # it died before this worker got here
+        raise SystemExit(0)

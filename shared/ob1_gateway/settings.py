@@ -21,7 +21,10 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OB1GW_", extra="ignore", frozen=True, populate_by_name=True)
+    # An empty variable is an unset one (OB1GW_TRACER= means the default, not an invalid boolean).
+    model_config = SettingsConfigDict(
+        env_prefix="OB1GW_", extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True
+    )
 
     home: Path = Field(default=Path("~/.ob1gw"), description="Data directory for the local backend.")
     backend: Literal["local", "aws"] = "local"

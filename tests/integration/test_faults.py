@@ -266,6 +266,50 @@ def test_truncated_tool_arguments_are_an_error_and_usage_is_recorded(
 
 
 @pytest.mark.parametrize("api", APIS)
+def test_a_failure_reported_mid_stream_ends_it_and_keeps_what_was_charged(
+    gw: GatewayHandle, fake_ob1: Any, api: str
+) -> None:
+    """``finish_reason: "error"`` on a chunk that also carries the usage: the stream ends there (nothing
+    the upstream sends after it reaches the client) and the record has that usage."""
+    failing = S.chunk({"role": "assistant", "content": ""}, finish_reason="error")
+    failing["usage"] = S.usage(prompt_tokens=21, completion_tokens=9)
+    after = S.chunk({"role": "assistant", "content": "AFTER THE ERROR"})
+    fake_ob1.enqueue(
+        [S.PROCESSING, S.role_chunk(), S.chunk({"role": "assistant", "content": F.PARTIAL}), failing, after, S.DONE]
+    )
+    code, _, events = request(gw, api, stream=True)
+    assert code == 200
+    error = stream_error(api, events)
+    assert "reported an error" in error["message"]
+    assert "AFTER THE ERROR" not in text_before_error(api, events)
+    [record] = gw.usage_records(1)
+    assert (record.status, record.input_tokens, record.output_tokens) == (502, 21, 9)
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_bytes_after_a_completed_tool_call_break_the_stream(gw: GatewayHandle, fake_ob1: Any, api: str) -> None:
+    """A call whose arguments were complete JSON gets more bytes after another call started: what the
+    upstream sent for it no longer parses, on every API (the pass-through forwards those bytes)."""
+    fake_ob1.enqueue(
+        [
+            S.PROCESSING,
+            S.role_chunk(),
+            S.chunk(S._tool_delta(0, id="toolu_fake_G1", name="get_weather", args='{"city": "Paris"}')),
+            S.chunk(S._tool_delta(1, id="toolu_fake_G2", name="get_time", args="{}")),
+            S.chunk(S._tool_delta(0, args="}")),
+            S.chunk({"role": "assistant", "content": ""}, finish_reason="tool_calls", native_finish_reason="tool_use"),
+            S.usage_chunk(prompt_tokens=12, completion_tokens=5),
+            S.DONE,
+        ]
+    )
+    code, _, events = request(gw, api, stream=True)
+    assert code == 200
+    assert "incomplete tool call arguments" in stream_error(api, events)["message"]
+    [record] = gw.usage_records(1)
+    assert (record.status, record.input_tokens, record.output_tokens) == (502, 12, 5)
+
+
+@pytest.mark.parametrize("api", APIS)
 def test_an_index_reused_with_a_new_id_is_a_second_call_not_a_broken_stream(
     gw: GatewayHandle, fake_ob1: Any, api: str
 ) -> None:

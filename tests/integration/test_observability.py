@@ -273,3 +273,12 @@ def test_aws_set_names_are_read_through_settings(monkeypatch: pytest.MonkeyPatch
     assert settings.in_lambda and settings.service_name == "svc" and settings.powertools_wanted
     monkeypatch.setenv("OB1GW_POWERTOOLS", "off")
     assert not load_settings().powertools_wanted
+
+
+def test_an_empty_switch_is_an_unset_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ob1_gateway.settings import load_settings
+
+    monkeypatch.setenv("OB1GW_TRACER", "")
+    monkeypatch.setenv("OB1GW_POWERTOOLS", "")
+    settings = load_settings()
+    assert settings.tracer is False and settings.powertools is None

@@ -56,3 +56,26 @@ def test_workers_share_the_port_and_one_rate_limit(tmp_path: Path, fake_ob1: Any
         assert counted == 5, "the counters live in the shared database"
     assert gw.process.returncode is not None
     assert _children(gw.process.pid) == [], "stopping the server stops its workers"
+
+
+def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path, fake_ob1: Any) -> None:
+    """SIGKILL leaves no handler to run: the workers must notice by themselves and free the port."""
+    import os
+    import signal
+
+    with served(tmp_path / "home", fake_ob1, workers=2) as gw:
+        workers = _children(gw.process.pid)
+        assert len(workers) == 2
+        os.kill(gw.process.pid, signal.SIGKILL)
+        gw.process.wait(timeout=10)
+        deadline = time.monotonic() + 20
+        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+            assert time.monotonic() < deadline, "orphaned workers kept running"
+            time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"

@@ -95,15 +95,21 @@ async def relay_translated(
         try:
             for name, data in translator.start():
                 yield encode_sse(name, data)
+            closing: list[Event] | None = None
             async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
                 meter.mark_first_byte(chunk)
                 if chunk is None:
                     yield keepalive
                     continue
-                for name, data in translator.feed(chunk):
+                events = translator.feed(chunk)
+                if translator.failed_status is not None:  # the upstream reported a failure mid-stream
+                    closing = events
+                    break
+                for name, data in events:
                     yield encode_sse(name, data)
-            fault = translator.ending_fault()
-            closing = translator.fail(502, fault) if fault else translator.finish()
+            if closing is None:
+                fault = translator.ending_fault()
+                closing = translator.fail(502, fault) if fault else translator.finish()
             status = translator.failed_status or 200
         except UpstreamStreamError as exc:
             status = exc.status

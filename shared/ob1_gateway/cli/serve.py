@@ -21,6 +21,7 @@ def serve(
         int | None, typer.Option(help="Processes sharing the port, a core each (default OB1GW_WORKERS, 1).")
     ] = None,
     listen_fd: Annotated[int | None, typer.Option(hidden=True, help="A worker: accept on this socket.")] = None,
+    supervisor: Annotated[int | None, typer.Option(hidden=True, help="A worker: the supervisor's pid.")] = None,
 ) -> None:
     """Run the gateway."""
     import socket
@@ -31,7 +32,7 @@ def serve(
     from ..app import create_app
     from ..backends import build_backends
     from ..logfmt import ReadableFormatter
-    from ..server import run_workers, server_config
+    from ..server import exit_with_parent, run_workers, server_config
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
     handler = logging.StreamHandler()
@@ -50,6 +51,8 @@ def serve(
         if settings.workers > 1:
             run_workers(settings, host=host, port=port, worker_env=worker_environment(settings))
             return
+    if supervisor is not None:
+        exit_with_parent(supervisor)
     app = create_app(settings, backends)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False

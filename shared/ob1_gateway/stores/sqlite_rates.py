@@ -2,8 +2,9 @@
 where every worker process must see the same counts (one process uses ``memory_rates`` instead).
 
 Each check-and-count is one ``BEGIN IMMEDIATE`` transaction, so two workers never both take the last
-request of a minute. Requests in flight are counted per worker process; a worker that died holding
-slots (killed mid-request) is noticed by its pid and its slots are freed."""
+request of a minute. Requests in flight are counted per worker process, named by its pid and start
+time: a worker that died holding slots (killed mid-request, or the whole server killed and restarted,
+when a new process may get the same pid) no longer matches, and its slots are freed."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from .local import SqliteDatabase
 
@@ -24,21 +26,34 @@ CREATE TABLE IF NOT EXISTS rate_windows (
 );
 CREATE TABLE IF NOT EXISTS rate_inflight (
     key_id TEXT NOT NULL,
-    pid INTEGER NOT NULL,
+    process TEXT NOT NULL,
     n INTEGER NOT NULL,
-    PRIMARY KEY (key_id, pid)
+    PRIMARY KEY (key_id, process)
 );
 """
 
 
-def _alive(pid: int) -> bool:
+def _started(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "" where that is unknown."""
     try:
-        os.kill(pid, 0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _process_id(pid: int) -> str:
+    return f"{pid}:{_started(pid)}"
+
+
+def _alive(process: str) -> bool:
+    pid, _, started = process.partition(":")
+    try:
+        os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except (PermissionError, ValueError):
         return True
-    return True
+    return _started(int(pid)) == started
 
 
 class SqliteRateStore:
@@ -46,6 +61,7 @@ class SqliteRateStore:
 
     def __init__(self, db: SqliteDatabase) -> None:
         self.db = db
+        self._me = _process_id(os.getpid())
         db.connect().executescript(_SCHEMA)
 
     @contextmanager
@@ -87,23 +103,24 @@ class SqliteRateStore:
 
     def enter(self, key_id: str, max_parallel: int) -> bool:
         with self._transaction() as conn:
-            rows = conn.execute("SELECT pid, n FROM rate_inflight WHERE key_id = ?", (key_id,)).fetchall()
+            rows = conn.execute("SELECT process, n FROM rate_inflight WHERE key_id = ?", (key_id,)).fetchall()
             held = 0
             for row in rows:
-                if _alive(row["pid"]):
+                if row["process"] == self._me or _alive(row["process"]):
                     held += row["n"]
                 else:
-                    conn.execute("DELETE FROM rate_inflight WHERE key_id = ? AND pid = ?", (key_id, row["pid"]))
+                    conn.execute("DELETE FROM rate_inflight WHERE key_id = ? AND process = ?", (key_id, row["process"]))
             if held >= max_parallel:
                 return False
             conn.execute(
-                "INSERT INTO rate_inflight (key_id, pid, n) VALUES (?, ?, 1)"
-                " ON CONFLICT (key_id, pid) DO UPDATE SET n = n + 1",
-                (key_id, os.getpid()),
+                "INSERT INTO rate_inflight (key_id, process, n) VALUES (?, ?, 1)"
+                " ON CONFLICT (key_id, process) DO UPDATE SET n = n + 1",
+                (key_id, self._me),
             )
             return True
 
     def leave(self, key_id: str) -> None:
         with self._transaction() as conn:
-            conn.execute("UPDATE rate_inflight SET n = n - 1 WHERE key_id = ? AND pid = ?", (key_id, os.getpid()))
-            conn.execute("DELETE FROM rate_inflight WHERE key_id = ? AND pid = ? AND n <= 0", (key_id, os.getpid()))
+            me = (key_id, self._me)
+            conn.execute("UPDATE rate_inflight SET n = n - 1 WHERE key_id = ? AND process = ?", me)
+            conn.execute("DELETE FROM rate_inflight WHERE key_id = ? AND process = ? AND n <= 0", me)

@@ -59,6 +59,8 @@ class ChatPassthrough:
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
         if self.finished:
             return []
+        if chunk.get("usage"):  # even on the chunk that reports a failure: it is what was charged
+            self._usage = usage_from_openai(chunk["usage"])
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             if isinstance(choice, dict):
@@ -67,12 +69,10 @@ class ChatPassthrough:
                 _, fault = seq.feed_choice(choice)
                 if fault is not None:
                     return self.fail(*fault)
-        if chunk.get("usage"):
-            self._usage = usage_from_openai(chunk["usage"])
-            if not self._client_wants_usage:
-                if not chunk.get("choices"):
-                    return []
-                chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        if chunk.get("usage") and not self._client_wants_usage:
+            if not chunk.get("choices"):
+                return []
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
         return [(None, chunk)]
 
     def finish(self) -> list[Event]:

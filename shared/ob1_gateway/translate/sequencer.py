@@ -76,8 +76,9 @@ class Block:
     upstream_id: str | None = None
     name: str | None = None
     ordinal: int = 0  # tool calls: 0 for the stream's first call, 1 for the next...
-    arguments: str = ""  # tool calls: every fragment kept, for completeness
+    arguments: str = ""  # tool calls: every fragment received (the end check judges what the upstream sent)
     complete: bool = False
+    recheck: bool = False  # a "}" arrived since arguments were last parsed: they may be complete now
     # What an emitter keeps about the block while it is on the wire (its item, its text so far).
     wire: dict[str, Any] = field(default_factory=dict)
 
@@ -134,11 +135,11 @@ class Sequencer:
     def feed(self, chunk: dict[str, Any]) -> tuple[list[Event], tuple[int, str] | None]:
         """Events for one chunk's first choice, and the fault it reports (an error object or
         ``finish_reason: "error"``), if any."""
+        if isinstance(chunk.get("usage"), dict):  # an error chunk may carry what was charged
+            self.raw_usage = chunk["usage"]
         err = chunk_error(chunk)
         if err is not None:
             return [], err
-        if isinstance(chunk.get("usage"), dict):
-            self.raw_usage = chunk["usage"]
         choices = chunk.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
             return [], None
@@ -251,14 +252,15 @@ class Sequencer:
     def _tool(self, call: dict[str, Any], out: list[Event]) -> None:
         block, args = self._track(call)
         if args:
+            block.arguments += args
+            block.recheck = block.recheck or block.complete or "}" in args
             if block.state is State.OPEN:
-                block.arguments += args
                 block.complete = False
                 out.extend(self._emitter.appended(block, Part.ARGUMENTS, args))
             elif block.state is State.PENDING:
-                block.arguments += args
                 block.buffer.append(args)
-            # CLOSED: closed as a complete JSON object; trailing bytes can only be whitespace or garbage.
+            # CLOSED: closed as a complete JSON object; trailing bytes can only be whitespace or garbage
+            # (not sent on, but kept in ``arguments``: the end check sees them).
         self._advance(out)
 
     def _track(self, call: dict[str, Any]) -> tuple[Block, str | None]:
@@ -296,6 +298,11 @@ class Sequencer:
         while pending:
             cur = self._cur
             if cur is not None and cur.kind is Kind.TOOL and not cur.complete:
+                # Parsed again only after a "}": an object cannot end without one (no quadratic re-parse
+                # of a long argument string while other blocks wait).
+                if not cur.recheck:
+                    return
+                cur.recheck = False
                 if not arguments_complete(cur.arguments):
                     return
                 cur.complete = True
