@@ -154,9 +154,8 @@ class ChatStream:
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
-                try:
-                    async with asyncio.timeout(self._idle_timeout):
-                        raw = await raw_chunks.__anext__()
+                try:  # silence is bounded by the request's read timeout (``stream_idle_timeout``)
+                    raw = await raw_chunks.__anext__()
                 except StopAsyncIteration:
                     break
                 if self._malformed:
@@ -176,7 +175,7 @@ class ChatStream:
                     break
                 if chunk is not None:
                     yield chunk
-        except TimeoutError:
+        except (TimeoutError, httpx2.ReadTimeout):
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
             ) from None
@@ -317,6 +316,11 @@ class UpstreamClient:
             if stream:
                 headers["Accept"] = "text/event-stream"
             request = self.http.build_request(method, self.base_url + path, headers=headers, content=content)
+            if stream:  # each read of a stream waits at most this long: the idle timeout, for no extra cost
+                request.extensions["timeout"] = {
+                    **request.extensions["timeout"],
+                    "read": self.settings.stream_idle_timeout,
+                }
             failure: UpstreamError
             wait: float | None = None
             try:

@@ -1,0 +1,51 @@
+"""``with_keepalive``: the relay's source of upstream chunks and keep-alive ticks (``None``)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from ob1_gateway.api.streaming import with_keepalive
+
+
+async def _source(log: list[str], *, fail: bool = False) -> AsyncIterator[str]:
+    try:
+        yield "a"
+        await asyncio.sleep(0.35)
+        yield "b"
+        yield "c"
+        if fail:
+            raise RuntimeError("upstream broke")
+        await asyncio.sleep(10)
+        yield "never"
+    finally:
+        log.append("source closed")
+
+
+def test_ticks_while_the_source_is_silent_and_items_keep_their_order() -> None:
+    out: list[str | None] = []
+
+    async def collect() -> None:
+        async for item in with_keepalive(_source([], fail=True), 0.1):
+            out.append(item)
+
+    with pytest.raises(RuntimeError, match="upstream broke"):
+        asyncio.run(collect())
+    assert [i for i in out if i is not None] == ["a", "b", "c"], "the error comes after every item before it"
+    ticks = out[1 : out.index("b")]
+    assert 2 <= len(ticks) <= 4 and set(ticks) == {None}, out
+    assert None not in out[out.index("b") :], "no tick while items arrive"
+
+
+def test_closing_the_relay_closes_the_source() -> None:
+    log: list[str] = []
+
+    async def run() -> None:
+        stream = with_keepalive(_source(log), 0.05)
+        assert await stream.__anext__() == "a"
+        await stream.aclose()
+        await asyncio.sleep(0.01)
+
+    asyncio.run(run())
+    assert log == ["source closed"]
