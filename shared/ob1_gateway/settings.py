@@ -49,7 +49,8 @@ class Settings(BaseSettings):
         default=120.0,
         gt=0,
         description="Seconds to wait for the upstream's response headers on streaming chat and the model "
-        "list (a non-stream completion's headers come with its body, so only read_timeout bounds it).",
+        "list (a non-stream completion's headers come with its body, so only read_timeout bounds it). "
+        "A stream's headers also wait at most stream_idle_timeout (it is that request's read timeout).",
     )
     stream_idle_timeout: float = Field(
         default=300.0,

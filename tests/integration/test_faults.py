@@ -287,6 +287,20 @@ def test_a_failure_reported_mid_stream_ends_it_and_keeps_what_was_charged(
 
 
 @pytest.mark.parametrize("api", APIS)
+def test_an_error_object_that_carries_usage_is_billed(gw: GatewayHandle, fake_ob1: Any, api: str) -> None:
+    failing = S.chunk({"role": "assistant", "content": ""}, finish_reason="error")
+    failing |= {"error": {"code": 502, "message": "Provider returned error"}, "usage": S.usage(17, 4)}
+    fake_ob1.enqueue(
+        [S.PROCESSING, S.role_chunk(), S.chunk({"role": "assistant", "content": F.PARTIAL}), failing, S.DONE]
+    )
+    code, _, events = request(gw, api, stream=True)
+    assert code == 200
+    assert "Provider returned error" in stream_error(api, events)["message"]
+    [record] = gw.usage_records(1)
+    assert (record.status, record.input_tokens, record.output_tokens) == (502, 17, 4)
+
+
+@pytest.mark.parametrize("api", APIS)
 def test_bytes_after_a_completed_tool_call_break_the_stream(gw: GatewayHandle, fake_ob1: Any, api: str) -> None:
     """A call whose arguments were complete JSON gets more bytes after another call started: what the
     upstream sent for it no longer parses, on every API (the pass-through forwards those bytes)."""

@@ -49,3 +49,21 @@ def test_closing_the_relay_closes_the_source() -> None:
 
     asyncio.run(run())
     assert log == ["source closed"]
+
+
+def test_a_source_that_ends_in_cancellation_does_not_leave_the_relay_waiting() -> None:
+    async def cancelled_source() -> AsyncIterator[str]:
+        yield "a"
+        raise asyncio.CancelledError
+
+    async def run() -> list[str | None]:
+        out: list[str | None] = []
+        async for item in with_keepalive(cancelled_source(), 0.05):
+            out.append(item)
+        return out
+
+    async def bounded() -> None:
+        await asyncio.wait_for(run(), timeout=2)
+
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(bounded())

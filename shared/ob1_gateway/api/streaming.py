@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from fastapi.responses import StreamingResponse
@@ -41,15 +42,10 @@ def log_stream_failure(exc: BaseException) -> None:
     log.error("stream relay failed: %s at %s", type(exc).__name__, where)
 
 
-class _Raised:
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
+_WAKE = object()  # the reader task ended: look at how
 
 
-_END = object()
-
-
-async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIterator[T | None]:
+async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncGenerator[T | None, None]:
     """Yield the source's items, and ``None`` whenever ``interval`` seconds pass without one.
 
     One task reads the source into a small queue and one timer per ``interval`` adds the ticks: per
@@ -60,12 +56,12 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIter
     last = loop.time()
 
     async def pump() -> None:
-        try:
-            async for item in source:
-                await queue.put(item)
-            await queue.put(_END)
-        except Exception as exc:  # handed to the reader, in order
-            await queue.put(_Raised(exc))
+        async for item in source:
+            await queue.put(item)
+
+    def pumped(_: asyncio.Task[None]) -> None:
+        if not queue.full():  # a full queue is being read: the reader looks once it is empty
+            queue.put_nowait(_WAKE)
 
     timer: asyncio.TimerHandle | None = None
 
@@ -76,20 +72,27 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncIter
         timer = loop.call_later(max(interval - (loop.time() - last), interval / 10), tick)
 
     reader = asyncio.ensure_future(pump())
+    reader.add_done_callback(pumped)
     timer = loop.call_later(interval, tick)
     try:
         while True:
-            item = await queue.get()
-            if item is _END:
+            if queue.empty() and reader.done():  # every item is out: the end, or the source's error
+                if reader.cancelled():
+                    raise asyncio.CancelledError
+                error = reader.exception()
+                if error is not None:
+                    raise error
                 return
-            if isinstance(item, _Raised):
-                raise item.error
+            item = await queue.get()
+            if item is _WAKE:
+                continue
             last = loop.time()
             yield item  # type: ignore[misc]
     finally:
         if timer is not None:
             timer.cancel()
         reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)  # never left running, its error retrieved
 
 
 class StreamTranslator(Protocol):
@@ -124,17 +127,18 @@ async def relay_translated(
             for name, data in translator.start():
                 yield encode_sse(name, data)
             closing: list[Event] | None = None
-            async for chunk in with_keepalive(chunks, KEEPALIVE_SECONDS):
-                meter.mark_first_byte(chunk)
-                if chunk is None:
-                    yield keepalive
-                    continue
-                events = translator.feed(chunk)
-                if translator.failed_status is not None:  # the upstream reported a failure mid-stream
-                    closing = events
-                    break
-                for name, data in events:
-                    yield encode_sse(name, data)
+            async with aclosing(with_keepalive(chunks, KEEPALIVE_SECONDS)) as ticks:  # closed on every exit
+                async for chunk in ticks:
+                    meter.mark_first_byte(chunk)
+                    if chunk is None:
+                        yield keepalive
+                        continue
+                    events = translator.feed(chunk)
+                    if translator.failed_status is not None:  # the upstream reported a failure mid-stream
+                        closing = events
+                        break
+                    for name, data in events:
+                        yield encode_sse(name, data)
             if closing is None:
                 fault = translator.ending_fault()
                 closing = translator.fail(502, fault) if fault else translator.finish()

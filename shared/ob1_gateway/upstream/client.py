@@ -147,6 +147,7 @@ class ChatStream:
         self._idle_timeout = idle_timeout
         self._secrets = secrets
         self._malformed = False
+        self._failure: UpstreamStreamError | None = None
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
@@ -169,12 +170,16 @@ class ChatStream:
                         return
                     if chunk is not None:
                         yield chunk
+                    if self._failure is not None:
+                        raise self._failure
             for event in decoder.flush():
                 chunk = self._parse(event.data)
                 if chunk is _DONE:
                     break
                 if chunk is not None:
                     yield chunk
+                if self._failure is not None:
+                    raise self._failure
         except (TimeoutError, httpx2.ReadTimeout):
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
@@ -199,7 +204,11 @@ class ChatStream:
             return None
         error = chunk_error(chunk)
         if error is not None:
-            raise UpstreamStreamError(scrub(error[1], self._secrets), error[0])
+            failure = UpstreamStreamError(scrub(error[1], self._secrets), error[0])
+            if not isinstance(chunk.get("usage"), dict):
+                raise failure
+            self._failure = failure  # raised once its usage (what was charged) has been passed on
+            return {"usage": chunk["usage"], "choices": []}
         if self._malformed:
             return {**chunk, "choices": []} if isinstance(chunk.get("usage"), dict) else None
         return chunk
