@@ -80,7 +80,7 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
     """The process's resident memory now, or its peak so far with ``field="VmHWM"``; with its child
     processes' added (``ob1gw serve --workers N`` is a small supervisor and N workers)."""
     total = None
-    for one in (pid, *_children(pid)):
+    for one in (pid, *child_pids(pid)):
         try:
             for line in Path(f"/proc/{one}/status").read_text().splitlines():
                 if line.startswith(field + ":"):
@@ -90,15 +90,18 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float | None:
     return total
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
+def proc_stat(pid: int | str) -> list[str]:
+    """/proc/PID/stat's fields after the command name (the state first, then the parent's pid...), or []
+    for a process that is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def child_pids(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    return [int(p.name) for p in Path("/proc").glob("[0-9]*") if proc_stat(p.name)[1:2] == [str(pid)]]
 
 
 @dataclass
@@ -274,11 +277,8 @@ def start_litellm(venv: Path, install: bool, upstream_port: int, upstream_key: s
 
 
 def cpu_ticks(pid: int) -> int:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return 0
+    fields = proc_stat(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0  # utime + stime
 
 
 def settle(targets: list[Target], cap: float = 8.0) -> None:

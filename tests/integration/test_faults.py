@@ -265,39 +265,39 @@ def test_truncated_tool_arguments_are_an_error_and_usage_is_recorded(
     assert record.cost_micros == 200
 
 
+# A failure the upstream reports on a chunk that also carries its usage: fields on that chunk, what the
+# error message says, and the usage (input, output) the record must keep.
+REPORTED_FAILURES = {
+    "finish_reason_error": ({}, "reported an error", (21, 9)),
+    "error_object": (
+        {"error": {"code": 502, "message": "Provider returned error"}},
+        "Provider returned error",
+        (17, 4),
+    ),
+}
+
+
 @pytest.mark.parametrize("api", APIS)
+@pytest.mark.parametrize("case", list(REPORTED_FAILURES))
 def test_a_failure_reported_mid_stream_ends_it_and_keeps_what_was_charged(
-    gw: GatewayHandle, fake_ob1: Any, api: str
+    gw: GatewayHandle, fake_ob1: Any, api: str, case: str
 ) -> None:
-    """``finish_reason: "error"`` on a chunk that also carries the usage: the stream ends there (nothing
-    the upstream sends after it reaches the client) and the record has that usage."""
+    """``finish_reason: "error"`` (with or without an error object) on a chunk that carries the usage: the
+    stream ends there (nothing the upstream sends after it reaches the client) and the record has that
+    usage."""
+    fields, fragment, (input_tokens, output_tokens) = REPORTED_FAILURES[case]
     failing = S.chunk({"role": "assistant", "content": ""}, finish_reason="error")
-    failing["usage"] = S.usage(prompt_tokens=21, completion_tokens=9)
+    failing |= {**fields, "usage": S.usage(prompt_tokens=input_tokens, completion_tokens=output_tokens)}
     after = S.chunk({"role": "assistant", "content": "AFTER THE ERROR"})
     fake_ob1.enqueue(
         [S.PROCESSING, S.role_chunk(), S.chunk({"role": "assistant", "content": F.PARTIAL}), failing, after, S.DONE]
     )
     code, _, events = request(gw, api, stream=True)
     assert code == 200
-    error = stream_error(api, events)
-    assert "reported an error" in error["message"]
+    assert fragment in stream_error(api, events)["message"]
     assert "AFTER THE ERROR" not in text_before_error(api, events)
     [record] = gw.usage_records(1)
-    assert (record.status, record.input_tokens, record.output_tokens) == (502, 21, 9)
-
-
-@pytest.mark.parametrize("api", APIS)
-def test_an_error_object_that_carries_usage_is_billed(gw: GatewayHandle, fake_ob1: Any, api: str) -> None:
-    failing = S.chunk({"role": "assistant", "content": ""}, finish_reason="error")
-    failing |= {"error": {"code": 502, "message": "Provider returned error"}, "usage": S.usage(17, 4)}
-    fake_ob1.enqueue(
-        [S.PROCESSING, S.role_chunk(), S.chunk({"role": "assistant", "content": F.PARTIAL}), failing, S.DONE]
-    )
-    code, _, events = request(gw, api, stream=True)
-    assert code == 200
-    assert "Provider returned error" in stream_error(api, events)["message"]
-    [record] = gw.usage_records(1)
-    assert (record.status, record.input_tokens, record.output_tokens) == (502, 17, 4)
+    assert (record.status, record.input_tokens, record.output_tokens) == (502, input_tokens, output_tokens)
 
 
 @pytest.mark.parametrize("api", APIS)

@@ -12,21 +12,10 @@ import httpx
 from ob1_gateway.keys import issue_key
 from ob1_gateway.stores.base import KeyPolicy
 
+from bench.__main__ import child_pids, proc_stat
 from tests.fixtures.gateway import served
 
 BODY = {"model": "claude-sonnet-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def test_workers_share_the_port_and_one_rate_limit(tmp_path: Path, fake_ob1: Any) -> None:
@@ -35,7 +24,7 @@ def test_workers_share_the_port_and_one_rate_limit(tmp_path: Path, fake_ob1: Any
     with served(home, fake_ob1, workers=2) as gw:
         record, key = issue_key("limited", policy=KeyPolicy(rpm=5))
         gw.backends.key_store.put(record)
-        assert len(_children(gw.process.pid)) == 2, "two worker processes"
+        assert len(child_pids(gw.process.pid)) == 2, "two worker processes"
         headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
 
         def call(_: int) -> int:
@@ -55,7 +44,7 @@ def test_workers_share_the_port_and_one_rate_limit(tmp_path: Path, fake_ob1: Any
             ).fetchone()
         assert counted == 5, "the counters live in the shared database"
     assert gw.process.returncode is not None
-    assert _children(gw.process.pid) == [], "stopping the server stops its workers"
+    assert child_pids(gw.process.pid) == [], "stopping the server stops its workers"
 
 
 def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path, fake_ob1: Any) -> None:
@@ -64,18 +53,11 @@ def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path, fake_ob1: An
     import signal
 
     with served(tmp_path / "home", fake_ob1, workers=2) as gw:
-        workers = _children(gw.process.pid)
+        workers = child_pids(gw.process.pid)
         assert len(workers) == 2
         os.kill(gw.process.pid, signal.SIGKILL)
         gw.process.wait(timeout=10)
         deadline = time.monotonic() + 20
-        while any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in workers):
+        while any(proc_stat(pid)[:1] not in ([], ["Z"]) for pid in workers):  # gone, or a zombie
             assert time.monotonic() < deadline, "orphaned workers kept running"
             time.sleep(0.1)
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "Z"

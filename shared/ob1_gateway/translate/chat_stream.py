@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import openai_error_body
-from .sequencer import Block, Part, Sequencer
+from .sequencer import NO_FINISH_REASON, Block, Part, Sequencer
 from .sse import Event
 from .usage import Usage, usage_from_openai
 
@@ -50,7 +50,7 @@ class ChatPassthrough:
 
     def ending_fault(self) -> str | None:
         if not self._choices:
-            return "upstream ended the stream without a finish reason"
+            return NO_FINISH_REASON
         return next((f for f in (s.ending_fault() for s in self._choices.values()) if f), None)
 
     def start(self) -> list[Event]:
@@ -64,8 +64,11 @@ class ChatPassthrough:
         choices = chunk.get("choices")
         for choice in choices if isinstance(choices, list) else []:
             if isinstance(choice, dict):
-                key = choice.get("index")
-                seq = self._choices.setdefault(key if isinstance(key, int | str) else 0, Sequencer(_SILENT))
+                index = choice.get("index")
+                key = index if isinstance(index, int | str) else 0
+                seq = self._choices.get(key)
+                if seq is None:  # built once per choice, not once per chunk
+                    seq = self._choices[key] = Sequencer(_SILENT)
                 _, fault = seq.feed_choice(choice)
                 if fault is not None:
                     return self.fail(*fault)

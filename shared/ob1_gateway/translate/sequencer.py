@@ -35,7 +35,17 @@ from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 from .sse import Event
 from .usage import Usage, usage_from_openai
 
-__all__ = ["Block", "Emitter", "Kind", "Part", "SequencedStream", "Sequencer", "State", "arguments_complete"]
+__all__ = [
+    "NO_FINISH_REASON",
+    "Block",
+    "Emitter",
+    "Kind",
+    "Part",
+    "SequencedStream",
+    "Sequencer",
+    "State",
+    "arguments_complete",
+]
 
 
 class Kind(Enum):
@@ -59,6 +69,8 @@ class Part(Enum):
     SIGNATURE = "signature"
     ARGUMENTS = "arguments"
 
+
+NO_FINISH_REASON = "upstream ended the stream without a finish reason"
 
 _BUFFERED_PART = {Kind.TEXT: Part.TEXT, Kind.REASONING: Part.REASONING, Kind.TOOL: Part.ARGUMENTS}
 
@@ -185,7 +197,7 @@ class Sequencer:
         """Why a stream that ended here is broken, or None: it needs a finish reason, and every tool
         call's arguments must be complete JSON (unless the output was cut by ``length``)."""
         if self.finish_reason is None:
-            return "upstream ended the stream without a finish reason"
+            return NO_FINISH_REASON
         if self.finish_reason != "length":
             for block in self.tools:
                 if block.arguments.strip() and not _valid_json(block.arguments):
