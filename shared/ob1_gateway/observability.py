@@ -125,7 +125,7 @@ def setup(settings: Settings | None = None) -> bool:
         package.setLevel(level)
 
     if settings.tracer:
-        # X-Ray subsegments for boto3 (DynamoDB, Secrets Manager). The X-Ray SDK cannot patch httpx2 (the
+        # X-Ray subsegments for boto3 (DynamoDB, Secrets Manager). The X-Ray SDK does not patch aiohttp (the
         # upstream client), so upstream time is the handler segment's remainder and the latency/TTFT
         # metrics. Powertools disables the tracer by itself outside Lambda; a request without a trace
         # context is not an error.

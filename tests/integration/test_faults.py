@@ -180,8 +180,8 @@ def test_connection_refused_is_retried_then_reported(
         status, _, body = request(gw, api, stream=True)
         elapsed = time.monotonic() - started
         message = assert_error_shape(api, body, type_=error_type(api, 502))
-        assert status == 502 and "unreachable" in message and "ConnectError" in message
-        retries = [r for r in caplog.records if "retry" in r.getMessage() and "ConnectError" in r.getMessage()]
+        assert status == 502 and "unreachable" in message and "cannot connect" in message
+        retries = [r for r in caplog.records if "retry" in r.getMessage() and "cannot connect" in r.getMessage()]
         assert len(retries) == gw.settings.max_retries
         assert elapsed < 5
         # The model could not be resolved, so the request never reached metering: no usage record.
@@ -200,7 +200,7 @@ def test_connection_refused_until_the_upstream_comes_back(
             status, _, events = request(gw, api, stream=True)
             assert status == 200, events
             assert text_before_error(api, events).startswith("Echo: hi")
-            assert any("ConnectError" in r.getMessage() for r in caplog.records), "the first attempts were refused"
+            assert any("cannot connect" in r.getMessage() for r in caplog.records), "the first attempts were refused"
             assert proxy.accepted >= 1
             [record] = gw.usage_records(1)
             assert record.status == 200
@@ -221,7 +221,7 @@ def test_slow_first_byte_times_out_without_retry(gw: GatewayHandle, fake_ob1: An
 
 # ---- after the first byte: never retried, in-stream errors --------------------------------------------
 MID_STREAM = {
-    "reset": (F.reset_after(3), 502, "RemoteProtocolError"),
+    "reset": (F.reset_after(3), 502, "upstream stream failed: the response was cut off"),
     "garbage_line": (F.garbage_data_line(2), 502, "malformed stream chunk"),
     "error_object": (S.error_mid_stream(F.PARTIAL, "Provider returned error"), 502, "Provider returned error"),
     "error_finish_reason": (F.error_finish_reason(2), 502, "reported an error"),

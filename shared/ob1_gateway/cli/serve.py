@@ -39,8 +39,6 @@ def serve(
     handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler])
     install_redaction()
-    if settings.log_level != "DEBUG":  # one "HTTP Request: POST …" line per upstream call repeats the usage line
-        logging.getLogger("httpx2").setLevel(logging.WARNING)
     backends = build_backends(settings)
     if listen_fd is None:
         for problem in readiness(settings, backends):

@@ -1,9 +1,9 @@
-"""One pooled HTTP client (httpx2) for the upstream's chat and model endpoints.
+"""One pooled HTTP client (aiohttp) for the upstream's chat and model endpoints.
 
-httpx2 is httpx's maintained successor (same API, same author). It is used instead of httpx 0.28 because
-httpcore 1.0's connection pool does O(connections²) bookkeeping per request and evicts kept-alive
-connections it should keep: under 64 concurrent requests that capped the gateway at ~250 requests/s,
-against ~1,100 with httpx2's pool (bench/README.md, "Why httpx2").
+aiohttp because the upstream call is most of the gateway's CPU under load: at 750 requests in flight to a
+model that answers in 1.5 s, httpx2 (its client models, httpcore2's pool, h11 and anyio) was ~45 % of the
+gateway's profile, and the same requests cost 0.58-0.74 ms of CPU each through it against 0.15-0.16 ms
+through aiohttp's session (C parser, asyncio transports, an O(1) pool); bench/README.md, "Why aiohttp".
 
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.
@@ -37,19 +37,18 @@ import email.utils
 import json
 import logging
 import time
-import urllib.request
 from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Any, Final, Literal
 
-import httpx2
+import aiohttp
 
 from ..backoff import backoff_delays
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
-from .sharded import ShardedTransport
+from .http import env_proxy, transport_fault
 from .token import TokenProvider, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -66,14 +65,6 @@ class _Done(Enum):
 _DONE: Final = _Done.DONE  # the ``[DONE]`` sentinel
 # After a malformed chunk, how much more of the stream is read looking for its usage chunk.
 _DRAIN_LIMIT_BYTES = 1 << 20
-# Failures where the upstream never answered: safe and useful to retry.
-_RETRYABLE_TRANSPORT = (
-    httpx2.ConnectError,
-    httpx2.ConnectTimeout,
-    httpx2.RemoteProtocolError,
-    httpx2.ReadError,
-    httpx2.WriteError,
-)
 
 
 class UpstreamError(Exception):
@@ -141,7 +132,7 @@ class ChatStream:
     """
 
     def __init__(
-        self, response: httpx2.Response, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
+        self, response: aiohttp.ClientResponse, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
     ) -> None:
         self._response = response
         self._idle_timeout = idle_timeout
@@ -151,11 +142,11 @@ class ChatStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
-        raw_chunks = self._response.aiter_raw().__aiter__()
+        raw_chunks = self._response.content.iter_any().__aiter__()
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
-                try:  # silence is bounded by the request's read timeout (``stream_idle_timeout``)
+                try:  # silence is bounded by the request's socket read timeout (``stream_idle_timeout``)
                     raw = await raw_chunks.__anext__()
                 except StopAsyncIteration:
                     break
@@ -180,14 +171,12 @@ class ChatStream:
                     yield chunk
                 if self._failure is not None:
                     raise self._failure
-        except (TimeoutError, httpx2.ReadTimeout):
+        except TimeoutError:  # aiohttp's SocketTimeoutError is one
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
             ) from None
-        except httpx2.TimeoutException:
-            raise UpstreamStreamError("upstream stream timed out", 504) from None
-        except httpx2.HTTPError as exc:
-            raise UpstreamStreamError(f"upstream stream failed: {type(exc).__name__}") from None
+        except aiohttp.ClientError as exc:
+            raise UpstreamStreamError(f"upstream stream failed: {transport_fault(exc)[0]}") from None
         self._check_complete()
 
     def _parse(self, data: str) -> dict[str, Any] | Literal[_Done.DONE] | None:
@@ -220,64 +209,90 @@ class ChatStream:
             raise UpstreamStreamError("upstream sent a malformed stream chunk")
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        self._response.release()  # back to the pool when the body was read to its end, else closed
 
 
-async def _read_answer(response: httpx2.Response) -> None:
+async def _read_answer(response: aiohttp.ClientResponse) -> bytes:
     """Read a successful response's body. It is the upstream's answer (and its charge): a body cut
     off or stalled here is a 502/504 for the caller, never a retry."""
     try:
-        await response.aread()
-    except httpx2.TimeoutException:
+        return await response.read()
+    except TimeoutError:
         raise UpstreamError(504, "upstream timed out while sending its response") from None
-    except httpx2.HTTPError as exc:
-        raise UpstreamError(502, f"upstream response was cut off after it started: {type(exc).__name__}") from None
+    except aiohttp.ClientError as exc:
+        raise UpstreamError(502, f"upstream response was cut off after it started: {transport_fault(exc)[0]}") from None
     finally:
-        await response.aclose()
+        response.release()
 
 
-def _http_client(settings: Settings) -> httpx2.AsyncClient:
-    """Sharded pools (``sharded.py``), unless the environment names a proxy: httpx2 honours proxy
-    variables only with its own transport, and a proxy funnels the connections anyway."""
-    timeout = httpx2.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-    if urllib.request.getproxies():
-        limits = httpx2.Limits(
-            max_connections=settings.upstream_max_connections,
-            max_keepalive_connections=settings.upstream_max_keepalive,
-            keepalive_expiry=60,
-        )
-        return httpx2.AsyncClient(timeout=timeout, limits=limits)
-    transport = ShardedTransport(
-        max_connections=settings.upstream_max_connections,
-        max_keepalive=settings.upstream_max_keepalive,
-        keepalive_expiry=60,
-    )
-    return httpx2.AsyncClient(timeout=timeout, transport=transport)
+class _Session:
+    """The aiohttp session, made on first use in the running event loop (a session belongs to one loop;
+    nothing connects at import or init, so a SnapStart snapshot holds no connection)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._limit = settings.upstream_max_connections
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            self.forget()
+            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, keepalive_timeout=60)
+            self._session = aiohttp.ClientSession(
+                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
+            )
+            self._loop = loop
+        return self._session
+
+    def forget(self) -> None:
+        """Drop the session without awaiting it (its loop may be gone); it holds no open connection when
+        this is called at a restore, and a dead loop's sockets are closed with it."""
+        if self._session is not None and not self._session.closed:
+            self._session.detach()
+        self._session = None
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
 
 
 class UpstreamClient:
-    def __init__(self, settings: Settings, tokens: TokenProvider, http: httpx2.AsyncClient | None = None) -> None:
+    def __init__(self, settings: Settings, tokens: TokenProvider) -> None:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.upstream_url
-        self.http = http or _http_client(settings)
+        self.http = _Session(settings)
+        self._proxy = env_proxy(settings.upstream_url)
         self._static_headers = {"Content-Type": "application/json"}
         if settings.send_ob1_client_headers:
             self._static_headers |= {"HTTP-Referer": "https://github.com/delta-hq/ob1", "X-Title": "OB1 CLI"}
+        # A pool slot is waited for as long as a read (httpx's pool timeout was the same); a connect is
+        # bounded on its own; each read of a stream waits at most the idle timeout.
+        self._timeout = aiohttp.ClientTimeout(
+            connect=settings.read_timeout, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
+        )
+        self._stream_timeout = aiohttp.ClientTimeout(
+            connect=settings.read_timeout,
+            sock_connect=settings.connect_timeout,
+            sock_read=settings.stream_idle_timeout,
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()
 
     def renew_pools(self) -> None:
-        """New, empty connection pools (after a SnapStart restore; the old client holds no connection
+        """New, empty connection pools (after a SnapStart restore; the old session holds no connection
         then, since nothing is sent upstream at init)."""
-        self.http = _http_client(self.settings)
+        self.http.forget()
+        self.http = _Session(self.settings)
 
     async def list_models(self) -> list[dict[str, Any]]:
         response, _ = await self._send("GET", "/models", None)
-        await _read_answer(response)
+        raw = await _read_answer(response)
         try:
-            data = response.json().get("data", [])
+            data = json.loads(raw).get("data", [])
         except (ValueError, AttributeError):
             raise UpstreamError(502, "upstream returned an unreadable model list") from None
         if not isinstance(data, list):
@@ -286,9 +301,9 @@ class UpstreamClient:
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         response, secrets = await self._send("POST", "/chat/completions", body)
-        await _read_answer(response)
+        raw = await _read_answer(response)
         try:
-            payload = response.json()
+            payload = json.loads(raw)
         except ValueError:
             raise UpstreamError(502, "upstream returned a response that is not JSON") from None
         if not isinstance(payload, dict):
@@ -302,9 +317,28 @@ class UpstreamClient:
         response, secrets = await self._send("POST", "/chat/completions", body, stream=True)
         return ChatStream(response, idle_timeout=self.settings.stream_idle_timeout, secrets=secrets)
 
+    async def _request(
+        self, method: str, url: str, headers: dict[str, str], content: bytes | None, stream: bool
+    ) -> aiohttp.ClientResponse:
+        """One request, returned once its headers are read; ``first_byte_timeout`` bounds that for streams
+        and the model list (a non-stream completion's headers come with its whole body)."""
+        send = self.http.get().request(
+            method,
+            url,
+            data=content,
+            headers=headers,
+            proxy=self._proxy,
+            timeout=self._stream_timeout if stream else self._timeout,
+            allow_redirects=False,
+        )
+        if not (stream or method == "GET"):
+            return await send
+        async with asyncio.timeout(self.settings.first_byte_timeout):
+            return await send
+
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool = False
-    ) -> tuple[httpx2.Response, tuple[str, ...]]:
+    ) -> tuple[aiohttp.ClientResponse, tuple[str, ...]]:
         """The first successful response (and the credential pieces it was sent with), after at most one
         401 refresh and ``max_retries`` retries of transient failures. Only its headers have been read:
         once the upstream has answered, nothing is retried (it may already have charged for the answer)."""
@@ -312,10 +346,7 @@ class UpstreamClient:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
             raise UpstreamError(503, str(exc)) from None
-        content = None if body is None else json.dumps(body, separators=(",", ":"))
-        # Headers should come promptly for streams and the model list; a non-stream completion's
-        # headers come with its whole body, so only read_timeout bounds it.
-        first_byte = self.settings.first_byte_timeout if stream or method == "GET" else None
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
         refreshed = False
         retries = 0
         delays = backoff_delays(self.settings.retry_backoff_seconds, self.settings.retry_max_wait_seconds)
@@ -324,37 +355,29 @@ class UpstreamClient:
             headers = {**self._static_headers, "Authorization": authorization}
             if stream:
                 headers["Accept"] = "text/event-stream"
-            request = self.http.build_request(method, self.base_url + path, headers=headers, content=content)
-            if stream:  # each read of a stream waits at most this long: the idle timeout, for no extra cost
-                request.extensions["timeout"] = {
-                    **request.extensions["timeout"],
-                    "read": self.settings.stream_idle_timeout,
-                }
             failure: UpstreamError
             wait: float | None = None
             try:
-                async with asyncio.timeout(first_byte):
-                    response = await self.http.send(request, stream=True)
-            except httpx2.ConnectTimeout:
+                response = await self._request(method, self.base_url + path, headers, content, stream)
+            except aiohttp.ConnectionTimeoutError:
                 failure = UpstreamError(504, "upstream connect timed out")
-            except httpx2.PoolTimeout:
-                raise UpstreamError(503, "too many concurrent upstream requests") from None
-            except (TimeoutError, httpx2.TimeoutException):
+            except TimeoutError:  # the first byte, or a read (aiohttp's SocketTimeoutError)
                 raise UpstreamError(504, "upstream timed out before responding") from None
-            except _RETRYABLE_TRANSPORT as exc:
-                failure = UpstreamError(502, f"upstream unreachable: {type(exc).__name__}")
-            except httpx2.HTTPError as exc:
-                raise UpstreamError(502, f"upstream unreachable: {type(exc).__name__}") from None
+            except aiohttp.ClientError as exc:
+                fault, retryable = transport_fault(exc)
+                failure = UpstreamError(502, f"upstream unreachable: {fault}")
+                if not retryable:
+                    raise failure from None
             else:
-                if response.status_code < 400:
+                if response.status < 400:
                     return response, secrets
                 try:
-                    raw = await response.aread()
-                except httpx2.HTTPError:
+                    raw = await response.read()
+                except (aiohttp.ClientError, TimeoutError):
                     raw = b""
                 finally:
-                    await response.aclose()
-                status = response.status_code
+                    response.release()
+                status = response.status
                 if status == 401 and not refreshed:
                     refreshed = True
                     authorization = await self._fresh_authorization(authorization)

@@ -6,14 +6,16 @@ Tokens never appear in log lines or exception messages: errors carry the OAuth e
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx2
+import aiohttp
 
 from ..settings import Settings
 from ..stores.base import OB1Token
+from .http import env_proxy, transport_fault
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_LIFETIME = 3600.0
@@ -103,37 +105,34 @@ def token_from_grant(body: dict[str, Any], previous: OB1Token | None = None, now
 class WorkOSClient:
     """Async WorkOS client (device flow + refresh), plus OB-1's organisation lookup for a fresh login."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        http: httpx2.AsyncClient | None = None,
-        slow_down_step: float = 5.0,
-    ) -> None:
+    def __init__(self, settings: Settings, *, slow_down_step: float = 5.0) -> None:
         self.auth_url = settings.auth_url.rstrip("/")
         self.upstream_url = settings.upstream_url.rstrip("/")
         self.client_id = settings.client_id
         self.slow_down_step = slow_down_step  # RFC 8628 §3.5: add 5 s per slow_down
-        self._http = http
-        self._timeout = httpx2.Timeout(30.0, connect=settings.connect_timeout)
+        self._timeout = aiohttp.ClientTimeout(total=30.0, sock_connect=settings.connect_timeout)
 
-    async def _request(self, method: str, url: str, **kwargs: Any) -> httpx2.Response:
-        """One request, on the shared client if given, else a short-lived one (refreshes are rare)."""
+    async def _request(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+        """One request on a short-lived session (logins and refreshes are rare): its status and its JSON
+        body (None when the body is not JSON)."""
         try:
-            if self._http is not None:
-                return await self._http.request(method, url, **kwargs)
-            async with httpx2.AsyncClient(timeout=self._timeout) as http:
-                return await http.request(method, url, **kwargs)
-        except httpx2.HTTPError as exc:
-            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {type(exc).__name__}") from None
+            async with (
+                aiohttp.ClientSession(timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()) as http,
+                http.request(method, url, proxy=env_proxy(url), allow_redirects=False, **kwargs) as response,
+            ):
+                status, raw = response.status, await response.read()
+        except TimeoutError:
+            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: timed out") from None
+        except aiohttp.ClientError as exc:
+            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {transport_fault(exc)[0]}") from None
+        try:
+            return status, json.loads(raw)
+        except ValueError:
+            return status, None
 
     async def _authenticate(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
-        response = await self._request("POST", f"{self.auth_url}/authenticate", data=form)
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        return response.status_code, body if isinstance(body, dict) else {}
+        status, body = await self._request("POST", f"{self.auth_url}/authenticate", data=form)
+        return status, body if isinstance(body, dict) else {}
 
     async def refresh(self, refresh_token: str, previous: OB1Token | None = None) -> OB1Token:
         """Trade a (single-use) refresh token for new tokens. ``invalid_grant`` -> ``LoginExpired``."""
@@ -148,11 +147,9 @@ class WorkOSClient:
         raise AuthUnavailable(f"WorkOS refresh failed: HTTP {status} {error or ''}".rstrip())
 
     async def start_device_flow(self) -> DeviceCode:
-        response = await self._request("POST", f"{self.auth_url}/authorize/device", data={"client_id": self.client_id})
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
+        status, body = await self._request(
+            "POST", f"{self.auth_url}/authorize/device", data={"client_id": self.client_id}
+        )
         body = body if isinstance(body, dict) else {}
         try:
             return DeviceCode(
@@ -165,9 +162,7 @@ class WorkOSClient:
             )
         except (KeyError, TypeError, ValueError):
             error = body.get("error") or ""
-            raise AuthUnavailable(
-                f"WorkOS device authorization failed: HTTP {response.status_code} {error}".rstrip()
-            ) from None
+            raise AuthUnavailable(f"WorkOS device authorization failed: HTTP {status} {error}".rstrip()) from None
 
     async def poll_device_flow(self, code: DeviceCode) -> OB1Token:
         """Poll until the user approves (RFC 8628): wait ``interval`` between polls, slow down when told."""
@@ -194,16 +189,15 @@ class WorkOSClient:
 
     async def organizations(self, access_token: str, user_id: str) -> list[dict[str, str]]:
         """The user's OB-1 organisations as ``[{"organizationId", "organizationName"}]``."""
-        response = await self._request(
+        status, body = await self._request(
             "GET",
             f"{self.upstream_url}/auth/organizations",
             params={"user_id": user_id},
             headers={"Authorization": f"Bearer {access_token}"},
         )
-        if response.status_code != 200:
-            raise AuthUnavailable(f"listing organisations failed: HTTP {response.status_code}")
-        try:
-            data = response.json().get("data", [])
-        except (ValueError, AttributeError):
-            raise AuthUnavailable("listing organisations returned an unreadable body") from None
+        if status != 200:
+            raise AuthUnavailable(f"listing organisations failed: HTTP {status}")
+        data = body.get("data", []) if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise AuthUnavailable("listing organisations returned an unreadable body")
         return [o for o in data if isinstance(o, dict) and o.get("organizationId")]
