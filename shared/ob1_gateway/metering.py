@@ -36,9 +36,9 @@ class RequestMeter:
     started: float = field(default_factory=time.perf_counter)
     first_byte_at: float | None = None  # perf_counter when the first upstream stream chunk arrived
 
-    def mark_first_byte(self, chunk: object = True) -> None:
-        """Note the first upstream chunk (``None`` is a keep-alive tick, not a chunk)."""
-        if chunk is not None and self.first_byte_at is None:
+    def mark_first_byte(self) -> None:
+        """Note the first upstream chunk (later calls keep the first time)."""
+        if self.first_byte_at is None:
             self.first_byte_at = time.perf_counter()
 
     @property

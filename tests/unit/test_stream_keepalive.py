@@ -1,4 +1,5 @@
-"""``with_keepalive``: the relay's source of upstream chunks and keep-alive ticks (``None``)."""
+"""``with_keepalive``: the relay's source of upstream chunks (in batches of what is ready at once) and
+keep-alive ticks (``None``)."""
 
 from __future__ import annotations
 
@@ -24,18 +25,19 @@ async def _source(log: list[str], *, fail: bool = False) -> AsyncIterator[str]:
 
 
 def test_ticks_while_the_source_is_silent_and_items_keep_their_order() -> None:
-    out: list[str | None] = []
+    out: list[list[str] | None] = []
 
     async def collect() -> None:
-        async for item in with_keepalive(_source([], fail=True), 0.1):
-            out.append(item)
+        async for batch in with_keepalive(_source([], fail=True), 0.1):
+            out.append(batch)
 
     with pytest.raises(RuntimeError, match="upstream broke"):
         asyncio.run(collect())
-    assert [i for i in out if i is not None] == ["a", "b", "c"], "the error comes after every item before it"
-    ticks = out[1 : out.index("b")]
+    batches = [b for b in out if b is not None]
+    assert batches == [["a"], ["b", "c"]], "items ready at once are one batch; the error comes after them"
+    ticks = out[1 : out.index(["b", "c"])]
     assert 2 <= len(ticks) <= 4 and set(ticks) == {None}, out
-    assert None not in out[out.index("b") :], "no tick while items arrive"
+    assert out[-1] == ["b", "c"], "no tick while items arrive"
 
 
 def test_closing_the_relay_closes_the_source() -> None:
@@ -43,7 +45,7 @@ def test_closing_the_relay_closes_the_source() -> None:
 
     async def run() -> None:
         stream = with_keepalive(_source(log), 0.05)
-        assert await stream.__anext__() == "a"
+        assert await stream.__anext__() == ["a"]
         await stream.aclose()
         await asyncio.sleep(0.01)
 
@@ -56,10 +58,10 @@ def test_a_source_that_ends_in_cancellation_does_not_leave_the_relay_waiting() -
         yield "a"
         raise asyncio.CancelledError
 
-    async def run() -> list[str | None]:
-        out: list[str | None] = []
-        async for item in with_keepalive(cancelled_source(), 0.05):
-            out.append(item)
+    async def run() -> list[list[str] | None]:
+        out: list[list[str] | None] = []
+        async for batch in with_keepalive(cancelled_source(), 0.05):
+            out.append(batch)
         return out
 
     async def bounded() -> None:
