@@ -10,8 +10,11 @@ RSS is the process's peak (VmHWM) after its runs."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from bench.__main__ import (
     ROOT,
     LoadGen,
     Target,
+    child_pids,
+    cpu_ticks,
     job,
     litellm_python,
     log,
@@ -31,11 +36,66 @@ from bench.__main__ import (
 )
 from bench.stats import markdown_table, percentile
 
+WARMUP = 3.0
+
+
+def target_ticks(target: Target) -> int:
+    """CPU ticks of the target's processes (a ``--workers`` supervisor and its workers), 0 for none."""
+    if target.proc is None:
+        return 0
+    return sum(cpu_ticks(pid) for pid in (target.proc.pid, *child_pids(target.proc.pid)))
+
+
+def pss_mb(target: Target) -> float:
+    """Proportional set size of the target's processes, summed: pages shared by forked workers counted
+    once in all (a sum of RSS counts them once per process)."""
+    if target.proc is None:
+        return 0.0
+    total = 0.0
+    for pid in (target.proc.pid, *child_pids(target.proc.pid)):
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
+    return total
+
+
+class PeakPss:
+    """The largest ``pss_mb`` seen, sampled every ``every`` seconds while the block runs (the kernel keeps
+    a peak for RSS, VmHWM, but none for PSS)."""
+
+    def __init__(self, target: Target, every: float = 0.25) -> None:
+        self.target, self.every, self.peak = target, every, 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(self.every):
+            self.peak = max(self.peak, pss_mb(self.target))
+
+    def __enter__(self) -> PeakPss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self.peak = max(self.peak, pss_mb(self.target))
+
 
 def run(gen: LoadGen, target: Target, route: str, connections: int, seconds: float) -> dict[str, Any]:
-    out = gen.run(job(target, route, mode="sustained", seconds=seconds, concurrency=connections, warmup=3.0))
+    """One run; ``cpu`` is the target's mean CPU over it (warm-up included), in cores; ``pss`` its peak
+    proportional memory."""
+    before, started = target_ticks(target), time.monotonic()
+    with PeakPss(target) as memory:
+        out = gen.run(job(target, route, mode="sustained", seconds=seconds, concurrency=connections, warmup=WARMUP))
+    out["pss"] = memory.peak if target.proc else None
     if "fatal" in out:
         raise RuntimeError(f"{target.name}: {out['fatal']}")
+    ticks = target_ticks(target) - before
+    out["cpu"] = ticks / os.sysconf("SC_CLK_TCK") / (time.monotonic() - started) if target.proc else None
     return out
 
 
@@ -52,7 +112,9 @@ def row(name: str, connections: int, out: dict[str, Any], direct_rps: float | No
         p(totals, 99),
         p(ttfbs, 99),
         str(out["errors"]),
+        "-" if out.get("cpu") is None else f"{out['cpu']:.0%}",
         "-" if rss is None else f"{rss:.0f}",
+        "-" if out.get("pss") is None else f"{out['pss']:.0f}",
     ]
 
 
@@ -104,11 +166,14 @@ def main(argv: list[str] | None = None) -> int:
             rss = rss_mb(target.proc.pid, "VmHWM") if target.proc else None
             stream_rows.append(row(target.name + " (stream)", levels[0], out, direct_rps, rss))
         header = ["target", "connections", "req/s", "of direct", "p50 ms", "p99 ms", "TTFB p99 ms", "errors"]
-        header.append("peak RSS MB")
+        header += ["CPU (of a core)", "peak RSS MB", "peak PSS MB"]
         print(markdown_table(header, rows + stream_rows))
         print(
             f"\nMock model answers after {args.delay:g} s; {args.seconds:g} s per run after a 3 s warm-up; "
-            "POST /v1/messages (direct: the chat body the gateway sends). RSS of --workers N: all its processes."
+            "POST /v1/messages (direct: the chat body the gateway sends). CPU and memory of --workers N: all its "
+            "processes; CPU is the mean over the run, warm-up included. RSS is the kernel's peak (VmHWM) "
+            "summed over processes, so pages forked workers share count once per process; PSS (sampled "
+            "every 0.25 s) counts each page once."
         )
     finally:
         gen.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Annotated
 
 import typer
@@ -20,51 +21,51 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="Processes sharing the port, a core each (default OB1GW_WORKERS, 1).")
     ] = None,
-    listen_fd: Annotated[int | None, typer.Option(hidden=True, help="A worker: accept on this socket.")] = None,
-    supervisor: Annotated[int | None, typer.Option(hidden=True, help="A worker: the supervisor's pid.")] = None,
 ) -> None:
     """Run the gateway."""
-    import socket
-
-    import uvicorn
-
-    from .. import observability
-    from ..app import create_app
-    from ..backends import build_backends
     from ..logfmt import ReadableFormatter
-    from ..server import exit_with_parent, run_workers, server_config
+    from ..server import run_workers
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
     handler = logging.StreamHandler()
     handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler])
     install_redaction()
+    processes = f", {settings.workers} workers" if settings.workers > 1 else ""
+    where = f"backend: {settings.backend}, upstream: {settings.upstream_url}{processes}"
+    if settings.workers == 1:
+        run_server(settings, host, port, banner=f"ob1-gateway on http://{host}:{port} ({where})")
+        return
+    typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
+    # Imported here, before the workers are forked, so they share the modules (server.run_workers).
+    from .. import app, backends  # noqa: F401
+
+    run_workers(settings, host=host, port=port, serve=lambda sock, first: run_server(settings, host, port, sock, first))
+
+
+def run_server(
+    settings: Settings, host: str, port: int, sock: socket.socket | None = None, check: bool = True, banner: str = ""
+) -> None:
+    """One server process: its stores, the readiness warnings (``check``; the first worker's only), the
+    app under uvicorn, on ``sock`` (a worker) or on ``host:port``."""
+    import uvicorn
+
+    from .. import observability
+    from ..app import create_app
+    from ..backends import build_backends
+    from ..server import server_config
+
     backends = build_backends(settings)
-    if listen_fd is None:
+    if check:
         for problem in readiness(settings, backends):
             typer.echo(f"warning: {problem}", err=True)
-        processes = f", {settings.workers} workers" if settings.workers > 1 else ""
-        where = f"backend: {settings.backend}, upstream: {settings.upstream_url}{processes}"
-        typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
-        if settings.workers > 1:
-            run_workers(settings, host=host, port=port, worker_env=worker_environment(settings))
-            return
-    if supervisor is not None:
-        exit_with_parent(supervisor)
+    if banner:
+        typer.echo(banner)
     app = create_app(settings, backends)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
     server = uvicorn.Server(server_config(app, settings, host=host, port=port))
-    server.run(sockets=None if listen_fd is None else [socket.socket(fileno=listen_fd)])
-
-
-def worker_environment(settings: Settings) -> dict[str, str]:
-    """What a worker process must be told that the environment may not say: the worker count (it may
-    come from ``--workers``) and a backend chosen with ``--stack``."""
-    env = {"OB1GW_WORKERS": str(settings.workers), "OB1GW_BACKEND": settings.backend}
-    if settings.secret_id and settings.table_name:
-        env |= {"OB1GW_SECRET_ID": settings.secret_id, "OB1GW_TABLE_NAME": settings.table_name}
-    return env
+    server.run(sockets=None if sock is None else [sock])
 
 
 def readiness(settings: Settings, backends: Backends, now: float | None = None) -> list[str]:
