@@ -4,9 +4,11 @@ OB-1 token refreshes. On AWS the same figures are CloudWatch metrics (observabil
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from .stores.base import UsageRecord
 
@@ -18,7 +20,9 @@ _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900)
 
 class GatewayMetrics:
     """A UsageListener (one record per request) with its own registry, so two apps in one process
-    (the tests) never share counters."""
+    (the tests) never share counters. Under ``ob1gw serve --workers N`` the supervisor sets
+    ``PROMETHEUS_MULTIPROC_DIR`` before the workers import this module: each worker's counts go to files
+    there, and a scrape, whichever worker answers it, reports the sum of all of them."""
 
     def __init__(self) -> None:
         self.registry = r = CollectorRegistry()
@@ -57,4 +61,8 @@ class GatewayMetrics:
         self.refreshes.inc()
 
     def render(self) -> bytes:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            every_worker = CollectorRegistry()
+            MultiProcessCollector(every_worker)  # type: ignore[no-untyped-call]
+            return generate_latest(every_worker)
         return generate_latest(self.registry)

@@ -47,6 +47,31 @@ def test_workers_share_the_port_and_one_rate_limit(tmp_path: Path, fake_ob1: Any
     assert child_pids(gw.process.pid) == [], "stopping the server stops its workers"
 
 
+def test_metrics_count_every_worker_s_requests(tmp_path: Path, fake_ob1: Any) -> None:
+    """One scrape, answered by one worker, reports the requests both workers served."""
+    fake_ob1.configure(reply_delay=0.3)
+    with served(tmp_path / "home", fake_ob1, workers=2, metrics_token="scrape-token-123") as gw:
+        headers = {"x-api-key": gw.key, "anthropic-version": "2023-06-01"}
+
+        def call(_: int) -> int:
+            with httpx.Client(base_url=gw.base_url, timeout=30) as client:
+                return client.post("/v1/messages", json=BODY, headers=headers).status_code
+
+        with ThreadPoolExecutor(10) as pool:
+            assert list(pool.map(call, range(10))) == [200] * 10
+        time.sleep(0.5)  # the last records are counted once written
+        for _ in range(4):  # whichever worker answers the scrape
+            text = httpx.get(
+                gw.base_url + "/metrics", headers={"Authorization": "Bearer scrape-token-123"}, timeout=10
+            ).text
+            counted = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("ob1gw_requests_total{") and 'route="/v1/messages"' in line
+            )
+            assert counted == 10, text
+
+
 def test_workers_stop_when_the_supervisor_is_killed(tmp_path: Path, fake_ob1: Any) -> None:
     """SIGKILL leaves no handler to run: the workers must notice by themselves and free the port."""
     import os

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import tempfile
 from typing import Annotated
 
 import typer
@@ -40,7 +42,11 @@ def serve(
     # Imported here, before the workers are forked, so they share the modules (server.run_workers).
     from .. import app, backends  # noqa: F401
 
-    run_workers(settings, host=host, port=port, serve=lambda sock, first: run_server(settings, host, port, sock, first))
+    with tempfile.TemporaryDirectory(prefix="ob1gw-metrics-") as counts:
+        if settings.metrics_token is not None:  # every worker's counts in one scrape (prom.py)
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+        serve = lambda sock, first: run_server(settings, host, port, sock, first)  # noqa: E731
+        run_workers(settings, host=host, port=port, serve=serve)
 
 
 def run_server(
@@ -81,6 +87,4 @@ def readiness(settings: Settings, backends: Backends, now: float | None = None) 
             problems.append(f"the OB-1 login {when} and cannot be refreshed: run `ob1gw{stack} login`")
     if not any(not k.disabled and not expired(k.policy, now) for k in backends.key_store.list()):
         problems.append(f"no active caller keys: nobody can call the gateway; run `ob1gw{stack} keys create NAME`")
-    if settings.workers > 1 and settings.metrics_token is not None:
-        problems.append("/metrics with several workers: each scrape counts only the worker that answers it")
     return problems
