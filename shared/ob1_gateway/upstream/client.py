@@ -142,7 +142,7 @@ class ChatStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
-        raw_chunks = self._response.content.iter_any().__aiter__()
+        raw_chunks = _body_with_its_tail(self._response.content).__aiter__()
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
@@ -210,6 +210,23 @@ class ChatStream:
 
     async def aclose(self) -> None:
         self._response.release()  # back to the pool when the body was read to its end, else closed
+
+
+async def _body_with_its_tail(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The body as it arrives, then the failure, if any. When the connection breaks, aiohttp raises at
+    the next read without handing out what it had already received: the chunks that arrived with the
+    reset in one go (often the last text and the usage chunk) would be lost, so they are handed out
+    first. (aiohttp keeps them in ``StreamReader._buffer``, a deque of bytes; there is no public way to
+    read past the error. tests/integration/test_upstream_cut_off.py fails if that ever changes.)"""
+    try:
+        async for raw in content.iter_any():
+            yield raw
+    except aiohttp.ClientError:
+        buffered = list(getattr(content, "_buffer", ()))
+        if buffered:
+            buffered[0] = buffered[0][getattr(content, "_buffer_offset", 0) :]
+            yield b"".join(buffered)
+        raise
 
 
 async def _read_answer(response: aiohttp.ClientResponse) -> bytes:
