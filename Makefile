@@ -32,6 +32,7 @@ bench:
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.sustained $(SUSTAINED_ARGS)
 	$(PY) -m bench.lambda_cost
+	$(PY) -m bench.upstream_client
 
 # Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
 # scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).
