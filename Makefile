@@ -33,6 +33,7 @@ bench:
 	$(PY) -m bench.sustained $(SUSTAINED_ARGS)
 	$(PY) -m bench.lambda_cost
 	$(PY) -m bench.upstream_client
+	$(PY) -m bench.cpu_per_request
 
 # Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
 # scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).

@@ -74,8 +74,13 @@ class Settings(BaseSettings):
         default=2048,
         ge=1,
         description="Upstream connections open at once: with a model that answers in T seconds, at most "
-        "this / T requests per second (beyond, requests wait for a connection). Idle ones are kept for reuse "
-        "for 60 s (a new TLS handshake costs more); each costs a socket and a few KB.",
+        "this / T requests per second (beyond, requests wait for a connection).",
+    )
+    upstream_keepalive_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long an idle upstream connection is kept for reuse (a new TLS handshake costs more; "
+        "an idle one costs a socket and a few KB).",
     )
     max_body_bytes: int = Field(default=32 * 1024 * 1024, gt=0)
     body_timeout_seconds: float = Field(

@@ -248,6 +248,7 @@ class _Session:
 
     def __init__(self, settings: Settings) -> None:
         self._limit = settings.upstream_max_connections
+        self._keepalive = settings.upstream_keepalive_seconds
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -255,7 +256,7 @@ class _Session:
         loop = asyncio.get_running_loop()
         if self._session is None or self._loop is not loop or self._session.closed:
             self.forget()
-            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, keepalive_timeout=60)
+            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive)
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
             )
