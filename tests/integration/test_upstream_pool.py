@@ -109,3 +109,25 @@ def test_light_traffic_reuses_one_connection_and_the_cap_bounds_a_burst() -> Non
     assert light == 1, "sequential requests must keep reusing one warm connection"
     assert answered == 40, "requests beyond the cap wait for a connection, they do not fail"
     assert 1 < accepted <= 8, f"{accepted} connections for 40 requests at once with a cap of 8"
+
+
+async def _idle_then_again(keepalive: float) -> int:
+    upstream = CountingUpstream()
+    server = await asyncio.start_server(upstream.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = Settings(upstream_url=f"http://127.0.0.1:{port}/v1", upstream_keepalive_seconds=keepalive)
+    client = UpstreamClient(settings, StaticKey("k"))
+    try:
+        await client.chat(REQUEST)
+        await asyncio.sleep(0.4)
+        await client.chat(REQUEST)
+        return upstream.accepted
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+
+
+def test_an_idle_connection_is_kept_for_the_keepalive_setting_only() -> None:
+    assert asyncio.run(_idle_then_again(60)) == 1, "within the keep-alive the connection is reused"
+    assert asyncio.run(_idle_then_again(0.1)) == 2, "past it, a new connection is opened"
