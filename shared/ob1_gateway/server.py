@@ -133,20 +133,25 @@ def run_workers(settings: Settings, *, host: str, port: int, serve: Callable[[so
     supervisor = os.getpid()
     gc.freeze()
 
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+
     def start(first: bool) -> int:
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # none lands between the fork and the reset
         pid = os.fork()
         if pid:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
             return pid
         code = 1  # the worker, from here on
         try:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)  # uvicorn installs its own
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)
             exit_with_parent(supervisor)
             random.seed()  # siblings must not share the retry jitter
             serve(sock, first)
             code = 0
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 0
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         except BaseException:
             log.exception("worker %d failed", os.getpid())
         finally:

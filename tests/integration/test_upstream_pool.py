@@ -13,7 +13,7 @@ import asyncio
 import json
 
 from ob1_gateway.settings import Settings
-from ob1_gateway.upstream.client import UpstreamClient
+from ob1_gateway.upstream.client import UpstreamClient, UpstreamError
 from ob1_gateway.upstream.token import StaticKey
 
 BODY = json.dumps(
@@ -131,3 +131,47 @@ async def _idle_then_again(keepalive: float) -> int:
 def test_an_idle_connection_is_kept_for_the_keepalive_setting_only() -> None:
     assert asyncio.run(_idle_then_again(60)) == 1, "within the keep-alive the connection is reused"
     assert asyncio.run(_idle_then_again(0.1)) == 2, "past it, a new connection is opened"
+
+
+async def _endless_stream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Answers one request with a stream that never ends: its connection stays taken."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
+    writer.write(b"d\r\n: keep-alive\n\r\n")
+    await writer.drain()
+    await asyncio.sleep(30)
+
+
+async def _past_the_cap() -> tuple[list[object], int]:
+    accepted = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal accepted
+        accepted += 1
+        await _endless_stream(reader, writer)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = Settings(
+        upstream_url=f"http://127.0.0.1:{port}/v1",
+        upstream_max_connections=1,
+        read_timeout=1.5,  # also how long a request waits for a free connection
+        connect_timeout=0.2,
+        max_retries=2,
+    )
+    client = UpstreamClient(settings, StaticKey("k"))
+    try:
+        held = await client.open_chat_stream(REQUEST)  # holds the one connection until it is closed
+        second = await asyncio.gather(client.chat(REQUEST), return_exceptions=True)
+        await held.aclose()
+        return second, accepted
+    finally:
+        await client.aclose()
+        server.close()
+
+
+def test_waiting_past_the_cap_is_a_503_not_retried() -> None:
+    [outcome], connections = asyncio.run(_past_the_cap())
+    assert isinstance(outcome, UpstreamError), outcome
+    assert outcome.status == 503 and "too many concurrent upstream requests" in outcome.message
+    assert connections == 1, "the request that waited for a connection never reached the upstream"

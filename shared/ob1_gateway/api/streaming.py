@@ -43,22 +43,29 @@ def log_stream_failure(exc: BaseException) -> None:
 
 
 _WAKE = object()  # the reader task ended: look at how
+_SILENT = object()  # nothing came for the idle timeout
 
 
-async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncGenerator[list[T] | None, None]:
+async def with_keepalive(
+    source: AsyncIterable[T], interval: float, idle_timeout: float | None = None
+) -> AsyncGenerator[list[T] | None, None]:
     """Yield the source's items in batches of what is ready at once, and ``None`` whenever ``interval``
-    seconds pass without one.
+    seconds pass without one; after ``idle_timeout`` seconds without an item, raise the upstream's 504.
 
     One task reads the source into a small queue and one timer per ``interval`` adds the ticks: per
     item that is a queue hand-over, where a task and a timed wait per item cost a relayed stream ~10 %
     of its CPU. The chunks of one upstream read come out as one batch, so the relay writes them to the
-    client in one send instead of one per event (bench/README.md)."""
+    client in one send instead of one per event (bench/README.md). The idle timeout is the stream
+    request's socket read timeout; this timer is its backstop for the case that timer misses (aiohttp
+    stops it after malformed chunk framing, and the body then never ends)."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[object] = asyncio.Queue(maxsize=64)
-    last = loop.time()
+    last = last_item = loop.time()
 
     async def pump() -> None:
+        nonlocal last_item
         async for item in source:
+            last_item = loop.time()  # the upstream's silence, not a slow client's, is what times out
             await queue.put(item)
 
     def pumped(_: asyncio.Task[None]) -> None:
@@ -69,13 +76,20 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncGene
 
     def tick() -> None:
         nonlocal timer
-        if loop.time() - last >= interval and queue.empty():
+        now = loop.time()
+        if idle_timeout is not None and now - last_item >= idle_timeout and queue.empty():
+            queue.put_nowait(_SILENT)
+            return
+        if now - last >= interval and queue.empty():
             queue.put_nowait(None)
-        timer = loop.call_later(max(interval - (loop.time() - last), interval / 10), tick)
+        due = max(interval - (now - last), interval / 10)
+        if idle_timeout is not None:
+            due = min(due, max(idle_timeout - (now - last_item), 0.01))
+        timer = loop.call_later(due, tick)
 
     reader = asyncio.ensure_future(pump())
     reader.add_done_callback(pumped)
-    timer = loop.call_later(interval, tick)
+    timer = loop.call_later(interval if idle_timeout is None else min(interval, idle_timeout), tick)
     try:
         while True:
             if queue.empty() and reader.done():  # every item is out: the end, or the source's error
@@ -88,6 +102,8 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncGene
             item = await queue.get()
             if item is _WAKE:
                 continue
+            if item is _SILENT:
+                raise UpstreamStreamError(f"upstream stream was silent for more than {idle_timeout:g} s", 504)
             last = loop.time()
             if item is None:
                 yield None
@@ -95,7 +111,7 @@ async def with_keepalive(source: AsyncIterable[T], interval: float) -> AsyncGene
             batch = [item]
             while not queue.empty():  # no await since the get: only items (and the end's wake) are queued
                 more = queue.get_nowait()
-                if more is not _WAKE and more is not None:
+                if more is not _WAKE and more is not None and more is not _SILENT:
                     batch.append(more)
             yield batch  # type: ignore[misc]
     finally:
@@ -137,19 +153,25 @@ async def relay_translated(
             for name, data in translator.start():
                 yield encode_sse(name, data)
             closing: list[Event] | None = None
-            async with aclosing(with_keepalive(chunks, KEEPALIVE_SECONDS)) as batches:  # closed on every exit
+            idle = gw.settings.stream_idle_timeout
+            async with aclosing(with_keepalive(chunks, KEEPALIVE_SECONDS, idle)) as batches:  # closed on every exit
                 async for batch in batches:
                     if batch is None:
                         yield keepalive
                         continue
                     meter.mark_first_byte()
                     out: list[bytes] = []
-                    for chunk in batch:
-                        events = translator.feed(chunk)
-                        if translator.failed_status is not None:  # the upstream reported a failure mid-stream
-                            closing = events
-                            break
-                        out.extend(encode_sse(name, data) for name, data in events)
+                    try:
+                        for chunk in batch:
+                            events = translator.feed(chunk)
+                            if translator.failed_status is not None:  # the upstream reported a failure
+                                closing = events
+                                break
+                            out.extend(encode_sse(name, data) for name, data in events)
+                    except Exception:
+                        if out:  # what the translator already emitted was sent as far as it knows
+                            yield b"".join(out)
+                        raise
                     if out:  # what one upstream read produced goes out in one write
                         yield b"".join(out)
                     if closing is not None:

@@ -39,12 +39,12 @@ def serve(
         run_server(settings, host, port, banner=f"ob1-gateway on http://{host}:{port} ({where})")
         return
     typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
-    # Imported here, before the workers are forked, so they share the modules (server.run_workers).
-    from .. import app, backends  # noqa: F401
-
     with tempfile.TemporaryDirectory(prefix="ob1gw-metrics-") as counts:
-        if settings.metrics_token is not None:  # every worker's counts in one scrape (prom.py)
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts
+        if settings.metrics_token is not None:  # every worker's counts in one scrape (prom.py); set
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts  # before prometheus_client is first imported
+        # Imported here, before the workers are forked, so they share the modules (server.run_workers).
+        from .. import app, backends  # noqa: F401
+
         serve = lambda sock, first: run_server(settings, host, port, sock, first)  # noqa: E731
         run_workers(settings, host=host, port=port, serve=serve)
 

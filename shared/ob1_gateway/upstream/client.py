@@ -48,7 +48,7 @@ from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
-from .http import env_proxy, transport_fault
+from .http import WIRE_ERRORS, env_proxy, transport_fault
 from .token import TokenProvider, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class ChatStream:
             raise UpstreamStreamError(
                 f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
             ) from None
-        except aiohttp.ClientError as exc:
+        except WIRE_ERRORS as exc:
             raise UpstreamStreamError(f"upstream stream failed: {transport_fault(exc)[0]}") from None
         self._check_complete()
 
@@ -221,7 +221,7 @@ async def _body_with_its_tail(content: aiohttp.StreamReader) -> AsyncIterator[by
     try:
         async for raw in content.iter_any():
             yield raw
-    except aiohttp.ClientError:
+    except WIRE_ERRORS:
         buffered = list(getattr(content, "_buffer", ()))
         if buffered:
             buffered[0] = buffered[0][getattr(content, "_buffer_offset", 0) :]
@@ -229,14 +229,17 @@ async def _body_with_its_tail(content: aiohttp.StreamReader) -> AsyncIterator[by
         raise
 
 
-async def _read_answer(response: aiohttp.ClientResponse) -> bytes:
-    """Read a successful response's body. It is the upstream's answer (and its charge): a body cut
-    off or stalled here is a 502/504 for the caller, never a retry."""
+async def _read_answer(response: aiohttp.ClientResponse, deadline: float) -> bytes:
+    """Read a successful response's body within ``deadline`` seconds. It is the upstream's answer (and
+    its charge): a body cut off or stalled here is a 502/504 for the caller, never a retry. (The socket
+    read timeout alone is not enough: after malformed chunk framing aiohttp stops that timer and the
+    body would wait forever.)"""
     try:
-        return await response.read()
+        async with asyncio.timeout(deadline):
+            return await response.read()
     except TimeoutError:
         raise UpstreamError(504, "upstream timed out while sending its response") from None
-    except aiohttp.ClientError as exc:
+    except WIRE_ERRORS as exc:
         raise UpstreamError(502, f"upstream response was cut off after it started: {transport_fault(exc)[0]}") from None
     finally:
         response.release()
@@ -256,7 +259,12 @@ class _Session:
         loop = asyncio.get_running_loop()
         if self._session is None or self._loop is not loop or self._session.closed:
             self.forget()
-            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=0, keepalive_timeout=self._keepalive)
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=0,
+                keepalive_timeout=self._keepalive if self._keepalive > 0 else None,
+                force_close=self._keepalive <= 0,  # 0: no reuse, and no idle socket left open
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
             )
@@ -308,7 +316,7 @@ class UpstreamClient:
 
     async def list_models(self) -> list[dict[str, Any]]:
         response, _ = await self._send("GET", "/models", None)
-        raw = await _read_answer(response)
+        raw = await _read_answer(response, self.settings.read_timeout)
         try:
             data = json.loads(raw).get("data", [])
         except (ValueError, AttributeError):
@@ -319,7 +327,7 @@ class UpstreamClient:
 
     async def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         response, secrets = await self._send("POST", "/chat/completions", body)
-        raw = await _read_answer(response)
+        raw = await _read_answer(response, self.settings.read_timeout)
         try:
             payload = json.loads(raw)
         except ValueError:
@@ -375,13 +383,17 @@ class UpstreamClient:
                 headers["Accept"] = "text/event-stream"
             failure: UpstreamError
             wait: float | None = None
+            started = time.monotonic()
             try:
                 response = await self._request(method, self.base_url + path, headers, content, stream)
             except aiohttp.ConnectionTimeoutError:
+                # aiohttp's connect timeout also covers waiting for a free pooled connection
+                if time.monotonic() - started > self.settings.connect_timeout + 1:
+                    raise UpstreamError(503, "too many concurrent upstream requests") from None
                 failure = UpstreamError(504, "upstream connect timed out")
             except TimeoutError:  # the first byte, or a read (aiohttp's SocketTimeoutError)
                 raise UpstreamError(504, "upstream timed out before responding") from None
-            except aiohttp.ClientError as exc:
+            except WIRE_ERRORS as exc:
                 fault, retryable = transport_fault(exc)
                 failure = UpstreamError(502, f"upstream unreachable: {fault}")
                 if not retryable:
@@ -390,8 +402,11 @@ class UpstreamClient:
                 if response.status < 400:
                     return response, secrets
                 try:
-                    raw = await response.read()
-                except (aiohttp.ClientError, TimeoutError):
+                    async with asyncio.timeout(self.settings.connect_timeout):  # an error body is small
+                        raw = await response.read()
+                except TimeoutError:
+                    raw = b""
+                except WIRE_ERRORS:
                     raw = b""
                 finally:
                     response.release()

@@ -15,7 +15,7 @@ import aiohttp
 
 from ..settings import Settings
 from ..stores.base import OB1Token
-from .http import env_proxy, transport_fault
+from .http import WIRE_ERRORS, env_proxy, transport_fault
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_LIFETIME = 3600.0
@@ -123,7 +123,7 @@ class WorkOSClient:
                 status, raw = response.status, await response.read()
         except TimeoutError:
             raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: timed out") from None
-        except aiohttp.ClientError as exc:
+        except WIRE_ERRORS as exc:
             raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {transport_fault(exc)[0]}") from None
         try:
             return status, json.loads(raw)
