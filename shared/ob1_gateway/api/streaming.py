@@ -103,7 +103,7 @@ async def with_keepalive(
             if item is _WAKE:
                 continue
             if item is _SILENT:
-                raise UpstreamStreamError(f"upstream stream was silent for more than {idle_timeout:g} s", 504)
+                raise UpstreamStreamError.silent(idle_timeout)
             last = loop.time()
             if item is None:
                 yield None

@@ -85,6 +85,11 @@ class UpstreamStreamError(Exception):
         self.message = message
         self.status = status
 
+    @classmethod
+    def silent(cls, seconds: float | None) -> UpstreamStreamError:
+        """Nothing came for the idle timeout (the socket's read timer, or the relay's backstop for it)."""
+        return cls(f"upstream stream was silent for more than {seconds:g} s", 504)
+
 
 def scrub(text: str, secrets: tuple[str, ...]) -> str:
     """``text`` without any exact occurrence of ``secrets`` (the credential this client sent)."""
@@ -172,9 +177,7 @@ class ChatStream:
                 if self._failure is not None:
                     raise self._failure
         except TimeoutError:  # aiohttp's SocketTimeoutError is one
-            raise UpstreamStreamError(
-                f"upstream stream was silent for more than {self._idle_timeout:g} s", 504
-            ) from None
+            raise UpstreamStreamError.silent(self._idle_timeout) from None
         except WIRE_ERRORS as exc:
             raise UpstreamStreamError(f"upstream stream failed: {transport_fault(exc)[0]}") from None
         self._check_complete()
