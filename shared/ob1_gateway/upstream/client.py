@@ -1,9 +1,10 @@
-"""One pooled HTTP client (aiohttp) for the upstream's chat and model endpoints.
+"""One pooled HTTP client for the upstream's chat and model endpoints: httpx requests on httpx-aiohttp's
+transport (``upstream/http.py``).
 
-aiohttp because the upstream call is most of the gateway's CPU under load: at 750 requests in flight to a
-model that answers in 1.5 s, httpx2 (its client models, httpcore2's pool, h11 and anyio) was ~45 % of the
-gateway's profile, and the same requests cost 0.58-0.74 ms of CPU each through it against 0.15-0.16 ms
-through aiohttp's session (C parser, asyncio transports, an O(1) pool); bench/README.md, "Why aiohttp".
+aiohttp under httpx because the upstream call is most of the gateway's CPU under load: at 750 requests in
+flight to a model that answers in 1.5 s, httpx2's own transport (httpcore2's pool, h11 and anyio) cost
+0.6-0.75 ms of CPU per request against 0.15 ms for aiohttp's session; bench/README.md, "Why aiohttp" and
+"httpx on aiohttp".
 
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.
@@ -41,14 +42,14 @@ from collections.abc import AsyncIterator
 from enum import Enum
 from typing import Any, Final, Literal
 
-import aiohttp
+import httpx
 
 from ..backoff import backoff_delays
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
-from .http import WIRE_ERRORS, env_proxy, transport_fault
+from .http import FAULTS, Transport, env_proxy, is_connect_timeout, is_timeout, timeouts, transport_fault
 from .token import TokenProvider, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -137,7 +138,7 @@ class ChatStream:
     """
 
     def __init__(
-        self, response: aiohttp.ClientResponse, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
+        self, response: httpx.Response, *, idle_timeout: float | None = None, secrets: tuple[str, ...] = ()
     ) -> None:
         self._response = response
         self._idle_timeout = idle_timeout
@@ -147,7 +148,7 @@ class ChatStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
-        raw_chunks = _body_with_its_tail(self._response.content).__aiter__()
+        raw_chunks = self._response.aiter_bytes().__aiter__()  # with what arrived before a break (http.py)
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
@@ -176,9 +177,9 @@ class ChatStream:
                     yield chunk
                 if self._failure is not None:
                     raise self._failure
-        except TimeoutError:  # aiohttp's SocketTimeoutError is one
-            raise UpstreamStreamError.silent(self._idle_timeout) from None
-        except WIRE_ERRORS as exc:
+        except FAULTS as exc:
+            if is_timeout(exc):  # the socket's read timer
+                raise UpstreamStreamError.silent(self._idle_timeout) from None
             raise UpstreamStreamError(f"upstream stream failed: {transport_fault(exc)[0]}") from None
         self._check_complete()
 
@@ -212,79 +213,54 @@ class ChatStream:
             raise UpstreamStreamError("upstream sent a malformed stream chunk")
 
     async def aclose(self) -> None:
-        self._response.release()  # back to the pool when the body was read to its end, else closed
+        await self._response.aclose()  # back to the pool when the body was read to its end, else closed
 
 
-async def _body_with_its_tail(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    """The body as it arrives, then the failure, if any. When the connection breaks, aiohttp raises at
-    the next read without handing out what it had already received: the chunks that arrived with the
-    reset in one go (often the last text and the usage chunk) would be lost, so they are handed out
-    first. (aiohttp keeps them in ``StreamReader._buffer``, a deque of bytes; there is no public way to
-    read past the error. tests/integration/test_upstream_cut_off.py fails if that ever changes.)"""
-    try:
-        async for raw in content.iter_any():
-            yield raw
-    except WIRE_ERRORS:
-        buffered = list(getattr(content, "_buffer", ()))
-        if buffered:
-            buffered[0] = buffered[0][getattr(content, "_buffer_offset", 0) :]
-            yield b"".join(buffered)
-        raise
-
-
-async def _read_answer(response: aiohttp.ClientResponse, deadline: float) -> bytes:
+async def _read_answer(response: httpx.Response, deadline: float) -> bytes:
     """Read a successful response's body within ``deadline`` seconds. It is the upstream's answer (and
     its charge): a body cut off or stalled here is a 502/504 for the caller, never a retry. (The socket
     read timeout alone is not enough: after malformed chunk framing aiohttp stops that timer and the
     body would wait forever.)"""
     try:
         async with asyncio.timeout(deadline):
-            return await response.read()
-    except TimeoutError:
-        raise UpstreamError(504, "upstream timed out while sending its response") from None
-    except WIRE_ERRORS as exc:
+            return await response.aread()
+    except FAULTS as exc:
+        if is_timeout(exc):
+            raise UpstreamError(504, "upstream timed out while sending its response") from None
         raise UpstreamError(502, f"upstream response was cut off after it started: {transport_fault(exc)[0]}") from None
     finally:
-        response.release()
+        await response.aclose()
 
 
 class _Session:
-    """The aiohttp session, made on first use in the running event loop (a session belongs to one loop;
-    nothing connects at import or init, so a SnapStart snapshot holds no connection)."""
+    """The transport and its connection pool, made on first use in the running event loop (a pool belongs
+    to one loop; nothing connects at import or init, so a SnapStart snapshot holds no connection)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, proxy: str | None) -> None:
         self._limit = settings.upstream_max_connections
         self._keepalive = settings.upstream_keepalive_seconds
-        self._session: aiohttp.ClientSession | None = None
+        self._proxy = proxy
+        self._transport: Transport | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def get(self) -> aiohttp.ClientSession:
+    def get(self) -> Transport:
         loop = asyncio.get_running_loop()
-        if self._session is None or self._loop is not loop or self._session.closed:
+        if self._transport is None or self._loop is not loop or self._transport.closed:
             self.forget()
-            connector = aiohttp.TCPConnector(
-                limit=self._limit,
-                limit_per_host=0,
-                keepalive_timeout=self._keepalive if self._keepalive > 0 else None,
-                force_close=self._keepalive <= 0,  # 0: no reuse, and no idle socket left open
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, cookie_jar=aiohttp.DummyCookieJar(), raise_for_status=False
-            )
+            self._transport = Transport(limit=self._limit, keepalive=self._keepalive, proxy=self._proxy)
             self._loop = loop
-        return self._session
+        return self._transport
 
     def forget(self) -> None:
-        """Drop the session without awaiting it (its loop may be gone); it holds no open connection when
-        this is called at a restore, and a dead loop's sockets are closed with it."""
-        if self._session is not None and not self._session.closed:
-            self._session.detach()
-        self._session = None
+        """Drop the pool without awaiting it (its loop may be gone; see ``Transport.detach``)."""
+        if self._transport is not None:
+            self._transport.detach()
+        self._transport = None
 
     async def aclose(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-        self._session = None
+        if self._transport is not None and not self._transport.closed:
+            await self._transport.aclose()
+        self._transport = None
 
 
 class UpstreamClient:
@@ -292,21 +268,19 @@ class UpstreamClient:
         self.settings = settings
         self.tokens = tokens
         self.base_url = settings.upstream_url
-        self.http = _Session(settings)
         self._proxy = env_proxy(settings.upstream_url)
+        self.http = _Session(settings, self._proxy)
+        self._urls: dict[str, httpx.URL] = {}
         self._static_headers = {"Content-Type": "application/json"}
         if settings.send_ob1_client_headers:
             self._static_headers |= {"HTTP-Referer": "https://github.com/delta-hq/ob1", "X-Title": "OB1 CLI"}
-        # A pool slot is waited for as long as a read (httpx's pool timeout was the same); a connect is
-        # bounded on its own; each read of a stream waits at most the idle timeout.
-        self._timeout = aiohttp.ClientTimeout(
-            connect=settings.read_timeout, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
-        )
-        self._stream_timeout = aiohttp.ClientTimeout(
-            connect=settings.read_timeout,
-            sock_connect=settings.connect_timeout,
-            sock_read=settings.stream_idle_timeout,
-        )
+        # The headers of a request, built once per credential (a token changes every few minutes at most).
+        self._headers: dict[tuple[str, bool], httpx.Headers] = {}
+        # A pool slot is waited for as long as a read; a connect is bounded on its own; each read of a
+        # stream waits at most the idle timeout.
+        connect, read = settings.connect_timeout, settings.read_timeout
+        self._timeout = timeouts(connect=connect, read=read, pool=read)
+        self._stream_timeout = timeouts(connect=connect, read=settings.stream_idle_timeout, pool=read)
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -315,7 +289,7 @@ class UpstreamClient:
         """New, empty connection pools (after a SnapStart restore; the old session holds no connection
         then, since nothing is sent upstream at init)."""
         self.http.forget()
-        self.http = _Session(self.settings)
+        self.http = _Session(self.settings, self._proxy)
 
     async def list_models(self) -> list[dict[str, Any]]:
         response, _ = await self._send("GET", "/models", None)
@@ -346,20 +320,36 @@ class UpstreamClient:
         response, secrets = await self._send("POST", "/chat/completions", body, stream=True)
         return ChatStream(response, idle_timeout=self.settings.stream_idle_timeout, secrets=secrets)
 
+    def _url(self, path: str) -> httpx.URL:
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = httpx.URL(self.base_url + path)
+        return url
+
+    def _request_headers(self, authorization: str, stream: bool) -> httpx.Headers:
+        headers = self._headers.get((authorization, stream))
+        if headers is None:
+            if len(self._headers) >= 8:  # old credentials
+                self._headers.clear()
+            headers = httpx.Headers({**self._static_headers, "Authorization": authorization})
+            if stream:
+                headers["Accept"] = "text/event-stream"
+            self._headers[(authorization, stream)] = headers
+        return headers
+
     async def _request(
-        self, method: str, url: str, headers: dict[str, str], content: bytes | None, stream: bool
-    ) -> aiohttp.ClientResponse:
+        self, method: str, path: str, headers: httpx.Headers, content: bytes | None, stream: bool
+    ) -> httpx.Response:
         """One request, returned once its headers are read; ``first_byte_timeout`` bounds that for streams
         and the model list (a non-stream completion's headers come with its whole body)."""
-        send = self.http.get().request(
+        request = httpx.Request(
             method,
-            url,
-            data=content,
+            self._url(path),
             headers=headers,
-            proxy=self._proxy,
-            timeout=self._stream_timeout if stream else self._timeout,
-            allow_redirects=False,
+            content=content,
+            extensions=self._stream_timeout if stream else self._timeout,
         )
+        send = self.http.get().handle_async_request(request)
         if not (stream or method == "GET"):
             return await send
         async with asyncio.timeout(self.settings.first_byte_timeout):
@@ -367,7 +357,7 @@ class UpstreamClient:
 
     async def _send(
         self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool = False
-    ) -> tuple[aiohttp.ClientResponse, tuple[str, ...]]:
+    ) -> tuple[httpx.Response, tuple[str, ...]]:
         """The first successful response (and the credential pieces it was sent with), after at most one
         401 refresh and ``max_retries`` retries of transient failures. Only its headers have been read:
         once the upstream has answered, nothing is retried (it may already have charged for the answer)."""
@@ -381,39 +371,36 @@ class UpstreamClient:
         delays = backoff_delays(self.settings.retry_backoff_seconds, self.settings.retry_max_wait_seconds)
         while True:
             secrets = credential_parts(authorization)
-            headers = {**self._static_headers, "Authorization": authorization}
-            if stream:
-                headers["Accept"] = "text/event-stream"
+            headers = self._request_headers(authorization, stream)
             failure: UpstreamError
             wait: float | None = None
             started = time.monotonic()
             try:
-                response = await self._request(method, self.base_url + path, headers, content, stream)
-            except aiohttp.ConnectionTimeoutError:
-                # aiohttp's connect timeout also covers waiting for a free pooled connection
-                if time.monotonic() - started > self.settings.connect_timeout + 1:
-                    raise UpstreamError(503, "too many concurrent upstream requests") from None
-                failure = UpstreamError(504, "upstream connect timed out")
-            except TimeoutError:  # the first byte, or a read (aiohttp's SocketTimeoutError)
-                raise UpstreamError(504, "upstream timed out before responding") from None
-            except WIRE_ERRORS as exc:
-                fault, retryable = transport_fault(exc)
-                failure = UpstreamError(502, f"upstream unreachable: {fault}")
-                if not retryable:
-                    raise failure from None
+                response = await self._request(method, path, headers, content, stream)
+            except FAULTS as exc:
+                if is_connect_timeout(exc):
+                    # aiohttp's connect timeout also covers waiting for a free pooled connection
+                    if time.monotonic() - started > self.settings.connect_timeout + 1:
+                        raise UpstreamError(503, "too many concurrent upstream requests") from None
+                    failure = UpstreamError(504, "upstream connect timed out")
+                elif is_timeout(exc):  # the first byte, or a read
+                    raise UpstreamError(504, "upstream timed out before responding") from None
+                else:
+                    fault, retryable = transport_fault(exc)
+                    failure = UpstreamError(502, f"upstream unreachable: {fault}")
+                    if not retryable:
+                        raise failure from None
             else:
-                if response.status < 400:
+                status = response.status_code
+                if status < 400:
                     return response, secrets
                 try:
                     async with asyncio.timeout(self.settings.connect_timeout):  # an error body is small
-                        raw = await response.read()
-                except TimeoutError:
-                    raw = b""
-                except WIRE_ERRORS:
+                        raw = await response.aread()
+                except FAULTS:
                     raw = b""
                 finally:
-                    response.release()
-                status = response.status
+                    await response.aclose()
                 if status == 401 and not refreshed:
                     refreshed = True
                     authorization = await self._fresh_authorization(authorization)

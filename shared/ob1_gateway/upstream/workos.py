@@ -11,11 +11,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
+import httpx
 
 from ..settings import Settings
 from ..stores.base import OB1Token
-from .http import WIRE_ERRORS, env_proxy, transport_fault
+from .http import FAULTS, Transport, env_proxy, is_timeout, timeouts, transport_fault
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_LIFETIME = 3600.0
@@ -110,21 +110,26 @@ class WorkOSClient:
         self.upstream_url = settings.upstream_url.rstrip("/")
         self.client_id = settings.client_id
         self.slow_down_step = slow_down_step  # RFC 8628 §3.5: add 5 s per slow_down
-        self._timeout = aiohttp.ClientTimeout(total=30.0, sock_connect=settings.connect_timeout)
+        self._timeout = timeouts(connect=settings.connect_timeout, read=30.0, pool=30.0)
 
     async def _request(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
-        """One request on a short-lived session (logins and refreshes are rare): its status and its JSON
-        body (None when the body is not JSON)."""
+        """One request (``httpx.Request``'s ``data``, ``params``, ``headers``) on a short-lived transport
+        (logins and refreshes are rare), within 30 s: its status and its JSON body (None when the body is
+        not JSON)."""
+        request = httpx.Request(method, url, extensions=self._timeout, **kwargs)
+        transport = Transport(limit=1, keepalive=0, proxy=env_proxy(url))
         try:
-            async with (
-                aiohttp.ClientSession(timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()) as http,
-                http.request(method, url, proxy=env_proxy(url), allow_redirects=False, **kwargs) as response,
-            ):
-                status, raw = response.status, await response.read()
-        except TimeoutError:
-            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: timed out") from None
-        except WIRE_ERRORS as exc:
-            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {transport_fault(exc)[0]}") from None
+            async with asyncio.timeout(30.0):
+                response = await transport.handle_async_request(request)
+                try:
+                    status, raw = response.status_code, await response.aread()
+                finally:
+                    await response.aclose()
+        except FAULTS as exc:
+            fault = "timed out" if is_timeout(exc) else transport_fault(exc)[0]
+            raise AuthUnavailable(f"cannot reach {url.split('?')[0]}: {fault}") from None
+        finally:
+            await transport.aclose()
         try:
             return status, json.loads(raw)
         except ValueError:
