@@ -9,7 +9,6 @@ hooks and mounts are nothing the gateway uses, and cost more CPU per request tha
 
 from __future__ import annotations
 
-import functools
 import logging
 import ssl
 import urllib.request
@@ -82,13 +81,10 @@ def env_proxy(url: str) -> str | None:
     return proxy
 
 
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """The one verified TLS context of the process (the system's CAs, HTTP/1.1 by ALPN), made when the
-    first connection pool is: loading the CA bundle is ~20 ms, and a SnapStart snapshot may hold it."""
-    context = ssl.create_default_context()
-    context.set_alpn_protocols(("http/1.1",))
-    return context
+# httpx-aiohttp builds a TLS context in its constructor, for sessions it would make itself. It is handed
+# ours, whose connector verifies with aiohttp's default context (made at aiohttp's import, the system's
+# CAs), so a bare client context stands in: verifying, without loading the CA bundle again (~20 ms).
+_UNUSED_TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
 class _TailKeepingStream(httpx.AsyncByteStream):
@@ -127,7 +123,6 @@ class Transport(AiohttpTransport):
             connector=aiohttp.TCPConnector(
                 limit=limit,
                 limit_per_host=0,
-                ssl=tls_context(),
                 keepalive_timeout=keepalive if keepalive > 0 else None,
                 force_close=keepalive <= 0,  # 0: no reuse, and no idle socket left open
             ),
@@ -135,7 +130,7 @@ class Transport(AiohttpTransport):
             raise_for_status=False,
         )
         super().__init__(
-            verify=tls_context(),
+            verify=_UNUSED_TLS_CONTEXT,
             trust_env=False,  # the proxy is read once, by env_proxy
             proxy=httpx.Proxy(proxy) if proxy else None,
             client=self.session,
