@@ -4,10 +4,15 @@
 as soon as the last streamed byte is out. Powertools is set up by ``create_app`` (AWS detected from
 the environment): there is no Lambda handler to decorate under LWA, so the app's observability
 middleware takes the correlation id from LWA's ``x-amzn-request-context`` header and the X-Ray trace
-from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finishes.
+from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finishes. With SnapStart on
+(``StreamSnapStartAlias``), the adapter calls the after-restore path in each restored copy.
 """
 
-from ob1_gateway.app import create_app
-from ob1_gateway.lambda_app import lambda_app
+import os
 
-app = lambda_app(create_app())
+from ob1_gateway.app import create_app
+from ob1_gateway.lambda_app import add_after_restore_route, lambda_app
+
+gateway = create_app()
+add_after_restore_route(gateway, os.environ.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"))
+app = lambda_app(gateway)

@@ -71,6 +71,24 @@ def after_restore(app: Any) -> None:
     app.state.gateway.upstream.renew_pools()
 
 
+def add_after_restore_route(app: Any, path: str | None) -> bool:
+    """StreamFunction with SnapStart (template parameter ``StreamSnapStartAlias``): the Web Adapter (1.1.0
+    and later) calls ``AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`` after each restore, before it re-checks
+    readiness, so ``after_restore`` runs there (the Python runtime's hooks are not this process's: LWA
+    is). The adapter answers 403 to outside requests for a hook path, and API Gateway routes only the
+    chat paths here. Nothing is added without a path."""
+    if not path:
+        return False
+    from fastapi.responses import Response
+
+    async def restored() -> Response:
+        after_restore(app)
+        return Response(status_code=204)
+
+    app.add_api_route(path, restored, methods=["GET", "POST"], include_in_schema=False)
+    return True
+
+
 def register_snapstart_hooks(app: Any) -> bool:
     """Run ``after_restore`` after each SnapStart restore; False where Lambda's runtime hooks are absent
     (``ob1gw serve``, sam local, tests)."""

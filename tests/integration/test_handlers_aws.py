@@ -163,11 +163,12 @@ def test_api_function_after_a_snapstart_restore(lambda_env: LambdaEnv) -> None:
 
 
 @pytest.fixture
-def stream_server(lambda_env: LambdaEnv) -> Iterator[str]:
+def stream_server(lambda_env: LambdaEnv, request: pytest.FixtureRequest) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
         **lambda_env.env,
+        **getattr(request, "param", {}),
         "AWS_LWA_PORT": str(port),
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
@@ -205,6 +206,21 @@ def test_stream_function_chat_completions(lambda_env: LambdaEnv, stream_server: 
         assert resp.status_code == 200
         lines = [line for line in resp.iter_lines() if line.startswith("data: ")]
     assert lines[-1] == "data: [DONE]"
+
+
+AFTER_RESTORE = "/_lwa/after-restore"
+
+
+@pytest.mark.parametrize("stream_server", [{"AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH": AFTER_RESTORE}], indirect=True)
+def test_stream_function_after_a_snapstart_restore(lambda_env: LambdaEnv, stream_server: str) -> None:
+    """With SnapStart on, the Web Adapter calls the after-restore path in each restored copy (new random
+    state, new upstream pools: ``after_restore``, tested above); the copy then streams as before."""
+    assert httpx.post(stream_server + AFTER_RESTORE, timeout=10).status_code == 204
+    test_stream_function_streams_and_records_usage(lambda_env, stream_server)
+
+
+def test_stream_function_without_snapstart_has_no_restore_path(stream_server: str) -> None:
+    assert httpx.post(stream_server + AFTER_RESTORE, timeout=10).status_code == 404
 
 
 # ---- TokenKeeperFunction -----------------------------------------------------------------------------

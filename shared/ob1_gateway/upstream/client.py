@@ -148,7 +148,7 @@ class ChatStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
-        raw_chunks = self._response.aiter_bytes().__aiter__()  # with what arrived before a break (http.py)
+        raw_chunks = _body(self._response).__aiter__()
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
@@ -214,6 +214,17 @@ class ChatStream:
 
     async def aclose(self) -> None:
         await self._response.aclose()  # back to the pool when the body was read to its end, else closed
+
+
+def _body(response: httpx.Response) -> AsyncIterator[bytes]:
+    """A stream's body as it arrives, with what arrived before a break (``upstream/http.py``). Read from
+    the transport's stream itself unless the upstream compressed it: httpx's decoding and chunking layers
+    cost CPU on every read of every stream, for nothing when there is nothing to decode."""
+    if response.headers.get("content-encoding", "identity") == "identity":
+        stream = response.stream
+        if isinstance(stream, httpx.AsyncByteStream):
+            return stream.__aiter__()
+    return response.aiter_bytes()
 
 
 async def _read_answer(response: httpx.Response, deadline: float) -> bytes:
