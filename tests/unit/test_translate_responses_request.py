@@ -392,7 +392,7 @@ def test_reasoning_codec_round_trip_and_rejects_foreign_blobs() -> None:
 INVALID = [
     ("not an object", "x", None),
     ("model missing", {"input": "q"}, "model"),
-    ("previous_response_id", {"model": "m", "input": "q", "previous_response_id": "resp_1"}, "previous_response_id"),
+    ("prompt template", {"model": "m", "input": "q", "prompt": {"id": "pmpt_1"}}, "prompt"),
     ("conversation", {"model": "m", "input": "q", "conversation": "conv_1"}, "conversation"),
     ("input missing", {"model": "m"}, "input"),
     ("input empty string", {"model": "m", "input": ""}, "input"),
@@ -402,7 +402,7 @@ INVALID = [
     ("bad role", {"model": "m", "input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ("unhashable role", {"model": "m", "input": [{"role": ["user"], "content": "x"}]}, "input[0].role"),
     ("unknown item type", {"model": "m", "input": [USER, {"type": "web_search_call"}]}, "input[1].type"),
-    ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
+    ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].id"),
     ("content not list", {"model": "m", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
     (
         "unknown part",
@@ -481,10 +481,33 @@ def test_invalid_requests(request_: Any, param: str | None) -> None:
     assert caught.value.message
 
 
-def test_stateful_errors_say_why() -> None:
+def test_features_not_offered_say_why() -> None:
     with pytest.raises(InvalidRequest) as caught:
-        responses_to_chat({"model": "m", "input": "q", "previous_response_id": "resp_1"}, upstream_model=MODEL)
-    assert "no response state" in caught.value.message and "input" in caught.value.message
+        responses_to_chat({"model": "m", "input": "q", "conversation": "conv_1"}, upstream_model=MODEL)
+    assert "Conversations API" in caught.value.message and "previous_response_id" in caught.value.message
+    with pytest.raises(InvalidRequest) as caught:
+        responses_to_chat({"model": "m", "input": "q", "prompt": {"id": "pmpt_1"}}, upstream_model=MODEL)
+    assert "prompt templates" in caught.value.message
+
+
+def test_history_goes_first_and_instructions_are_this_requests_only() -> None:
+    """A previous response's conversation (resolved by the route) precedes the new input; only this
+    request's instructions are sent; the echo names the previous response and says what is stored."""
+    history = [
+        {"type": "message", "id": "msg_a", "role": "user", "content": [{"type": "input_text", "text": "one"}]},
+        {"type": "reasoning", "id": "rs_a", "summary": [], "encrypted_content": encode_reasoning(SIGNED)},
+        {"type": "message", "id": "msg_b", "role": "assistant", "content": [{"type": "output_text", "text": "1"}]},
+    ]
+    req = {"model": "m", "input": "two", "instructions": "now", "previous_response_id": "resp_x"}
+    plan = responses_to_chat(req, upstream_model=MODEL, history=history, store=True)
+    assert plan.body["messages"] == [
+        {"role": "system", "content": "now"},
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "1", "reasoning_details": SIGNED},
+        {"role": "user", "content": "two"},
+    ]
+    assert plan.echo["previous_response_id"] == "resp_x" and plan.echo["store"] is True and plan.keep_reasoning
+    assert responses_to_chat({"model": "m", "input": "q"}, upstream_model=MODEL).echo["store"] is False
 
 
 def test_body_is_json_serialisable() -> None:

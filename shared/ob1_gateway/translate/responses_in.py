@@ -1,8 +1,10 @@
 """OpenAI Responses request -> OpenAI/OpenRouter chat-completions request (``POST /v1/responses``).
 
-The gateway keeps no server-side state, so every request must carry the whole conversation in
-``input``. Decisions (each covered by a test):
-- ``previous_response_id`` / ``conversation`` / ``item_reference`` items need stored state: InvalidRequest.
+Stored state is resolved before this runs (``api.response_state``): a ``previous_response_id``'s
+conversation arrives as ``history`` and ``item_reference`` items arrive replaced by the items they name.
+Decisions (each covered by a test):
+- ``conversation`` (the Conversations API) and ``prompt`` (stored prompt templates) are not offered: 400.
+- ``instructions`` are this request's only (not carried over from a previous response, as OpenAI does).
 - ``instructions`` becomes the first system message; ``developer`` messages become ``system`` messages
   (not every upstream provider accepts the ``developer`` role).
 - ``function_call`` items become assistant ``tool_calls``; consecutive calls, and calls right after an
@@ -24,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .invalid import InvalidRequest
+from .responses_items import ItemIds, new_response_id
 from .schema import ResponsesRequest, validate
 from .tool_names import ToolNameMap
 
@@ -32,7 +35,11 @@ __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reas
 ENCRYPTED_PREFIX = "ob1gw.v1."
 _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
-_STATEFUL = "this gateway keeps no response state: send the whole conversation in 'input'"
+_NOT_OFFERED = {
+    "conversation": "the Conversations API is not offered by this gateway: chain with previous_response_id or "
+    "send the whole conversation in 'input'",
+    "prompt": "stored prompt templates are not offered by this gateway: send the prompt in 'instructions' and 'input'",
+}
 
 
 @dataclass
@@ -45,6 +52,9 @@ class ResponsesPlan:
     model: str = ""
     echo: dict[str, Any] = field(default_factory=dict)
     include_encrypted: bool = False
+    keep_reasoning: bool = False  # stored: reasoning items keep encrypted_content for a later turn to replay
+    response_id: str = field(default_factory=new_response_id)
+    ids: ItemIds = field(default_factory=lambda: ItemIds(""))
 
 
 def encode_reasoning(details: list[dict[str, Any]]) -> str:
@@ -66,17 +76,31 @@ def decode_reasoning(value: Any) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)]
 
 
-def responses_to_chat(req: dict[str, Any], *, upstream_model: str) -> ResponsesPlan:
+def responses_to_chat(
+    req: dict[str, Any],
+    *,
+    upstream_model: str,
+    history: list[dict[str, Any]] | None = None,
+    store: bool = False,
+    response_id: str | None = None,
+) -> ResponsesPlan:
+    """The upstream body for ``req``, after the items of ``history`` (a previous response's conversation).
+    ``store``: whether this response will be kept (what the answer's ``store`` says)."""
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
     validate(ResponsesRequest, req, brackets=True)
-    return _Builder(req, upstream_model).build()
+    return _Builder(req, upstream_model, history or [], store, response_id or new_response_id()).build()
 
 
 class _Builder:
-    def __init__(self, req: dict[str, Any], upstream_model: str) -> None:
+    def __init__(
+        self, req: dict[str, Any], upstream_model: str, history: list[dict[str, Any]], store: bool, response_id: str
+    ) -> None:
         self.req = req
         self.upstream_model = upstream_model
+        self.history = history
+        self.store = store
+        self.response_id = response_id
         self.names = ToolNameMap()
         self.messages: list[dict[str, Any]] = []
         self.details: list[dict[str, Any]] = []  # reasoning waiting for the next assistant message
@@ -85,13 +109,14 @@ class _Builder:
     def build(self) -> ResponsesPlan:
         req = self.req  # its shape is ResponsesRequest's (schema.py)
         model: str = req["model"]
-        for stateful in ("previous_response_id", "conversation"):
-            if req.get(stateful) not in (None, ""):
-                raise InvalidRequest(f"{stateful} is not supported: {_STATEFUL}", stateful)
+        for name, why in _NOT_OFFERED.items():
+            if req.get(name) not in (None, ""):
+                raise InvalidRequest(f"{name} is not supported: {why}", name)
         stream = req.get("stream")
         instructions = req.get("instructions")
         if instructions:
             self.messages.append({"role": "system", "content": instructions})
+        self._input(self.history, "previous_response")
         self._input(req["input"])
         if not any(m["role"] != "system" for m in self.messages):
             raise InvalidRequest("input: must contain at least one message or item", "input")
@@ -133,6 +158,9 @@ class _Builder:
             model=model,
             echo=self._echo(),
             include_encrypted=isinstance(include, list) and "reasoning.encrypted_content" in include,
+            keep_reasoning=self.store,
+            response_id=self.response_id,
+            ids=ItemIds(self.response_id),
         )
 
     def _echo(self) -> dict[str, Any]:
@@ -146,9 +174,9 @@ class _Builder:
             "max_output_tokens": req.get("max_output_tokens"),
             "metadata": req.get("metadata") if isinstance(req.get("metadata"), dict) else {},
             "parallel_tool_calls": req.get("parallel_tool_calls") is not False,
-            "previous_response_id": None,
+            "previous_response_id": req.get("previous_response_id") or None,
             "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
-            "store": req.get("store") is not False,
+            "store": self.store,
             "temperature": req.get("temperature"),
             "text": {"format": {"type": "text"}, **text},
             "tool_choice": req.get("tool_choice") if req.get("tool_choice") is not None else "auto",
@@ -160,12 +188,12 @@ class _Builder:
 
     # -- input items ------------------------------------------------------------------------------
 
-    def _input(self, value: str | list[Any]) -> None:
+    def _input(self, value: str | list[Any], where: str = "input") -> None:
         if isinstance(value, str):
             self.messages.append({"role": "user", "content": value})
             return
         for i, item in enumerate(value):
-            path = f"input[{i}]"
+            path = f"{where}[{i}]"
             if not isinstance(item, dict):
                 raise InvalidRequest(f"{path}: must be an object", path)
             kind = item.get("type")
@@ -181,8 +209,8 @@ class _Builder:
                 self._function_output(item, path)
             elif kind == "reasoning":
                 self.details.extend(decode_reasoning(item.get("encrypted_content")))
-            elif kind == "item_reference":
-                raise InvalidRequest(f"{path}: item_reference is not supported: {_STATEFUL}", f"{path}.type")
+            elif kind == "item_reference":  # resolved before translation; one left here names nothing stored
+                raise InvalidRequest(f"{path}: item {item.get('id')!r} not found", f"{path}.id")
             else:
                 raise InvalidRequest(f"{path}.type: unsupported input item type {kind!r}", f"{path}.type")
         self._flush_tool_images()

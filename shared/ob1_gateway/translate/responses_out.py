@@ -9,7 +9,10 @@ Decisions:
   -> ``incomplete`` with reason ``content_filter``; anything else -> ``completed``.
 - Reasoning text becomes one reasoning item with one ``summary_text`` part; signed or encrypted
   upstream reasoning travels in ``encrypted_content`` only when the request asked for
-  ``include: ["reasoning.encrypted_content"]`` (as OpenAI does), for replay in the next request.
+  ``include: ["reasoning.encrypted_content"]`` (as OpenAI does), for replay in the next request. A
+  response that is stored keeps it in the stored copy (``public_view`` strips it from the answer), so a
+  later ``previous_response_id`` or ``item_reference`` replays it.
+- Item ids name their response (``responses_items.ItemIds``).
 - Output order: reasoning, message, function calls. Tool names shortened on the way in are restored.
 """
 
@@ -28,6 +31,7 @@ __all__ = [
     "details_from_items",
     "incomplete_reason",
     "new_id",
+    "public_view",
     "reasoning_details",
     "response_envelope",
     "responses_usage",
@@ -131,9 +135,17 @@ def reasoning_item(item_id: str, text: str, details: list[dict[str, Any]], plan:
         "id": item_id,
         "summary": [{"type": "summary_text", "text": text}] if text else [],
     }
-    if plan.include_encrypted and details:
+    if (plan.include_encrypted or plan.keep_reasoning) and details:
         item["encrypted_content"] = encode_reasoning(details)
     return item
+
+
+def public_view(response: dict[str, Any], *, include_encrypted: bool) -> dict[str, Any]:
+    """``response`` as the caller sees it: ``encrypted_content`` only when it asked for it."""
+    if include_encrypted or not any("encrypted_content" in item for item in response.get("output") or ()):
+        return response
+    output = [{k: v for k, v in item.items() if k != "encrypted_content"} for item in response["output"]]
+    return {**response, "output": output}
 
 
 def message_item(item_id: str, text: str, status: str, *, refusal: bool = False) -> dict[str, Any]:
@@ -178,14 +190,14 @@ def chat_to_response(
     output: list[dict[str, Any]] = []
     thought = "".join(v for k, v in reasoning_items(message) if k == TEXT)
     details = reasoning_details(message)
-    if thought or (details and plan.include_encrypted):
-        output.append(reasoning_item(new_id("rs"), thought, details, plan))
+    if thought or (details and (plan.include_encrypted or plan.keep_reasoning)):
+        output.append(reasoning_item(plan.ids("rs"), thought, details, plan))
     text = _text_of(message.get("content"))
     refusal = message.get("refusal")
     if text:
-        output.append(message_item(new_id("msg"), text, item_status))
+        output.append(message_item(plan.ids("msg"), text, item_status))
     elif isinstance(refusal, str) and refusal:
-        output.append(message_item(new_id("msg"), refusal, item_status, refusal=True))
+        output.append(message_item(plan.ids("msg"), refusal, item_status, refusal=True))
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
@@ -196,12 +208,12 @@ def chat_to_response(
             arguments = "" if arguments is None else str(arguments)
         call_id = raw_id if isinstance(raw_id := call.get("id"), str) and raw_id else new_id("call")
         name = plan.tool_names.restore(fn.get("name") or "")
-        output.append(function_call_item(new_id("fc"), call_id, name, arguments, "completed"))
+        output.append(function_call_item(plan.ids("fc"), call_id, name, arguments, "completed"))
 
     raw_usage = resp.get("usage")
     body = response_envelope(
         plan,
-        response_id=response_id or new_id("resp"),
+        response_id=response_id or plan.response_id,
         created_at=created_at if created_at is not None else int(time.time()),
         status="incomplete" if incomplete else "completed",
         output=output,
