@@ -230,6 +230,17 @@ def fn_tool(name: str = "f", **extra: Any) -> dict[str, Any]:
 
 
 CHAT_F = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+CHAT_CUSTOM = {
+    "type": "function",
+    "function": {
+        "name": "apply_patch",
+        "parameters": {
+            "type": "object",
+            "properties": {"input": {"type": "string", "description": "The tool's whole input, as free-form text."}},
+            "required": ["input"],
+        },
+    },
+}
 
 FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
     # (id, request fields, expected body subset, keys that must be absent)
@@ -260,14 +271,14 @@ FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
         (),
     ),
     (
-        "non-function tools skipped",
+        "hosted tools omitted, a custom tool is a function of one string",
         {"tools": [{"type": "web_search"}, fn_tool(), {"type": "custom", "name": "apply_patch"}]},
-        {"tools": [CHAT_F]},
+        {"tools": [CHAT_F, CHAT_CUSTOM]},
         (),
     ),
     (
-        "only hosted tools: no tools and no tool_choice",
-        {"tools": [{"type": "file_search"}], "tool_choice": "required", "parallel_tool_calls": False},
+        "only hosted tools, not required: no tools and no tool_choice",
+        {"tools": [{"type": "file_search"}], "tool_choice": "auto", "parallel_tool_calls": False},
         {},
         ("tools", "tool_choice", "parallel_tool_calls"),
     ),
@@ -319,19 +330,29 @@ FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
     ("text.format text", {"text": {"format": {"type": "text"}, "verbosity": "low"}}, {}, ("response_format",)),
     ("stream", {"stream": True}, {"stream": True, "stream_options": {"include_usage": True}}, ()),
     (
-        "unknown and stateless fields ignored",
+        "fields chat has are passed on",
+        {"prompt_cache_key": "k", "service_tier": "auto", "text": {"verbosity": "low"}, "top_logprobs": 3},
+        {"prompt_cache_key": "k", "service_tier": "auto", "verbosity": "low", "logprobs": True, "top_logprobs": 3},
+        (),
+    ),
+    (
+        "logprobs by include",
+        {"include": ["message.output_text.logprobs"]},
+        {"logprobs": True},
+        ("top_logprobs",),
+    ),
+    (
+        "fields with no upstream counterpart stay here",
         {
             "store": False,
             "include": ["reasoning.encrypted_content"],
-            "prompt_cache_key": "k",
             "metadata": {"a": "b"},
             "truncation": "auto",
-            "service_tier": "auto",
             "previous_response_id": None,
             "future_field": 1,
         },
         {},
-        ("store", "include", "prompt_cache_key", "metadata", "truncation", "service_tier", "future_field"),
+        ("store", "include", "metadata", "truncation", "future_field", "logprobs"),
     ),
 ]
 
@@ -353,8 +374,8 @@ def test_long_tool_names_shortened_everywhere_and_restorable() -> None:
         },
         upstream_model=MODEL,
     )
-    short = plan.tool_names.shorten(LONG)
-    assert len(short) <= 64 and plan.tool_names.restore(short) == LONG
+    short = plan.tools.names.shorten(LONG)
+    assert len(short) <= 64 and plan.tools.names.restore(short) == LONG
     assert plan.body["tools"][0]["function"]["name"] == short
     assert plan.body["tool_choice"]["function"]["name"] == short
     assert plan.body["messages"][1]["tool_calls"][0]["function"]["name"] == short
@@ -393,6 +414,23 @@ INVALID = [
     ("not an object", "x", None),
     ("model missing", {"input": "q"}, "model"),
     ("prompt template", {"model": "m", "input": "q", "prompt": {"id": "pmpt_1"}}, "prompt"),
+    ("background", {"model": "m", "input": "q", "background": True}, "background"),
+    ("moderation", {"model": "m", "input": "q", "moderation": {"model": "omni"}}, "moderation"),
+    (
+        "a hosted tool the request requires",
+        {"model": "m", "input": "q", "tools": [{"type": "file_search"}], "tool_choice": "required"},
+        "tools[0].type",
+    ),
+    (
+        "a hosted tool chosen",
+        {
+            "model": "m",
+            "input": "q",
+            "tools": [fn_tool(), {"type": "web_search"}],
+            "tool_choice": {"type": "web_search"},
+        },
+        "tools[1].type",
+    ),
     ("conversation", {"model": "m", "input": "q", "conversation": "conv_1"}, "conversation"),
     ("input missing", {"model": "m"}, "input"),
     ("input empty string", {"model": "m", "input": ""}, "input"),

@@ -4,6 +4,7 @@ completions by the shared translator, with its stored state per key (``response_
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Literal
 
@@ -28,6 +29,7 @@ from .response_state import ResponseState
 from .streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
+log = logging.getLogger("ob1_gateway.api")
 _ENCRYPTED = "reasoning.encrypted_content"
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
@@ -65,7 +67,11 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
         kept.stream = ResponsesStream(plan, created_at=created_at)
         return kept.stream
 
-    return await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, KEEPALIVE_COMMENT, kept)
+    response = await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, KEEPALIVE_COMMENT, kept)
+    if plan.tools.omitted:  # hosted tools the request offered but did not need (see translate.responses_tools)
+        response.headers["x-ob1gw-omitted-tools"] = ",".join(plan.tools.omitted)
+        log.info("POST /v1/responses: hosted tools omitted: %s", ", ".join(plan.tools.omitted))
+    return response
 
 
 class _Keeper:

@@ -13,9 +13,14 @@ Decisions (each covered by a test):
 - ``reasoning`` items are replayed only when their ``encrypted_content`` is one this gateway produced
   (it carries the upstream's signed ``reasoning_details``, see ``encode_reasoning``); summaries alone
   are dropped, because unsigned reasoning cannot be replayed and a signature is never invented.
-- Tools other than ``function`` (web_search, file_search, custom, local_shell, ...) are skipped;
-  ``tool_choice`` is dropped when no tool remains.
-- ``text.format`` json_schema / json_object -> ``response_format``. Unknown request fields are ignored.
+- Tools: see ``responses_tools`` (function, namespace, custom and local_shell tools run; hosted ones are
+  refused when the request needs them, else omitted and named in ``tools.omitted``); ``tool_choice`` is
+  dropped when no tool remains.
+- ``text.format`` json_schema / json_object -> ``response_format``; ``text.verbosity`` -> ``verbosity``;
+  ``top_logprobs`` / ``include: ["message.output_text.logprobs"]`` -> ``logprobs`` / ``top_logprobs``;
+  ``prompt_cache_key``, ``prompt_cache_retention`` and ``service_tier`` are passed on as chat has them.
+- ``background: true`` and ``moderation`` are refused by name (the answer would not be what they ask for);
+  the fields that have no effect here are listed in the README.
 """
 
 from __future__ import annotations
@@ -27,8 +32,8 @@ from typing import Any
 
 from .invalid import InvalidRequest
 from .responses_items import ItemIds, new_response_id
+from .responses_tools import ResponsesTools
 from .schema import ResponsesRequest, validate
-from .tool_names import ToolNameMap
 
 __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
 
@@ -39,7 +44,12 @@ _NOT_OFFERED = {
     "conversation": "the Conversations API is not offered by this gateway: chain with previous_response_id or "
     "send the whole conversation in 'input'",
     "prompt": "stored prompt templates are not offered by this gateway: send the prompt in 'instructions' and 'input'",
+    "moderation": "moderation policies are not applied by this gateway, so no answer could be scored or blocked",
 }
+_PASSED_ON = ("prompt_cache_key", "prompt_cache_retention", "service_tier")
+_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
+_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
+LOGPROBS = "message.output_text.logprobs"
 
 
 @dataclass
@@ -47,7 +57,7 @@ class ResponsesPlan:
     """The upstream body plus what the response path needs: names to restore and fields to echo."""
 
     body: dict[str, Any]
-    tool_names: ToolNameMap = field(default_factory=ToolNameMap)
+    tools: ResponsesTools = field(default_factory=ResponsesTools)
     stream: bool = False
     model: str = ""
     echo: dict[str, Any] = field(default_factory=dict)
@@ -101,7 +111,8 @@ class _Builder:
         self.history = history
         self.store = store
         self.response_id = response_id
-        self.names = ToolNameMap()
+        self.tools = ResponsesTools()
+        self.names = self.tools.names
         self.messages: list[dict[str, Any]] = []
         self.details: list[dict[str, Any]] = []  # reasoning waiting for the next assistant message
         self.tool_images: list[dict[str, Any]] = []  # images from tool outputs, waiting for a user message
@@ -112,6 +123,11 @@ class _Builder:
         for name, why in _NOT_OFFERED.items():
             if req.get(name) not in (None, ""):
                 raise InvalidRequest(f"{name} is not supported: {why}", name)
+        if req.get("background") is True:
+            raise InvalidRequest(
+                "background is not supported: this gateway answers every response at once (stream it instead)",
+                "background",
+            )
         stream = req.get("stream")
         instructions = req.get("instructions")
         if instructions:
@@ -128,10 +144,10 @@ class _Builder:
         for name in ("temperature", "top_p"):
             if req.get(name) is not None:
                 body[name] = req[name]
-        tools = self._tools(req.get("tools"))
+        tools = self.tools.to_chat(req.get("tools"), req.get("tool_choice"))
         if tools:
             body["tools"] = tools
-            choice = self._tool_choice(req.get("tool_choice"))
+            choice = self.tools.choice_to_chat(req.get("tool_choice"))
             if choice is not None:
                 body["tool_choice"] = choice
         parallel = req.get("parallel_tool_calls")
@@ -146,14 +162,25 @@ class _Builder:
         response_format = self._text_format(req.get("text"))
         if response_format is not None:
             body["response_format"] = response_format
+        text = req.get("text")
+        if isinstance(text, dict) and isinstance(text.get("verbosity"), str):
+            body["verbosity"] = text["verbosity"]
+        include = req.get("include")
+        top = req.get("top_logprobs")
+        if (isinstance(include, list) and LOGPROBS in include) or top:
+            body["logprobs"] = True
+            if isinstance(top, int) and not isinstance(top, bool) and top > 0:
+                body["top_logprobs"] = top
+        for name in _PASSED_ON:
+            if req.get(name) is not None:
+                body[name] = req[name]
         body["usage"] = {"include": True}
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        include = req.get("include")
         return ResponsesPlan(
             body=body,
-            tool_names=self.names,
+            tools=self.tools,
             stream=bool(stream),
             model=model,
             echo=self._echo(),
@@ -182,7 +209,7 @@ class _Builder:
             "tool_choice": req.get("tool_choice") if req.get("tool_choice") is not None else "auto",
             "tools": [t for t in tools if isinstance(t, dict)],
             "top_p": req.get("top_p"),
-            "truncation": req.get("truncation") or "disabled",
+            "truncation": "disabled",  # nothing is dropped from a long input here, whatever was asked
             "user": req.get("user"),
         }
 
@@ -199,13 +226,13 @@ class _Builder:
             kind = item.get("type")
             if kind is None and "role" in item:
                 kind = "message"
-            if kind != "function_call_output":
+            if kind not in _OUTPUTS:
                 self._flush_tool_images()
             if kind == "message":
                 self._message(item, path)
-            elif kind == "function_call":
+            elif kind in _CALLS:
                 self._function_call(item, path)
-            elif kind == "function_call_output":
+            elif kind in _OUTPUTS:
                 self._function_output(item, path)
             elif kind == "reasoning":
                 self.details.extend(decode_reasoning(item.get("encrypted_content")))
@@ -304,25 +331,12 @@ class _Builder:
         return {"type": "file", "file": {"filename": filename, "file_data": data}}
 
     def _function_call(self, item: dict[str, Any], path: str) -> None:
-        call_id, name = item.get("call_id"), item.get("name")
-        if not isinstance(call_id, str) or not call_id:
-            raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
-        if not isinstance(name, str) or not name:
-            raise InvalidRequest(f"{path}.name: field required", f"{path}.name")
-        arguments = item.get("arguments", "")
-        if isinstance(arguments, dict):
-            arguments = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
-        if not isinstance(arguments, str):
-            raise InvalidRequest(f"{path}.arguments: must be a string", f"{path}.arguments")
-        call = {
-            "id": call_id,
-            "type": "function",
-            "function": {"name": self.names.shorten(name), "arguments": arguments},
-        }
+        call_id, name, arguments = self.tools.input_call(item, path)
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
         self._assistant().setdefault("tool_calls", []).append(call)
 
     def _function_output(self, item: dict[str, Any], path: str) -> None:
-        call_id = item.get("call_id")
+        call_id = item.get("call_id") or (item.get("id") if item.get("type") == "local_shell_call_output" else None)
         if not isinstance(call_id, str) or not call_id:
             raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
         output = item.get("output")
@@ -347,47 +361,6 @@ class _Builder:
             self.tool_images = []
 
     # -- tools and options ------------------------------------------------------------------------
-
-    def _tools(self, tools: Any) -> list[dict[str, Any]]:
-        if tools is None:
-            return []
-        out: list[dict[str, Any]] = []
-        for i, tool in enumerate(tools):
-            if tool.get("type") != "function":
-                continue  # hosted and custom tools cannot run on a chat-completions upstream
-            name = tool.get("name")
-            if not isinstance(name, str) or not name:
-                raise InvalidRequest("tools: function name is required", f"tools[{i}].name")
-            params = tool.get("parameters")
-            if params is None:
-                params = {"type": "object", "properties": {}}
-            elif not isinstance(params, dict):
-                raise InvalidRequest("tools: parameters must be an object", f"tools[{i}].parameters")
-            fn: dict[str, Any] = {"name": self.names.shorten(name)}
-            if isinstance(tool.get("description"), str):
-                fn["description"] = tool["description"]
-            fn["parameters"] = params
-            if isinstance(tool.get("strict"), bool):
-                fn["strict"] = tool["strict"]
-            out.append({"type": "function", "function": fn})
-        return out
-
-    def _tool_choice(self, choice: Any) -> Any:
-        if choice is None:
-            return None
-        if choice in ("auto", "none", "required"):
-            return choice
-        if not isinstance(choice, dict):
-            raise InvalidRequest(f"tool_choice: unknown value {choice!r}", "tool_choice")
-        kind = choice.get("type")
-        if kind == "function":
-            name = choice.get("name")
-            if not isinstance(name, str) or not name:
-                raise InvalidRequest("tool_choice: name is required for type 'function'", "tool_choice.name")
-            return {"type": "function", "function": {"name": self.names.shorten(name)}}
-        if kind == "allowed_tools":
-            return "required" if choice.get("mode") == "required" else "auto"
-        return "auto"  # a hosted tool was chosen; it was skipped, so let the model decide
 
     @staticmethod
     def _reasoning(reasoning: Any) -> dict[str, Any] | None:

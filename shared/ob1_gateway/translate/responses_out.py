@@ -35,6 +35,7 @@ __all__ = [
     "reasoning_details",
     "response_envelope",
     "responses_usage",
+    "token_logprobs",
 ]
 
 DEFAULT_DETAILS_FORMAT = "anthropic-claude-v1"
@@ -148,24 +149,22 @@ def public_view(response: dict[str, Any], *, include_encrypted: bool) -> dict[st
     return {**response, "output": output}
 
 
-def message_item(item_id: str, text: str, status: str, *, refusal: bool = False) -> dict[str, Any]:
+def message_item(
+    item_id: str, text: str, status: str, *, refusal: bool = False, logprobs: list[Any] | None = None
+) -> dict[str, Any]:
     part = (
         {"type": "refusal", "refusal": text}
         if refusal
-        else {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        else {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
     )
     return {"type": "message", "id": item_id, "role": "assistant", "status": status, "content": [part]}
 
 
-def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
-    return {
-        "type": "function_call",
-        "id": item_id,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-        "status": status,
-    }
+def token_logprobs(choice: dict[str, Any]) -> list[Any]:
+    """Chat's ``logprobs.content`` (token, logprob, bytes, top_logprobs): the Responses shape already."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return [t for t in content if isinstance(t, dict)] if isinstance(content, list) else []
 
 
 def _text_of(content: Any) -> str:
@@ -195,7 +194,7 @@ def chat_to_response(
     text = _text_of(message.get("content"))
     refusal = message.get("refusal")
     if text:
-        output.append(message_item(plan.ids("msg"), text, item_status))
+        output.append(message_item(plan.ids("msg"), text, item_status, logprobs=token_logprobs(choice)))
     elif isinstance(refusal, str) and refusal:
         output.append(message_item(plan.ids("msg"), refusal, item_status, refusal=True))
     calls = message.get("tool_calls")
@@ -207,8 +206,10 @@ def chat_to_response(
         if not isinstance(arguments, str):
             arguments = "" if arguments is None else str(arguments)
         call_id = raw_id if isinstance(raw_id := call.get("id"), str) and raw_id else new_id("call")
-        name = plan.tool_names.restore(fn.get("name") or "")
-        output.append(function_call_item(plan.ids("fc"), call_id, name, arguments, "completed"))
+        name = fn.get("name") or ""
+        output.append(
+            plan.tools.output_item(plan.ids(plan.tools.item_prefix(name)), call_id, name, arguments, "completed")
+        )
 
     raw_usage = resp.get("usage")
     body = response_envelope(

@@ -25,7 +25,6 @@ from typing import Any
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
-    function_call_item,
     incomplete_reason,
     message_item,
     new_id,
@@ -33,6 +32,7 @@ from .responses_out import (
     reasoning_item,
     response_envelope,
     responses_usage,
+    token_logprobs,
 )
 from .sequencer import Block, Kind, Part, SequencedStream
 from .sse import Event
@@ -54,6 +54,13 @@ class ResponsesStream(SequencedStream):
         self._closing_status = "completed"
         self.status: str | None = None
         self.response: dict[str, Any] | None = None  # the final Response, whole (what is stored)
+        self._logprobs: list[Any] = []
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            self._logprobs = token_logprobs(choices[0])
+        return super().feed(chunk)
 
     # -- the stream's own events --------------------------------------------------------------------
 
@@ -105,18 +112,26 @@ class ResponsesStream(SequencedStream):
             item = block.wire["item"] = {"type": "reasoning", "id": self._plan.ids("rs"), "summary": []}
             block.wire["text"] = ""
         else:
+            tools, name = self._plan.tools, block.name or ""
             call_id = block.upstream_id or new_id("call")
-            name = self._plan.tool_names.restore(block.name or "")
-            item = block.wire["item"] = function_call_item(self._plan.ids("fc"), call_id, name, "", "in_progress")
-        return [self._event("response.output_item.added", output_index=block.index, item=dict(item))]
+            item_id = self._plan.ids(tools.item_prefix(name))
+            item = block.wire["item"] = tools.output_item(item_id, call_id, name, "", "in_progress")
+            block.wire["arguments"] = ""  # custom and shell calls are made whole once their arguments are
+        return [self._event("response.output_item.added", output_index=block.index, item=json.loads(json.dumps(item)))]
 
     def appended(self, block: Block, part: Part, value: str) -> list[Event]:
         where = self._where(block)
         item = block.wire["item"]
         if part is Part.TEXT:
-            item["content"][0]["text"] += value
-            return [self._event("response.output_text.delta", **where, content_index=0, delta=value, logprobs=[])]
+            logprobs, self._logprobs = self._logprobs, []  # the tokens of the chunk this text came in
+            content = item["content"][0]
+            content["text"] += value
+            content["logprobs"].extend(logprobs)
+            return [self._event("response.output_text.delta", **where, content_index=0, delta=value, logprobs=logprobs)]
         if part is Part.ARGUMENTS:
+            block.wire["arguments"] += value
+            if item["type"] != "function_call":
+                return []
             item["arguments"] += value
             return [self._event("response.function_call_arguments.delta", **where, delta=value)]
         if part is not Part.REASONING:
@@ -137,7 +152,9 @@ class ResponsesStream(SequencedStream):
             part = item["content"][0]
             item["status"] = self._closing_status
             out.append(
-                self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[])
+                self._event(
+                    "response.output_text.done", **where, content_index=0, text=part["text"], logprobs=part["logprobs"]
+                )
             )
             out.append(self._event("response.content_part.done", **where, content_index=0, part=dict(part)))
         elif block.kind is Kind.REASONING:
@@ -150,13 +167,23 @@ class ResponsesStream(SequencedStream):
                 out.append(self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=summary))
             item.clear()
             item.update(final)
-        else:
+        elif item["type"] == "function_call":
             item["status"] = "completed"
             out.append(
                 self._event(
                     "response.function_call_arguments.done", **where, name=item["name"], arguments=item["arguments"]
                 )
             )
+        else:
+            whole = self._plan.tools.output_item(
+                item["id"], item["call_id"], block.name or "", block.wire["arguments"], "completed"
+            )
+            item.clear()
+            item.update(whole)
+            if item["type"] == "custom_tool_call":
+                text = item["input"]
+                out.append(self._event("response.custom_tool_call_input.delta", **where, delta=text))
+                out.append(self._event("response.custom_tool_call_input.done", **where, input=text))
         done = self._public({"output": [json.loads(json.dumps(item))]})["output"][0]
         out.append(self._event("response.output_item.done", output_index=block.index, item=done))
         return out
