@@ -234,3 +234,21 @@ def test_a_failed_store_is_not_claimed(gw: GatewayHandle, fake_ob1: Any) -> None
     assert reply.output_text == "Echo: x" and reply.store is False
     with sdk(gw).responses.stream(model=GPT, input="y") as events:
         assert events.get_final_response().store is False
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_reasoning_continues_without_storage(gw: GatewayHandle, fake_ob1: Any, stream: bool) -> None:
+    """What Codex and opencode do (store: false, include encrypted reasoning): the reasoning comes back as
+    encrypted_content and, sent back, reaches the upstream as its own signed reasoning_details."""
+    client = sdk(gw)
+    kwargs: dict[str, Any] = {"model": REASONER, "store": False, "include": ["reasoning.encrypted_content"]}
+    if stream:
+        with client.responses.stream(input="plan", **kwargs) as events:
+            first = events.get_final_response()
+    else:
+        first = client.responses.create(input="plan", **kwargs)
+    reasoning, message = first.output
+    assert reasoning.encrypted_content.startswith("ob1gw.v1.") and first.store is False
+    items = [{"role": "user", "content": "plan"}, reasoning.model_dump(exclude_none=True), message.model_dump()]
+    client.responses.create(input=[*items, {"role": "user", "content": "go on"}], **kwargs)
+    assert upstream_messages(fake_ob1)[1]["reasoning_details"][0]["data"].startswith("fake-encrypted:")
