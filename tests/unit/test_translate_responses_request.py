@@ -584,3 +584,28 @@ def test_any_body_is_translated_or_refused_with_invalid_request(fields: dict[str
     assert all(
         isinstance(m, dict) and m["role"] in ("system", "user", "assistant", "tool") for m in plan.body["messages"]
     )
+
+
+HINTS = {
+    "reasoning": {"effort": "low", "summary": "detailed", "generate_summary": "auto"},
+    "max_tool_calls": 3,
+    "context_management": [{"type": "compaction", "compact_threshold": 1000}],
+    "prompt_cache_options": {"mode": "implicit"},
+    "background": False,
+    "background_options": {"completion_window": "soonest"},
+    "stream_options": {"include_obfuscation": False},
+    "image": {"context_compression": "auto"},
+    "access_programs": {"cyber": "standard"},
+    "client_metadata": {"session": "s"},
+    "include": ["file_search_call.results", "web_search_call.action.sources", "message.input_image.image_url"],
+    "truncation": "auto",
+}
+
+
+def test_hints_have_no_effect_and_the_echo_says_what_was_done() -> None:
+    """The README's hint rows: accepted, nothing of them goes upstream; truncation is never done here."""
+    plain = responses_to_chat({"model": "m", "input": "q", "reasoning": {"effort": "low"}}, upstream_model=MODEL)
+    hinted = responses_to_chat({"model": "m", "input": "q", **HINTS}, upstream_model=MODEL)
+    assert hinted.body == plain.body
+    assert hinted.echo["truncation"] == "disabled"
+    assert hinted.echo["store"] is False  # nothing was asked to be kept by the translator's caller
