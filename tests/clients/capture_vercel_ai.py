@@ -64,9 +64,10 @@ def capture(out: Path) -> list[Path]:
     try:
         for scenario in SCENARIOS:
             fake.reset()
-            with tempfile.TemporaryDirectory() as home, faults.start_gateway(
-                Path(home), fake, model_aliases=ALIASES
-            ) as gw:
+            with (
+                tempfile.TemporaryDirectory() as home,
+                faults.start_gateway(Path(home), fake, model_aliases=ALIASES) as gw,
+            ):
                 proc, report = run_script(gw, scenario)
             result = {
                 "returncode": 1 if report["error"] else proc.returncode,
