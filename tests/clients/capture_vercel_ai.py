@@ -31,7 +31,7 @@ PACKAGES = ("ai", "@ai-sdk/openai", "zod")
 MODEL = "gpt-5.1"
 # The fake upstream has one reasoning model; an operator alias sends the SDK's default model name to it.
 ALIASES = {MODEL: "openai/gpt-5"}
-SCENARIOS = ("two-turns", "two-turns-stream", "tool-loop", "tool-loop-stream")
+SCENARIOS = ("two-turns", "two-turns-stream", "tool-loop", "tool-loop-stream", "two-turns-unstored")
 
 
 def installed_versions() -> dict[str, str]:
@@ -77,7 +77,8 @@ def capture(out: Path) -> list[Path]:
             command = {
                 "argv": ["node", "tests/e2e/vercel_ai/conversation.mjs", scenario, MODEL],
                 "note": f"against the gateway on the fake OB-1 (alias {MODEL} -> {ALIASES[MODEL]}); "
-                "createOpenAI({baseURL, apiKey, fetch: <recorder>}), openai(model), no other option",
+                "createOpenAI({baseURL, apiKey, fetch: <recorder>}), openai(model), no other option"
+                + (" but providerOptions {openai: {store: false}}" if "unstored" in scenario else ""),
             }
             fixture = build_fixture(
                 "vercel-ai", versions["ai"], scenario, command, report["requests"], packages=versions, result=result

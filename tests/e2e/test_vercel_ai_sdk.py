@@ -15,6 +15,9 @@ default, true), and gpt-5.x is a reasoning model to the SDK. What it sends (reco
   "parameters": <draft-07 JSON schema, additionalProperties false>, "strict": false}]``, ``tool_choice: "auto"``;
   the step after the tool call sends ``item_reference rs_…`` (the tool turn's reasoning), then the call itself
   in full (``function_call`` with call_id/name/arguments, never a reference) and ``function_call_output``.
+  A follow-up turn (the loop's ``responseMessages`` appended; ai 7's ``response.messages`` is deprecated and
+  holds the last step only) sends the same, then ``item_reference rs_…`` + ``msg_…`` of the final step: items
+  of two stored responses.
 
 So each follow-up works only if the gateway resolves the references to what it stored, and the upstream must
 get the earlier reasoning back (the fake refuses encrypted reasoning it did not issue and issues new one per
@@ -29,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.clients.capture_vercel_ai import ALIASES, run_script
@@ -67,6 +71,10 @@ def run_sdk(gw: GatewayHandle, scenario: str) -> dict[str, Any]:
     return report
 
 
+def retrieve(gw: GatewayHandle, response_id: str) -> httpx.Response:
+    return httpx.get(f"{gw.base_url}/v1/responses/{response_id}", headers={"authorization": f"Bearer {gw.key}"})
+
+
 def references(body: dict[str, Any]) -> list[str]:
     return [item["id"] for item in body["input"] if item.get("type") == "item_reference"]
 
@@ -103,31 +111,78 @@ def test_second_turn_sends_the_first_answer_back_by_reference(gw: GatewayHandle,
     ]
     records = gw.usage_records(2)
     assert [(r.key_id, r.route, r.status) for r in records] == [(gw.key_id, "/v1/responses", 200)] * 2
+    stored = retrieve(gw, second["responseIds"][0]).json()  # what the SDK left stored, as OpenAI would
+    assert stored["store"] is True and stored["output"][-1]["content"][0]["text"] == second["text"]
 
 
 @pytest.mark.parametrize("scenario", ["tool-loop", "tool-loop-stream"])
 def test_tool_loop_keeps_the_reasoning_of_the_tool_turn(gw: GatewayHandle, fake_ob1: Any, scenario: str) -> None:
+    """The loop's second step references the tool turn's reasoning; a follow-up turn references both steps'
+    reasoning (two stored responses) around the call and its result, which the SDK sends in full."""
     report = run_sdk(gw, scenario)
-    [answer] = report["turns"]
+    loop, follow_up = report["turns"]
     result = {"city": "Oslo", "forecast": "sunny-42 in Oslo"}
-    assert answer["toolResults"] == [result]  # the execute function ran with the model's arguments
-    assert answer["text"] == "Tool said: " + json.dumps(result, separators=(",", ":"))
-    assert (answer["steps"], answer["finishReason"]) == (2, "stop")
+    assert loop["toolResults"] == [result]  # the execute function ran with the model's arguments
+    assert loop["text"] == "Tool said: " + json.dumps(result, separators=(",", ":"))
+    assert (loop["steps"], loop["finishReason"]) == (2, "stop")
+    assert follow_up["text"] == "Echo: Thanks!"
 
-    first, second = (r["body"] for r in report["requests"])
+    first, second, third = (r["body"] for r in report["requests"])
     assert [t["name"] for t in first["tools"]] == ["weather"]
-    [rs_id] = references(second)
-    assert rs_id.startswith("rs_")
+    [tool_turn_rs] = references(second)
     [call] = [item for item in second["input"] if item.get("type") == "function_call"]
     [output] = [item for item in second["input"] if item.get("type") == "function_call_output"]
     assert output["call_id"] == call["call_id"] and json.loads(output["output"]) == result
+    rs_again, answer_rs, answer_msg = references(third)
+    assert rs_again == tool_turn_rs and answer_rs.startswith("rs_") and answer_msg.startswith("msg_")
+    assert loop["responseIds"][0] != loop["responseIds"][1]  # the references span two stored responses
 
     chats = fake_ob1.chat_requests
-    assert len(chats) == 2
-    messages = chats[1]["body"]["messages"]
-    [assistant] = [m for m in messages if m["role"] == "assistant"]
-    [tool_call] = assistant["tool_calls"]
-    assert tool_call["id"] == call["call_id"] and tool_call["function"]["name"] == "weather"
-    assert json.loads(tool_call["function"]["arguments"]) == {"city": "Oslo"}
-    assert assistant["reasoning_details"] == issued_reasoning({"tool": ("weather", "")})
-    assert messages[-1] == {"role": "tool", "tool_call_id": call["call_id"], "content": output["output"]}
+    assert len(chats) == 3
+    tool_turn = {
+        "role": "assistant",
+        "content": None,
+        "reasoning_details": issued_reasoning({"tool": ("weather", "")}),
+        "tool_calls": [
+            {"id": call["call_id"], "type": "function", "function": {"name": "weather", "arguments": call["arguments"]}}
+        ],
+    }
+    tool_result = {"role": "tool", "tool_call_id": call["call_id"], "content": output["output"]}
+    prompt = chats[0]["body"]["messages"]
+    assert chats[1]["body"]["messages"] == [*prompt, tool_turn, tool_result]
+    answer = {
+        "role": "assistant",
+        "content": loop["text"],
+        "reasoning_details": issued_reasoning({"text": loop["text"]}),
+    }
+    assert chats[2]["body"]["messages"] == [
+        *prompt,
+        tool_turn,
+        tool_result,
+        answer,
+        {"role": "user", "content": "Thanks!"},
+    ]
+    assert json.loads(call["arguments"]) == {"city": "Oslo"}
+
+
+def test_store_false_keeps_the_reasoning_without_storage(gw: GatewayHandle, fake_ob1: Any) -> None:
+    """``providerOptions: {openai: {store: false}}``: the SDK asks for ``reasoning.encrypted_content`` and sends
+    the reasoning item back in full; the gateway keeps nothing and the upstream still gets its reasoning."""
+    report = run_sdk(gw, "two-turns-unstored")
+    first, second = report["turns"]
+    assert (first["text"], second["text"]) == ("Echo: What is the capital of Norway?", "Echo: And of Sweden?")
+    sent = [r["body"] for r in report["requests"]]
+    assert all(b["store"] is False and b["include"] == ["reasoning.encrypted_content"] for b in sent)
+    assert references(sent[1]) == []
+    [reasoning] = [item for item in sent[1]["input"] if item.get("type") == "reasoning"]
+    assert reasoning["encrypted_content"]
+
+    assert fake_ob1.chat_requests[1]["body"]["messages"][1] == {
+        "role": "assistant",
+        "content": first["text"],
+        "reasoning_details": issued_reasoning({"text": first["text"]}),
+    }
+    for response_id in first["responseIds"] + second["responseIds"]:
+        stored = retrieve(gw, response_id)
+        assert stored.status_code == 404, stored.text
+        assert stored.json()["error"]["message"] == f"Response with id '{response_id}' not found.", stored.text

@@ -65,7 +65,7 @@ def test_every_client_scenario_was_recorded_and_ran() -> None:
         assert ("claude-code", wanted) in scenarios
     assert ("claude-agent-sdk", "query") in scenarios
     assert {("anthropic", "parse"), ("anthropic", "client-tools")} <= scenarios
-    for wanted in ("two-turns", "two-turns-stream", "tool-loop", "tool-loop-stream"):
+    for wanted in ("two-turns", "two-turns-stream", "tool-loop", "tool-loop-stream", "two-turns-unstored"):
         assert ("vercel-ai", wanted) in scenarios
     for name, recording in RECORDINGS.items():
         assert recording["result"]["returncode"] == 0, f"{name}: the client failed while it was recorded"

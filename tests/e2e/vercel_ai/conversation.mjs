@@ -4,10 +4,12 @@
 //
 //   OB1GW_BASE_URL=http://127.0.0.1:PORT/v1 OB1GW_KEY=... node conversation.mjs <scenario> [model]
 //
-// scenario: `two-turns` (generateText twice, the second call with the first turn's response.messages
-// appended), `tool-loop` (a tool with an execute function, up to 5 steps); with `-stream`, streamText.
+// scenario: `two-turns` (generateText twice, the second call with the first turn's messages appended),
+// `tool-loop` (a tool with an execute function, up to 5 steps, then a follow-up turn); with `-stream`,
+// streamText; `two-turns-unstored`: two-turns with the one option a user sets to keep nothing,
+// providerOptions `{openai: {store: false}}`.
 // Prints one JSON document:
-// {"turns": [{text, finishReason, steps, responseId, reasoning, toolResults, warnings}],
+// {"turns": [{text, finishReason, steps, responseIds, reasoning, toolResults, warnings}],
 //  "requests": [{method, path, query, headers, status, body, response?}], "error": null | {name, message,
 //  statusCode, responseBody}}. Every HTTP request the SDK made is recorded by a fetch wrapper (the provider's
 // own `fetch` option, which changes nothing it sends), so the test sees what the SDK sent and what it got
@@ -55,19 +57,24 @@ const weather = tool({
   execute: async ({ city }) => ({ city, forecast: `sunny-42 in ${city}` }),
 });
 
-function summary(text, finishReason, steps, response) {
+function summary(text, finishReason, steps) {
   return {
     text,
     finishReason,
     steps: steps.length,
-    responseId: response.id,
+    responseIds: steps.map((s) => s.response.id),
     reasoning: steps.flatMap((s) => s.reasoning ?? []).map((r) => r.text),
     toolResults: steps.flatMap((s) => s.toolResults ?? []).map((r) => r.output),
     warnings: steps.flatMap((s) => s.warnings ?? []),
   };
 }
 
+// One call; `messages` for the next turn are `responseMessages`, every step's (ai 7: `response.messages` is
+// deprecated and holds only the last step's, which after a tool loop would drop the call and its result).
+const stored = scenario.includes("-unstored") ? { providerOptions: { openai: { store: false } } } : {};
+
 async function turn(messages, extra = {}) {
+  extra = { ...stored, ...extra };
   if (scenario.endsWith("-stream")) {
     let failure = null;
     const result = streamText({ model, messages, ...extra, onError: ({ error }) => (failure = error) });
@@ -78,20 +85,21 @@ async function turn(messages, extra = {}) {
       throw failure ?? caught; // the API error itself, not "No output generated"
     }
     if (failure) throw failure;
-    const [finishReason, steps, response] = await Promise.all([result.finishReason, result.steps, result.response]);
-    return { answer: summary(text, finishReason, steps, response), messages: response.messages };
+    const [finishReason, steps, responseMessages] = await Promise.all([
+      result.finishReason,
+      result.steps,
+      result.responseMessages,
+    ]);
+    return { answer: summary(text, finishReason, steps), messages: responseMessages };
   }
   const result = await generateText({ model, messages, ...extra });
-  return {
-    answer: summary(result.text, result.finishReason, result.steps, result.response),
-    messages: result.response.messages,
-  };
+  return { answer: summary(result.text, result.finishReason, result.steps), messages: result.responseMessages };
 }
 
 const turns = [];
 let error = null;
 try {
-  if (scenario === "two-turns" || scenario === "two-turns-stream") {
+  if (scenario.startsWith("two-turns")) {
     const history = [{ role: "user", content: "What is the capital of Norway?" }];
     const first = await turn(history);
     turns.push(first.answer);
@@ -99,12 +107,13 @@ try {
     const second = await turn(history);
     turns.push(second.answer);
   } else if (scenario === "tool-loop" || scenario === "tool-loop-stream") {
-    const prompt = 'Check the weather. USE_TOOL weather {"city": "Oslo"}';
-    const result = await turn([{ role: "user", content: prompt }], {
-      tools: { weather },
-      stopWhen: stepCountIs(5),
-    });
-    turns.push(result.answer);
+    const history = [{ role: "user", content: 'Check the weather. USE_TOOL weather {"city": "Oslo"}' }];
+    const options = { tools: { weather }, stopWhen: stepCountIs(5) };
+    const loop = await turn(history, options);
+    turns.push(loop.answer);
+    history.push(...loop.messages, { role: "user", content: "Thanks!" });
+    const followUp = await turn(history, options);
+    turns.push(followUp.answer);
   } else {
     throw new Error(`unknown scenario ${scenario}`);
   }
