@@ -105,6 +105,13 @@ class Settings(BaseSettings):
     )
     refresh_margin_seconds: float = Field(default=300.0, ge=0)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
+    key_miss_cache_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="How long a refused key id is answered from memory: a forged key repeated costs one store "
+        "read per this per process; a key created after its id was refused works within this.",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     powertools: bool | None = Field(
