@@ -24,6 +24,8 @@ from ob1_gateway.stores.aws import DynamoKeyStore, aws_client, build_aws_backend
 
 from tests.fakes.ob1_fake import FakeOB1Server
 from tests.fixtures.gateway import GatewayHandle, UvicornThread, gateway_settings, seed_login_and_key
+from tests.integration.test_keys_revocation_and_timing import anthropic as anthropic_call
+from tests.integration.test_keys_revocation_and_timing import openai as openai_call
 
 MISS_TTL = 1.0
 N = 40
@@ -82,18 +84,6 @@ def counted_gateway(
 def counted(tmp_path: Path, fake_ob1: FakeOB1Server, aws_env: dict[str, str]) -> Iterator[CountedGateway]:
     with counted_gateway(tmp_path / "home", fake_ob1, aws_env, key_miss_cache_ttl_seconds=MISS_TTL) as handle:
         yield handle
-
-
-def anthropic_call(gw: GatewayHandle, key: str) -> httpx.Response:
-    body = {"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
-    return httpx.post(gw.base_url + "/v1/messages", json=body, headers={"x-api-key": key}, timeout=30)
-
-
-def openai_call(gw: GatewayHandle, key: str) -> httpx.Response:
-    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]}
-    return httpx.post(
-        gw.base_url + "/v1/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=30
-    )
 
 
 def assert_refused(response: httpx.Response, anthropic_shape: bool) -> None:
