@@ -37,6 +37,9 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
+_NOT_CACHED = object()
+
+
 def _invalid() -> ApiError:
     return ApiError(401, "invalid API key", code="invalid_api_key")
 
@@ -54,10 +57,12 @@ class KeyAuthenticator:
         self._refused = _cache(miss_ttl_seconds, max_entries)
 
     def _refused_from_cache(self, key_id: str, secret: str) -> bool:
-        if self._refused is None or key_id not in self._refused:
+        """True when what the store answered at this id's last refusal (within the TTL) refuses ``secret``
+        too: no such id, or a record whose secret it is not."""
+        answer = self._refused.get(key_id, _NOT_CACHED) if self._refused is not None else _NOT_CACHED
+        if answer is _NOT_CACHED:
             return False
-        answer = self._refused.get(key_id)
-        return answer is None or not secret_matches(answer, secret)
+        return not (isinstance(answer, KeyRecord) and secret_matches(answer, secret))
 
     async def _verified(self, key_id: str, secret: str) -> KeyRecord:
         """The record whose secret ``secret`` is, from the caches or one store read; 401 otherwise."""
