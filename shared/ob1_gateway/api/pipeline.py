@@ -24,6 +24,9 @@ from .streaming import StreamTranslator, relay_translated, sse_response
 
 log = logging.getLogger("ob1_gateway.api")
 R = TypeVar("R")
+# The upstream model that served an answer: another model than the one asked for when an alias or the family
+# fallback chose it (the usage record names it too).
+MODEL_HEADER = "x-ob1gw-model"
 
 
 async def complete_chat(
@@ -43,10 +46,12 @@ async def complete_chat(
     meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
     if not stream:
-        return JSONResponse(await answer(gw, meter, body, shape))
+        return JSONResponse(await answer(gw, meter, body, shape), headers={MODEL_HEADER: model.id})
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
-    return sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive))
+    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive))
+    response.headers[MODEL_HEADER] = model.id
+    return response
 
 
 @contextmanager
