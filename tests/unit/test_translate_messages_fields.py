@@ -28,7 +28,7 @@ def upstream(req: dict[str, Any], limits: ModelLimits | None = None) -> dict[str
     ("field", "value", "param", "named"),
     [
         ("container", "container_011CZ", "container", "code execution containers"),
-        ("container", {"id": None, "skills": [{"type": "anthropic", "skill_id": "pptx"}]}, "container.skills", "Skills"),
+        ("container", {"skills": [{"type": "anthropic", "skill_id": "pptx"}]}, "container.skills", "Skills"),
     ],
 )
 def test_a_container_or_skills_is_refused_by_name(field: str, value: Any, param: str, named: str) -> None:
