@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
 
-.PHONY: install test lint format serve bench capture-clients
+.PHONY: install test lint format serve bench capture-clients conformance
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ format:
 
 serve:
 	$(VENV)/bin/ob1gw serve
+
+# The anthropic and openai SDKs' own tests/api_resources (from their sdists, the pinned versions) against
+# ob1gw serve on the fake upstream, strict and loose; tests/conformance/exclusions.toml says what may fail.
+conformance: $(PY)
+	$(PY) -m tests.conformance.run $(CONFORMANCE_ARGS)
 
 bench:
 	$(PY) -m bench $(BENCH_ARGS)

@@ -1,7 +1,8 @@
 """Loaded into an SDK's own pytest run (``-p ob1gw_conformance_plugin``) by ``tests/conformance/run.py``.
 
 Two jobs, nothing else: the suite's clients carry the gateway key the driver issued (their conftest
-hard-codes a placeholder key), and each test named in ``exclusions.toml`` is marked as an expected
+hard-codes a placeholder key), and each test named in ``exclusions.toml`` (``tests`` patterns, less
+``unless`` ones, matched against node ids without the parametrize id) is marked as an expected
 failure with its reason. The mark is strict: an excluded test that passes fails the run, so an
 exclusion cannot outlive its cause. An exclusion may name the errors it must fail with (``raises``):
 an endpoint the gateway does not offer must be refused with a clear 4xx, not a 500 or a hang.
@@ -48,8 +49,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     entries = _exclusions()
     used: set[int] = set()
     for item in items:
+        test = item.nodeid.split("[", 1)[0]  # every mode of a test: strict, loose, aiohttp
         for index, entry in enumerate(entries):
-            if any(fnmatch.fnmatchcase(item.nodeid, pattern) for pattern in entry["tests"]):
+            if any(fnmatch.fnmatchcase(test, p) for p in entry["tests"]) and not any(
+                fnmatch.fnmatchcase(test, p) for p in entry.get("unless", ())
+            ):
                 used.add(index)
                 raises = _errors(entry["raises"]) if entry.get("raises") else None
                 item.add_marker(pytest.mark.xfail(reason=f"excluded: {entry['reason']}", raises=raises, strict=True))

@@ -15,7 +15,7 @@ response validation and without (ids ``strict``/``aiohttp`` and ``loose``). This
 
 The suites ask for placeholder models (``model_id``, ``gpt-6-astra``…); the gateway maps them to the
 fake's models with ``OB1GW_MODEL_ALIASES``, as an admin maps a team's own names. ``claude-opus-5-5``
-is served by the Claude family fallback.
+is served by the Claude family fallback. ``--sdk`` runs one suite; extra arguments go to its pytest.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ EARLY_PLUGINS = {"anthropic": ["tests._alias_httpx"], "openai": []}
 API_PATH = {"anthropic": "", "openai": "/v1"}
 ALIASES = {
     "model_id": "anthropic/claude-sonnet-4.5",
+    "claude-mythos-preview": "anthropic/claude-opus-4.1",  # a deprecated model the SDK warns about
     "gpt-6-astra": "openai/gpt-5",
     "model": "openai/gpt-4o-mini",
 }
