@@ -41,7 +41,7 @@ async def complete_chat(
 ) -> JSONResponse | StreamingResponse:
     """Run an upstream chat ``body`` for ``key`` on ``model``: whole (``shape`` makes the caller's answer
     and its usage from the upstream's) or streamed (through a new ``translator()``, with ``keepalive``
-    sent while the upstream is silent)."""
+    sent while the upstream is silent). Either way the answer names ``model`` in ``x-ob1gw-model``."""
     gw = gateway(request)
     meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
