@@ -137,7 +137,7 @@ def test_recorded_request_translates_into_a_body_the_provider_accepts(
         if tool.get("defer_loading") and tool_name not in referenced:
             assert tool_name not in names
         elif "input_schema" in tool or tool.get("type", "custom") != "custom":
-            assert plan.tool_names.shorten(tool_name) in names, tool_name
+            assert plan.tools.names.shorten(tool_name) in names, tool_name
     called = {c["function"]["name"] for m in messages for c in m.get("tool_calls") or []}
     assert called <= names, "a tool called in the history must be defined upstream"
     if body.get("stream"):

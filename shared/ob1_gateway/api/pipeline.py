@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar, overload
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
+from ..translate.sse import Event
 from ..translate.system_hoist import hoist_system_messages
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
@@ -29,6 +30,16 @@ R = TypeVar("R")
 MODEL_HEADER = "x-ob1gw-model"
 
 
+class Finisher(Protocol):
+    """What a route does with its answer once it is made and recorded, before the caller gets it (the
+    Responses API stores it): ``answered`` returns the whole answer to send, ``closing`` may amend a
+    stream's closing events."""
+
+    async def answered(self, result: Any) -> Any: ...
+
+    async def closing(self, events: list[Event]) -> None: ...
+
+
 async def complete_chat(
     request: Request,
     key: KeyRecord,
@@ -38,6 +49,7 @@ async def complete_chat(
     shape: Callable[[dict[str, Any]], tuple[Any, Usage]],
     translator: Callable[[], StreamTranslator],
     keepalive: bytes,
+    finisher: Finisher | None = None,
 ) -> JSONResponse | StreamingResponse:
     """Run an upstream chat ``body`` for ``key`` on ``model``: whole (``shape`` makes the caller's answer
     and its usage from the upstream's) or streamed (through a new ``translator()``, with ``keepalive``
@@ -46,10 +58,12 @@ async def complete_chat(
     meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
     if not stream:
-        return JSONResponse(await answer(gw, meter, body, shape), headers={MODEL_HEADER: model.id})
+        result = await answer(gw, meter, body, shape)
+        return JSONResponse(await finisher.answered(result) if finisher else result, headers={MODEL_HEADER: model.id})
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
-    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive))
+    closing = finisher.closing if finisher else None
+    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
     response.headers[MODEL_HEADER] = model.id
     return response
 
