@@ -88,7 +88,7 @@ def test_a_hint_is_accepted_not_sent_and_listed_in_the_readme(field: str, extra:
     hinted = upstream(request(**extra))
     assert hinted == plain, f"{field} changed the upstream request"
     assert field not in str(hinted)
-    features = README.read_text().split("### Anthropic request features", 1)[1].split("\n## ", 1)[0]
+    features = README.read_text().split("### Anthropic request features", 1)[1].split("\n#", 1)[0]
     hint_rows = [line for line in features.splitlines() if "hint" in line and "no effect" in line]
     assert any(f"`{field}`" in line for line in hint_rows), f"{field} is not listed as a hint in the README"
 
