@@ -252,3 +252,15 @@ def test_reasoning_continues_without_storage(gw: GatewayHandle, fake_ob1: Any, s
     items = [{"role": "user", "content": "plan"}, reasoning.model_dump(exclude_none=True), message.model_dump()]
     client.responses.create(input=[*items, {"role": "user", "content": "go on"}], **kwargs)
     assert upstream_messages(fake_ob1)[1]["reasoning_details"][0]["data"].startswith("fake-encrypted:")
+
+
+def test_a_reference_into_the_previous_conversation_is_not_sent_twice(gw: GatewayHandle, fake_ob1: Any) -> None:
+    """The Vercel AI SDK with previousResponseId still sends its message references."""
+    client = sdk(gw)
+    first = client.responses.create(model=GPT, input="one")
+    client.responses.create(
+        model=GPT,
+        previous_response_id=first.id,
+        input=[{"type": "item_reference", "id": first.output[0].id}, {"role": "user", "content": "two"}],
+    )
+    assert [m["content"] for m in upstream_messages(fake_ob1)] == ["one", "Echo: one", "two"]

@@ -325,7 +325,7 @@ MESSAGE_CASES: list[tuple[str, dict[str, Any], str, list[dict[str, Any]]]] = [
 )
 def test_messages(request_: dict[str, Any], model: str, expected: list[dict[str, Any]]) -> None:
     plan = anthropic_to_chat(request_, upstream_model=model)
-    expected_json = json.dumps(expected).replace("<short>", plan.tools.names.shorten(LONG))
+    expected_json = json.dumps(expected).replace("<short>", plan.tool_names.shorten(LONG))
     assert plan.body["messages"] == json.loads(expected_json)
 
 
@@ -459,7 +459,7 @@ def test_long_tool_names_shortened_in_tools_choice_and_history_consistently() ->
     assert len(short) == 64 and short != LONG
     assert plan.body["tool_choice"]["function"]["name"] == short
     assert plan.body["messages"][1]["tool_calls"][0]["function"]["name"] == short
-    assert plan.tools.names.restore(short) == LONG
+    assert plan.tool_names.restore(short) == LONG
 
 
 def test_plan_fields() -> None:

@@ -41,7 +41,7 @@ def make_plan(stop_sequences: list[str] | None = None, tools: list[str] = ("f", 
 
 
 PLAN = make_plan()
-SHORT = PLAN.tools.names.shorten(LONG)
+SHORT = PLAN.tool_names.shorten(LONG)
 
 
 def delta_chunk(delta: dict[str, Any], finish: str | None = None, **choice: Any) -> dict[str, Any]:
@@ -965,7 +965,7 @@ def _scripts(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]
     queues: list[list[dict[str, Any]]] = []
     for i, (cid, name, obj) in enumerate(tools):
         frags = _split(draw, json.dumps(obj))
-        wire_name = PLAN.tools.names.shorten(name)
+        wire_name = PLAN.tool_names.shorten(name)
         if draw(st.booleans()):
             ops = [tc(i, id=cid, name=wire_name, args=frags[0])] + [tc(i, args=f) for f in frags[1:]]
         else:

@@ -73,7 +73,14 @@ class ResponseState:
             stored = loaded[previous] = await self.load(key, previous, "previous_response_id")
             out.history = stored.input_items + stored.response.get("output", [])
         if isinstance(out.input, list) and any(reference_of(item) is not None for item in out.input):
-            out.input = [await self._resolve(key, item, i, loaded) for i, item in enumerate(out.input)]
+            known = {item.get("id") for item in out.history}
+            resolved = [await self._resolve(key, item, i, loaded) for i, item in enumerate(out.input)]
+            # a reference to an item the previous response's conversation already holds adds nothing
+            out.input = [
+                item
+                for item, raw in zip(resolved, out.input, strict=True)
+                if item is raw or item.get("id") not in known
+            ]
         return out
 
     async def _resolve(self, key: KeyRecord, item: Any, index: int, loaded: dict[str, StoredResponse]) -> Any:
