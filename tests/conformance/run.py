@@ -59,16 +59,17 @@ SUITES: dict[str, list[str]] = {
         "tests/api_resources/responses",
     ],
 }
-# What the suites import beyond the SDK itself (their pyproject's dev group, less linters and type checkers).
+# What the suites import beyond the SDK itself (their pyproject's dev group, less linters and type checkers),
+# pinned so that a run changes only when a pin does.
 TEST_DEPENDENCIES = [
-    "pytest>=8",
-    "pytest-asyncio>=1.4",
-    "respx",
-    "dirty-equals>=0.6",
-    "inline-snapshot>=0.28",
+    "pytest==9.2.0",
+    "pytest-asyncio==1.5.0",
+    "respx==0.23.1",
+    "dirty-equals==0.11",
+    "inline-snapshot==0.36.1",
     "http-snapshot[httpx]==0.1.9",
-    "time-machine",
-    "httpx2>=2.9",
+    "time-machine==3.6.0",
+    "httpx2==2.16.2",
 ]
 # An early plugin a suite's own pyproject loads (its addopts are replaced: they ask for xdist's -n auto).
 EARLY_PLUGINS = {"anthropic": ["tests._alias_httpx"], "openai": []}
