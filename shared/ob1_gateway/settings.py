@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     send_ob1_client_headers: bool = True
 
     model_aliases: dict[str, str] = Field(default_factory=dict)
+    model_family_fallback: bool = Field(
+        default=True,
+        description="An unknown Claude version is served by the newest model of its family (named in the "
+        "x-ob1gw-model header); off: it is a 404 naming the nearest models.",
+    )
     models_ttl_seconds: float = Field(default=300.0, gt=0)
     pricing: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="USD per million tokens by model: input/output/cache_read/cache_write."

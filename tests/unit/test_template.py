@@ -202,10 +202,13 @@ def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
         assert env["OB1GW_BACKEND"] == "aws"
         assert env["OB1GW_SECRET_ID"] == {"Ref": "TokenSecret"}
         assert env["OB1GW_TABLE_NAME"] == {"Ref": "GatewayTable"}
+        assert env["OB1GW_MODEL_FAMILY_FALLBACK"] == {"Ref": "ModelFamilyFallback"}, name
         assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(env)
         (layer_id,) = _of_type(cfn, "AWS::Lambda::LayerVersion")
         for local in (False, True):
             assert on(props["Layers"], local=local)[0] == {"Ref": layer_id}, name
+    fallback = load_template()["Parameters"]["ModelFamilyFallback"]
+    assert (fallback["Default"], fallback["AllowedValues"]) == ("on", ["on", "off"])
     layer = load_template()["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Metadata"]["BuildMethod"] == "makefile"

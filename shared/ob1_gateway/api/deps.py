@@ -15,7 +15,7 @@ from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
-from .errors import ApiError
+from .errors import ApiError, speaks_anthropic
 from .limits import check_model_allowed, rate_limited_error
 from .request_id import remember_request_id
 
@@ -37,7 +37,7 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     try:
         await gateway(request).limiter.admit(key, meter.request_id)
     except RateLimited as exc:
-        raise rate_limited_error(request.url.path, exc) from None
+        raise rate_limited_error(speaks_anthropic(request.url.path, request.headers), exc) from None
     remember_request_id(request, meter.request_id)
     return meter
 

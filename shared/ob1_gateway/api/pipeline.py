@@ -25,6 +25,9 @@ from .streaming import StreamTranslator, relay_translated, sse_response
 
 log = logging.getLogger("ob1_gateway.api")
 R = TypeVar("R")
+# The upstream model that served an answer: another model than the one asked for when an alias or the family
+# fallback chose it (the usage record names it too).
+MODEL_HEADER = "x-ob1gw-model"
 
 
 class Finisher(Protocol):
@@ -50,17 +53,19 @@ async def complete_chat(
 ) -> JSONResponse | StreamingResponse:
     """Run an upstream chat ``body`` for ``key`` on ``model``: whole (``shape`` makes the caller's answer
     and its usage from the upstream's) or streamed (through a new ``translator()``, with ``keepalive``
-    sent while the upstream is silent)."""
+    sent while the upstream is silent). Either way the answer names ``model`` in ``x-ob1gw-model``."""
     gw = gateway(request)
     meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
     if not stream:
         result = await answer(gw, meter, body, shape)
-        return JSONResponse(await finisher.answered(result) if finisher else result)
+        return JSONResponse(await finisher.answered(result) if finisher else result, headers={MODEL_HEADER: model.id})
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
     closing = finisher.closing if finisher else None
-    return sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
+    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
+    response.headers[MODEL_HEADER] = model.id
+    return response
 
 
 @contextmanager
