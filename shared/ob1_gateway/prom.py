@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from .api.request_log import UnmeteredRequest
 from .stores.base import UsageRecord
 
 __all__ = ["CONTENT_TYPE", "GatewayMetrics"]
@@ -56,6 +57,13 @@ class GatewayMetrics:
 
     def settled(self, records: Iterable[UsageRecord]) -> None:
         return None
+
+    def unmetered(self, request: UnmeteredRequest) -> None:
+        """A request that ended without a usage record (a refusal, ``/v1/models``): model "none"."""
+        labels = (request.route, "none", request.key_name or request.key_id or "none", str(request.status))
+        self.requests.labels(*labels).inc()
+        if request.status != 200:
+            self.errors.labels(*labels).inc()
 
     def refreshed(self) -> None:
         self.refreshes.inc()

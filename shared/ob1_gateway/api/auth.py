@@ -16,6 +16,7 @@ from fastapi import Request
 from ..keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
 from .errors import ApiError
+from .request_id import remember_key
 
 
 def presented_key(request: Request) -> str | None:
@@ -60,6 +61,7 @@ class KeyAuthenticator:
             record = await self._record(parsed[0], fresh=True)  # rotated since it was cached?
         if record is None or parsed is None or not secret_matches(record, parsed[1]):
             raise ApiError(401, "invalid API key", code="invalid_api_key")
+        remember_key(request, record)
         if record.disabled:
             raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
         if expired(record.policy):
