@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Literal, TypeVar, overload
 
 from fastapi import Request
@@ -16,6 +17,7 @@ from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.system_hoist import hoist_system_messages
+from ..translate.token_count import estimate_chat_input_tokens
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
@@ -44,6 +46,7 @@ async def complete_chat(
     meter.model, meter.pricing = model.id, model.pricing
     if not stream:
         return JSONResponse(await answer(gw, meter, body, shape))
+    meter.estimate_input = partial(estimate_chat_input_tokens, body)  # if the client leaves mid-stream
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
     return sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive))

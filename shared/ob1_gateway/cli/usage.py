@@ -18,7 +18,15 @@ from ..stores.base import UsageTotal
 from .common import backends_or_exit, use_stack
 
 DIMENSIONS = {"day": "day", "model": "model", "key": "key_id"}  # --by value -> UsageStore group field
-COUNTERS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_micros")
+COUNTERS = (
+    "requests",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "cost_micros",
+    "estimated_requests",  # of the requests, those whose tokens are estimated (the client left a stream)
+)
 
 
 def _date(value: str | None, option: str) -> datetime | None:
@@ -158,5 +166,10 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
         cells = [_count(r[c]) for _, c in counters]
         if with_cache:
             cells.append(f"{_count(r['cache_read_tokens'])}/{_count(r['cache_write_tokens'])}")
-        table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}")
+        table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}" + ("*" if r["estimated_requests"] else ""))
+    if total["estimated_requests"]:
+        table.caption = (
+            f"* includes {total['estimated_requests']} request(s) with estimated tokens: the client left a stream "
+            "before the upstream reported its usage"
+        )
     Console().print(table)

@@ -104,6 +104,9 @@ class UsageRecord:
     cost_micros: int = 0  # USD × 1e6, an integer so sums are exact
     latency_ms: float = 0.0
     ts: float = field(default_factory=time.time)
+    # The tokens are the gateway's estimate, not the upstream's figure: the client left a stream before
+    # the upstream reported its usage (the prompt as count_tokens estimates it, the text relayed so far).
+    estimated: bool = False
     # For logs and metrics only, never stored: the key's name, and the first upstream chunk's delay (streams).
     key_name: str = field(default="", compare=False)
     ttft_ms: float | None = field(default=None, compare=False)
@@ -126,6 +129,7 @@ class UsageTotal:
     cache_read_tokens: int
     cache_write_tokens: int
     cost_micros: int
+    estimated_requests: int = 0  # of ``requests``, how many carry estimated tokens (UsageRecord.estimated)
 
     @property
     def cost_usd(self) -> float:

@@ -1,4 +1,5 @@
-"""Heuristic input-token estimate for ``/v1/messages/count_tokens`` and ``message_start``.
+"""Heuristic token estimates for ``/v1/messages/count_tokens`` and ``message_start``, and for the usage
+record of a stream the client left before the upstream reported its usage (metering.py).
 
 No tokenizer can be shipped, so the count is documented arithmetic (about 4 characters per token for
 English and code):
@@ -25,7 +26,13 @@ import json
 import struct
 from typing import Any
 
-__all__ = ["estimate_input_tokens", "image_tokens"]
+__all__ = [
+    "estimate_chat_input_tokens",
+    "estimate_input_tokens",
+    "estimate_output_tokens",
+    "image_tokens",
+    "streamed_chars",
+]
 
 _REQUEST_OVERHEAD = 3
 _MESSAGE_OVERHEAD = 4
@@ -164,4 +171,71 @@ def estimate_input_tokens(req: dict[str, Any]) -> int:
         for msg in messages:
             if isinstance(msg, dict):
                 total += _MESSAGE_OVERHEAD + _content_tokens(msg.get("content"))
+    return total
+
+
+def _chat_part_tokens(part: Any) -> int:
+    if isinstance(part, str):
+        return _text_tokens(part)
+    if not isinstance(part, dict):
+        return 0
+    if isinstance(part.get("text"), str):
+        return _text_tokens(part["text"])
+    if part.get("type") == "image_url":
+        url = part.get("image_url", {}).get("url") if isinstance(part.get("image_url"), dict) else None
+        if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
+            return image_tokens({"type": "base64", "data": url.split(";base64,", 1)[1]})
+        return _IMAGE_DEFAULT
+    return 0
+
+
+def estimate_chat_input_tokens(body: dict[str, Any]) -> int:
+    """The same arithmetic as ``estimate_input_tokens``, on an upstream chat-completions body (what every
+    route sends): for the prompt of a stream the client left before the upstream reported its usage."""
+    if not isinstance(body, dict):
+        return 0
+    total = _REQUEST_OVERHEAD
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict):
+            text = "".join(v for v in (fn.get("name"), fn.get("description")) if isinstance(v, str))
+            total += _TOOL_OVERHEAD + _text_tokens(text + _dumps(fn.get("parameters") or {}))
+    messages = body.get("messages")
+    for msg in messages if isinstance(messages, list) else ():
+        if not isinstance(msg, dict):
+            continue
+        content = msg.get("content")
+        parts = content if isinstance(content, list) else [content]
+        total += _MESSAGE_OVERHEAD + sum(_chat_part_tokens(p) for p in parts)
+        calls = msg.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                total += _BLOCK_OVERHEAD + _text_tokens(str(fn.get("name") or "") + str(fn.get("arguments") or ""))
+    return total
+
+
+def estimate_output_tokens(chars: int) -> int:
+    """Output tokens for ``chars`` characters of generated text (the same 4 characters a token)."""
+    return -(-max(chars, 0) // 4)
+
+
+def streamed_chars(chunk: dict[str, Any]) -> int:
+    """Characters of generated text in one upstream chat chunk: content, reasoning and tool-call names and
+    arguments (what the output-token estimate of a stream left mid-answer counts)."""
+    total = 0
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        for name in ("content", "reasoning", "reasoning_content"):
+            if isinstance(delta.get(name), str):
+                total += len(delta[name])
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                total += sum(len(v) for v in (fn.get("name"), fn.get("arguments")) if isinstance(v, str))
     return total
