@@ -49,11 +49,12 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     if settings.metrics_token is not None:
         from .prom import GatewayMetrics
 
-        app.state.metrics = GatewayMetrics()
+        app.state.metrics = GatewayMetrics(gateway.backends, login=tokens is not None)
         gateway.recorder.listeners.append(app.state.metrics)
         request_listeners.append(app.state.metrics.unmetered)
         if tokens is not None:
             tokens.refresh_listeners.append(app.state.metrics.refreshed)
+            tokens.refresh_failure_listeners.append(app.state.metrics.refresh_failed)
     install_error_handlers(app)
     app.add_middleware(RequestLog, listeners=request_listeners)
     observability.install(app)

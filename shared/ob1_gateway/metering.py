@@ -38,6 +38,8 @@ class RequestMeter:
     first_byte_at: float | None = None  # perf_counter when the first upstream stream chunk arrived
     # The prompt's local token estimate, computed only for a stream left before its usage came.
     estimate_input: Callable[[], int] | None = None
+    # The share of the key's monthly budget used once a cost (micro-USD) counts (BudgetGuard.share_after).
+    budget_share: Callable[[int], float | None] | None = None
 
     def mark_first_byte(self) -> None:
         """Note the first upstream chunk (later calls keep the first time)."""
@@ -58,6 +60,8 @@ class RequestMeter:
     ) -> UsageRecord:
         """The request's record; called once, when the request ends. ``estimated``: ``usage`` is the
         gateway's estimate (``left_stream_usage``), priced as usual."""
+        cost_micros = to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model)))
+        share = self.budget_share(cost_micros) if self.budget_share is not None else None
         record = UsageRecord(
             request_id=self.request_id,
             key_id=self.key_id,
@@ -69,11 +73,12 @@ class RequestMeter:
             output_tokens=usage.completion_tokens,
             cache_read_tokens=usage.cache_read_tokens,
             cache_write_tokens=usage.cache_write_tokens,
-            cost_micros=to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model))),
+            cost_micros=cost_micros,
             latency_ms=round((time.perf_counter() - self.started) * 1000, 3),
             key_name=self.key_name,
             ttft_ms=self.ttft_ms,
             estimated=estimated,
+            budget_used_pct=None if share is None else round(share * 100, 3),
         )
         return record
 

@@ -176,6 +176,12 @@ def observe_request(record: UsageRecord, ttft_ms: float | None = None) -> None:
         if ttft_ms is not None:
             m.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
         m.flush_metrics()
+        if record.budget_used_pct is not None:
+            # By service only: one metric for every key (its Maximum is what the budget alarm watches);
+            # which key it is, is in the usage log line (the dashboard's "Budget used per key").
+            budget = _metrics()
+            budget.add_metric(name="BudgetUsedPercent", unit=MetricUnit.Percent, value=record.budget_used_pct)
+            budget.flush_metrics()
     except Exception as exc:  # metrics must never fail a request
         log.warning("could not emit request metrics: %s", type(exc).__name__)
 

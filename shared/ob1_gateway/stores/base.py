@@ -107,9 +107,12 @@ class UsageRecord:
     # The tokens are the gateway's estimate, not the upstream's figure: the client left a stream before
     # the upstream reported its usage (the prompt as count_tokens estimates it, the text relayed so far).
     estimated: bool = False
-    # For logs and metrics only, never stored: the key's name, and the first upstream chunk's delay (streams).
+    # For logs and metrics only, never stored: the key's name, the first upstream chunk's delay (streams),
+    # and how much of the key's budget is used.
     key_name: str = field(default="", compare=False)
     ttft_ms: float | None = field(default=None, compare=False)
+    # The share (%) of the key's monthly budget used once this request counts (keys with a budget).
+    budget_used_pct: float | None = field(default=None, compare=False)
 
     @property
     def cost_usd(self) -> float:
