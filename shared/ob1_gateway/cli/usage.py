@@ -14,19 +14,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..stores.base import UsageTotal
+from ..stores.base import USAGE_COUNTERS, UsageTotal
 from .common import backends_or_exit, use_stack
 
 DIMENSIONS = {"day": "day", "model": "model", "key": "key_id"}  # --by value -> UsageStore group field
-COUNTERS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_micros",
-    "estimated_requests",  # of the requests, those whose tokens are estimated (the client left a stream)
-)
+COUNTERS = USAGE_COUNTERS  # estimated_requests: of the requests, those whose tokens are estimated
 
 
 def _date(value: str | None, option: str) -> datetime | None:

@@ -25,17 +25,9 @@ from .aws_items import (
     serialize,
     to_int,
 )
-from .base import UsageRecord, UsageTotal, utc_day
+from .base import USAGE_COUNTERS, UsageRecord, UsageTotal, utc_day
 
-_COUNTERS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_micros",
-    "estimated_requests",
-)
+_COUNTERS = USAGE_COUNTERS
 _GROUPABLE = ("key_id", "model", "day")
 _RETRYABLE = {
     "TransactionConflict",

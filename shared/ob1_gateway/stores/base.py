@@ -139,6 +139,10 @@ class UsageTotal:
         return self.cost_micros / 1_000_000
 
 
+# UsageTotal's summed fields, in order (the CLI's columns, the DynamoDB DAY counters).
+USAGE_COUNTERS = tuple(name for name in UsageTotal.__dataclass_fields__ if name not in ("key_id", "model", "day"))
+
+
 class TokenStore(Protocol):
     """Where the single OB-1 login lives. ``lease`` serialises refreshes across processes."""
 
