@@ -95,7 +95,12 @@ class RequestLog:
                     request_id = fresh_id = new_request_id()
                 value = request_id.encode()
                 message["headers"] = [*message.get("headers", []), (b"request-id", value), (b"x-request-id", value)]
-            elif message["type"] == "http.response.body" and status >= 400 and len(error_body) < _ERROR_BODY_LIMIT:
+            elif (
+                message["type"] == "http.response.body"
+                and fresh_id
+                and status >= 400
+                and len(error_body) < _ERROR_BODY_LIMIT
+            ):
                 error_body.extend(message.get("body", b"")[: _ERROR_BODY_LIMIT - len(error_body)])
             await send(message)
 
