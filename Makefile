@@ -34,6 +34,7 @@ bench:
 	$(PY) -m bench.lambda_cost
 	$(PY) -m bench.upstream_client
 	$(PY) -m bench.cpu_per_request
+	$(PY) -m bench.responses_state
 
 # Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
 # scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).

@@ -127,9 +127,14 @@ class Settings(BaseSettings):
         default=None, description="Enables GET /metrics (Prometheus) for bearers of this token; off when unset."
     )
 
+    responses_ttl_days: float = Field(
+        default=30.0, gt=0, le=3650, description="How long stored Responses are kept (store not false), as OpenAI."
+    )
+
     # AWS backend
     secret_id: str | None = None
     table_name: str | None = None
+    responses_bucket: str | None = Field(default=None, description="S3 bucket for stored Responses.")
     aws_endpoint_url: str | None = Field(default=None, description="For tests against a local moto server.")
 
     @field_validator("upstream_url", "auth_url")

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 from ob1_gateway.pricing import cost_usd, to_micros
-from ob1_gateway.translate.token_count import estimate_chat_input_tokens, estimate_output_tokens
+from ob1_gateway.translate.token_count import estimate_chat_tokens, estimate_output_tokens
 from ob1_gateway.translate.usage import Usage
 
 from tests.fakes import faults as F
@@ -61,7 +61,7 @@ def test_a_left_stream_stops_the_upstream_and_is_billed_as_estimated(gateway: Ga
 
     [record] = gateway.usage_records(1)
     assert record.status == 499 and record.stream and record.estimated
-    assert record.input_tokens == estimate_chat_input_tokens(upstream["body"]) > 100
+    assert record.input_tokens == estimate_chat_tokens(upstream["body"]) > 100
     relayed_tokens = estimate_output_tokens(seen)
     assert relayed_tokens <= record.output_tokens < 400, (seen, record.output_tokens)
     usage = Usage(prompt_tokens=record.input_tokens, completion_tokens=record.output_tokens)
@@ -100,5 +100,5 @@ def test_closing_right_after_the_headers_still_bills_the_prompt(gateway: Gateway
         assert response.status_code == 200
     [record] = gateway.usage_records(1)
     assert record.status == 499 and record.estimated
-    assert record.input_tokens == estimate_chat_input_tokens(fake_ob1.chat_requests[-1]["body"]) > 100
+    assert record.input_tokens == estimate_chat_tokens(fake_ob1.chat_requests[-1]["body"]) > 100
     assert record.cost_micros > 0

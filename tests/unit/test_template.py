@@ -211,6 +211,34 @@ def test_table_and_secret(cfn: dict[str, Any]) -> None:
     assert {"ApiUrl", "SecretArn", "TableName"} <= set(cfn["Outputs"])
 
 
+def test_responses_bucket_is_private_expires_and_is_least_privilege(cfn: dict[str, Any]) -> None:
+    bucket = cfn["Resources"]["ResponsesBucket"]
+    props = bucket["Properties"]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    [expire] = [r for r in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert expire["ExpirationInDays"] == {"Ref": "ResponsesTtlDays"} and expire["Prefix"] == "responses/"
+    assert cfn["Parameters"]["ResponsesTtlDays"]["Default"] == 30
+    env = cfn["Resources"]["StreamFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["OB1GW_RESPONSES_BUCKET"] == {"Ref": "ResponsesBucket"}
+    assert env["OB1GW_RESPONSES_TTL_DAYS"] == {"Ref": "ResponsesTtlDays"}
+    s3 = {role: [s for r, s in _statements(cfn) if r == role and "s3:" in json.dumps(s["Action"])] for role in (
+        "ApiFunctionRole", "StreamFunctionRole", "TokenKeeperFunctionRole")}  # fmt: skip
+    assert s3["TokenKeeperFunctionRole"] == []
+    objects = {"Fn::Sub": "${ResponsesBucket.Arn}/responses/*"}
+    for role, writes in (("ApiFunctionRole", "s3:DeleteObject"), ("StreamFunctionRole", "s3:PutObject")):
+        actions = {
+            a: st["Resource"]
+            for st in s3[role]
+            for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+        }
+        assert actions == {
+            "s3:GetObject": objects,
+            writes: objects,
+            "s3:ListBucket": {"Fn::GetAtt": ["ResponsesBucket", "Arn"]},
+        }
+
+
 def _statements(cfn: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for name, role in _of_type(cfn, "AWS::IAM::Role").items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -142,11 +142,18 @@ class StreamTranslator(Protocol):
 
 
 async def relay_translated(
-    gw: Gateway, chunks: ChatStream, translator: StreamTranslator, meter: RequestMeter, *, keepalive: bytes
+    gw: Gateway,
+    chunks: ChatStream,
+    translator: StreamTranslator,
+    meter: RequestMeter,
+    *,
+    keepalive: bytes,
+    on_close: Callable[[list[Event]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Feed upstream chunks through a translator as SSE; every ending (done, upstream failure, gateway
     bug, client gone) closes the stream cleanly and records usage exactly once. The closing events wait
-    until the record is durable, so a client that saw the end of its stream is always on the bill."""
+    until the record is durable (and ``on_close``, given them, has run), so a client that saw the end of
+    its stream is always on the bill."""
     status = 499  # until the stream completes, the client is assumed to have gone away
     submitted = False
     relayed_chars = 0  # generated text received so far: the output estimate if the client leaves
@@ -193,6 +200,8 @@ async def relay_translated(
         settled = gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
         submitted = True
         await asyncio.shield(settled)
+        if on_close is not None:
+            await on_close(closing)
         for name, data in closing:
             yield encode_sse(name, data)
     finally:

@@ -14,6 +14,12 @@ English and code):
   otherwise (URL images, unknown formats) a fixed 1600;
 - a PDF document costs a fixed 1500 plus ``ceil(decoded bytes / 200)``.
 
+``estimate_chat_tokens`` applies the same arithmetic to an upstream chat-completions body (what the
+Responses API's ``input_tokens`` translates to): text parts and ``image_url`` images (a ``data:`` URL is
+read like a base64 source), each tool call 4 plus its name and arguments. ``estimate_output_tokens`` counts
+generated text the same 4 characters a token, and ``streamed_chars`` is how much of it one upstream chunk
+carries.
+
 Every term is non-negative and added, so the estimate grows monotonically with content. Malformed
 input never raises: unknown shapes are simply not counted.
 """
@@ -26,13 +32,7 @@ import json
 import struct
 from typing import Any
 
-__all__ = [
-    "estimate_chat_input_tokens",
-    "estimate_input_tokens",
-    "estimate_output_tokens",
-    "image_tokens",
-    "streamed_chars",
-]
+__all__ = ["estimate_chat_tokens", "estimate_input_tokens", "estimate_output_tokens", "image_tokens", "streamed_chars"]
 
 _REQUEST_OVERHEAD = 3
 _MESSAGE_OVERHEAD = 4
@@ -175,44 +175,36 @@ def estimate_input_tokens(req: dict[str, Any]) -> int:
 
 
 def _chat_part_tokens(part: Any) -> int:
-    if isinstance(part, str):
-        return _text_tokens(part)
-    if not isinstance(part, dict):
-        return 0
-    if isinstance(part.get("text"), str):
-        return _text_tokens(part["text"])
-    if part.get("type") == "image_url":
-        url = part.get("image_url", {}).get("url") if isinstance(part.get("image_url"), dict) else None
+    if isinstance(part, dict) and part.get("type") == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
         if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
             return image_tokens({"type": "base64", "data": url.split(";base64,", 1)[1]})
         return _IMAGE_DEFAULT
-    return 0
+    return _block_tokens(part)
 
 
-def estimate_chat_input_tokens(body: dict[str, Any]) -> int:
-    """The same arithmetic as ``estimate_input_tokens``, on an upstream chat-completions body (what every
-    route sends): for the prompt of a stream the client left before the upstream reported its usage."""
-    if not isinstance(body, dict):
-        return 0
+def estimate_chat_tokens(body: dict[str, Any]) -> int:
+    """The estimate for an upstream chat-completions body (see the module docstring)."""
     total = _REQUEST_OVERHEAD
-    tools = body.get("tools")
-    for tool in tools if isinstance(tools, list) else ():
+    for tool in body.get("tools") or ():
         fn = tool.get("function") if isinstance(tool, dict) else None
         if isinstance(fn, dict):
             text = "".join(v for v in (fn.get("name"), fn.get("description")) if isinstance(v, str))
             total += _TOOL_OVERHEAD + _text_tokens(text + _dumps(fn.get("parameters") or {}))
-    messages = body.get("messages")
-    for msg in messages if isinstance(messages, list) else ():
+    for msg in body.get("messages") or ():
         if not isinstance(msg, dict):
             continue
         content = msg.get("content")
-        parts = content if isinstance(content, list) else [content]
+        parts = content if isinstance(content, list) else [content] if isinstance(content, str) else []
         total += _MESSAGE_OVERHEAD + sum(_chat_part_tokens(p) for p in parts)
-        calls = msg.get("tool_calls")
-        for call in calls if isinstance(calls, list) else ():
+        for call in msg.get("tool_calls") or ():
             fn = call.get("function") if isinstance(call, dict) else None
             if isinstance(fn, dict):
-                total += _BLOCK_OVERHEAD + _text_tokens(str(fn.get("name") or "") + str(fn.get("arguments") or ""))
+                args = fn.get("arguments")
+                name = fn.get("name")
+                text = (name if isinstance(name, str) else "") + (args if isinstance(args, str) else "")
+                total += _BLOCK_OVERHEAD + _text_tokens(text)
     return total
 
 
