@@ -667,7 +667,7 @@ def build_app(state: FakeState) -> Starlette:
         items = _reply_stream(model, reply, usage)
         if not stream:
             return JSONResponse(_reply_completion(model, reply, usage))
-        return _sse(items)
+        return _sse(items, rec)
 
     def _scripted(script: Any, rec: dict[str, Any]) -> Response:
         if isinstance(script, dict) and script.get("_fake") == "error":
@@ -677,7 +677,7 @@ def build_app(state: FakeState) -> Starlette:
             rec["usage"] = script.get("usage")
             return JSONResponse(script)
         rec["usage"] = next((i["usage"] for i in reversed(script) if isinstance(i, dict) and i.get("usage")), None)
-        return _sse(script)
+        return _sse(script, rec)
 
     async def admin(request: Request) -> Response:
         action = request.path_params["action"]
@@ -742,19 +742,31 @@ class _Disconnect(Exception):
     """Raised inside a stream to drop the connection like a dying upstream."""
 
 
-def _sse(items: list[Any]) -> StreamingResponse:
+def _sse(items: list[Any], rec: dict[str, Any] | None = None) -> StreamingResponse:
+    """The script as an event stream. ``rec`` (the request's record) learns how the stream ended:
+    ``rec["stream_end"]`` is "complete" or "abandoned" (the gateway closed it first), and
+    ``rec["items_sent"]`` how many script items were sent before that."""
+    rec = rec if rec is not None else {}
+
     async def gen() -> Any:
-        for item in items:
-            if isinstance(item, bool):
-                raise TypeError("bool is not a script item")
-            if isinstance(item, int | float):
-                await asyncio.sleep(item)
-            elif isinstance(item, str):
-                yield item if item.endswith("\n") else item + "\n\n"
-            elif isinstance(item, dict) and item.get("_fake") == "disconnect":
-                raise _Disconnect("scripted disconnect")
-            else:
-                yield f"data: {json.dumps(item)}\n\n"
+        rec["items_sent"], end = 0, "abandoned"
+        try:
+            for item in items:
+                if isinstance(item, bool):
+                    raise TypeError("bool is not a script item")
+                if isinstance(item, int | float):
+                    await asyncio.sleep(item)
+                elif isinstance(item, str):
+                    yield item if item.endswith("\n") else item + "\n\n"
+                elif isinstance(item, dict) and item.get("_fake") == "disconnect":
+                    end = "disconnected"
+                    raise _Disconnect("scripted disconnect")
+                else:
+                    yield f"data: {json.dumps(item)}\n\n"
+                rec["items_sent"] += 1
+            end = "complete"
+        finally:
+            rec["stream_end"] = end
 
     return StreamingResponse(
         gen(),

@@ -25,6 +25,7 @@ from fastapi import Request
 from ..keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
 from .errors import ApiError
+from .request_id import remember_key
 
 
 def presented_key(request: Request) -> str | None:
@@ -90,6 +91,7 @@ class KeyAuthenticator:
         if parsed is None:
             raise _invalid()
         record = await self._verified(*parsed)
+        remember_key(request, record)
         if record.disabled:
             raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
         if expired(record.policy):

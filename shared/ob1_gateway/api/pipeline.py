@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any, Literal, Protocol, TypeVar, overload
 
 from fastapi import Request
@@ -17,6 +18,7 @@ from ..runtime import Gateway
 from ..stores.base import KeyRecord
 from ..translate.sse import Event
 from ..translate.system_hoist import hoist_system_messages
+from ..translate.token_count import estimate_chat_tokens
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
@@ -60,6 +62,7 @@ async def complete_chat(
     if not stream:
         result = await answer(gw, meter, body, shape)
         return JSONResponse(await finisher.answered(result) if finisher else result, headers={MODEL_HEADER: model.id})
+    meter.estimate_input = partial(estimate_chat_tokens, body)  # if the client leaves mid-stream
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
     closing = finisher.closing if finisher else None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from fastapi.responses import StreamingResponse
 
 from ..translate.sse import Event, encode_sse
+from ..translate.token_count import streamed_chars
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamStreamError
 
@@ -155,6 +156,7 @@ async def relay_translated(
     its stream is always on the bill."""
     status = 499  # until the stream completes, the client is assumed to have gone away
     submitted = False
+    relayed_chars = 0  # generated text received so far: the output estimate if the client leaves
     try:
         try:
             for name, data in translator.start():
@@ -170,6 +172,7 @@ async def relay_translated(
                     out: list[bytes] = []
                     try:
                         for chunk in batch:
+                            relayed_chars += streamed_chars(chunk)
                             events = translator.feed(chunk)
                             if translator.failed_status is not None:  # the upstream reported a failure
                                 closing = events
@@ -203,5 +206,6 @@ async def relay_translated(
             yield encode_sse(name, data)
     finally:
         if not submitted:  # the client went away: record what was consumed (awaiting here may be cancelled)
-            gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
-        await chunks.aclose()
+            usage, estimated = meter.left_stream_usage(translator.usage, relayed_chars)
+            gw.recorder.submit(meter.record(usage, status, gw.settings.pricing, estimated=estimated))
+        await chunks.aclose()  # closes the upstream connection unless it was read to its end

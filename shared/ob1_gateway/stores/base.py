@@ -106,9 +106,15 @@ class UsageRecord:
     cost_micros: int = 0  # USD × 1e6, an integer so sums are exact
     latency_ms: float = 0.0
     ts: float = field(default_factory=time.time)
-    # For logs and metrics only, never stored: the key's name, and the first upstream chunk's delay (streams).
+    # The tokens are the gateway's estimate, not the upstream's figure: the client left a stream before
+    # the upstream reported its usage (the prompt as count_tokens estimates it, the text relayed so far).
+    estimated: bool = False
+    # For logs and metrics only, never stored: the key's name, the first upstream chunk's delay (streams),
+    # and how much of the key's budget is used.
     key_name: str = field(default="", compare=False)
     ttft_ms: float | None = field(default=None, compare=False)
+    # The share (%) of the key's monthly budget used once this request counts (keys with a budget).
+    budget_used_pct: float | None = field(default=None, compare=False)
 
     @property
     def cost_usd(self) -> float:
@@ -128,10 +134,15 @@ class UsageTotal:
     cache_read_tokens: int
     cache_write_tokens: int
     cost_micros: int
+    estimated_requests: int = 0  # of ``requests``, how many carry estimated tokens (UsageRecord.estimated)
 
     @property
     def cost_usd(self) -> float:
         return self.cost_micros / 1_000_000
+
+
+# UsageTotal's summed fields, in order (the CLI's columns, the DynamoDB DAY counters).
+USAGE_COUNTERS = tuple(name for name in UsageTotal.__dataclass_fields__ if name not in ("key_id", "model", "day"))
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Heuristic input-token estimate for ``/v1/messages/count_tokens`` and ``message_start``.
+"""Heuristic token estimates for ``/v1/messages/count_tokens`` and ``message_start``, and for the usage
+record of a stream the client left before the upstream reported its usage (metering.py).
 
 No tokenizer can be shipped, so the count is documented arithmetic (about 4 characters per token for
 English and code):
@@ -15,7 +16,9 @@ English and code):
 
 ``estimate_chat_tokens`` applies the same arithmetic to an upstream chat-completions body (what the
 Responses API's ``input_tokens`` translates to): text parts and ``image_url`` images (a ``data:`` URL is
-read like a base64 source), each tool call 4 plus its name and arguments.
+read like a base64 source), each tool call 4 plus its name and arguments. ``estimate_output_tokens`` counts
+generated text the same 4 characters a token, and ``streamed_chars`` is how much of it one upstream chunk
+carries.
 
 Every term is non-negative and added, so the estimate grows monotonically with content. Malformed
 input never raises: unknown shapes are simply not counted.
@@ -29,7 +32,7 @@ import json
 import struct
 from typing import Any
 
-__all__ = ["estimate_chat_tokens", "estimate_input_tokens", "image_tokens"]
+__all__ = ["estimate_chat_tokens", "estimate_input_tokens", "estimate_output_tokens", "image_tokens", "streamed_chars"]
 
 _REQUEST_OVERHEAD = 3
 _MESSAGE_OVERHEAD = 4
@@ -202,4 +205,29 @@ def estimate_chat_tokens(body: dict[str, Any]) -> int:
                 name = fn.get("name")
                 text = (name if isinstance(name, str) else "") + (args if isinstance(args, str) else "")
                 total += _BLOCK_OVERHEAD + _text_tokens(text)
+    return total
+
+
+def estimate_output_tokens(chars: int) -> int:
+    """Output tokens for ``chars`` characters of generated text (the same 4 characters a token)."""
+    return -(-max(chars, 0) // 4)
+
+
+def streamed_chars(chunk: dict[str, Any]) -> int:
+    """Characters of generated text in one upstream chat chunk: content, reasoning and tool-call names and
+    arguments (what the output-token estimate of a stream left mid-answer counts)."""
+    total = 0
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        for name in ("content", "reasoning", "reasoning_content"):
+            if isinstance(delta.get(name), str):
+                total += len(delta[name])
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                total += sum(len(v) for v in (fn.get("name"), fn.get("arguments")) if isinstance(v, str))
     return total
