@@ -1,8 +1,9 @@
 """Loaded into an SDK's own pytest run (``-p ob1gw_conformance_plugin``) by ``tests/conformance/run.py``.
 
-Two jobs, nothing else: the suite's clients carry the gateway key the driver issued (their conftest
-hard-codes a placeholder key), and each test named in ``exclusions.toml`` (``tests`` patterns, less
-``unless`` ones, matched against node ids without the parametrize id) is marked as an expected
+Three jobs, nothing else: the suite's clients carry the gateway key the driver issued (their conftest
+hard-codes a placeholder key); the openai suite's tests of a stored response find one under the id
+they name (``tests/conformance/seed.py``, run before each); and each test named in ``exclusions.toml``
+(``tests`` patterns, less ``unless`` ones, matched against node ids without the parametrize id) is marked as an expected
 failure with its reason. The mark is strict: an excluded test that passes fails the run, so an
 exclusion cannot outlive its cause. An exclusion may name the errors it must fail with (``raises``):
 an endpoint the gateway does not offer must be refused with a clear 4xx, not a 500 or a hang.
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import json
 import os
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,17 @@ import pytest
 SDK = os.environ["OB1GW_CONFORMANCE_SDK"]
 KEY = os.environ["OB1GW_CONFORMANCE_KEY"]
 EXCLUSIONS = Path(os.environ["OB1GW_CONFORMANCE_EXCLUSIONS"])
+
+
+SEED = json.loads(os.environ.get("OB1GW_CONFORMANCE_SEED", "[]"))
+SEEDED = [f"tests/api_resources/test_responses.py::*::test_*_{name}*" for name in ("retrieve", "delete", "cancel")]
+
+
+@pytest.fixture(autouse=True)
+def _stored_response(request: pytest.FixtureRequest) -> None:
+    """Store the response a retrieve, delete or cancel test names, afresh (a delete test removed it)."""
+    if SDK == "openai" and SEED and any(fnmatch.fnmatchcase(request.node.nodeid.split("[", 1)[0], p) for p in SEEDED):
+        subprocess.run(SEED, cwd=os.environ["OB1GW_CONFORMANCE_REPO"], check=True, timeout=60)
 
 
 def _exclusions() -> list[dict[str, Any]]:

@@ -33,8 +33,11 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+import httpx
+
+from tests.conformance.seed import SEED_FILE
 from tests.fakes.ob1_fake import FakeOB1Server
-from tests.fixtures.gateway import served
+from tests.fixtures.gateway import ServedGateway, served
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -108,9 +111,29 @@ def prepare(cache: Path, versions: dict[str, str]) -> dict[str, Path]:
     return roots
 
 
-def run_suite(python: Path, sdk: str, root: Path, base_url: str, key: str, report: Path, extra: list[str]) -> int:
+def made_response(gateway: ServedGateway, home: Path) -> None:
+    """One real stored response, kept for ``seed`` (the openai suite's retrieve/delete/cancel tests)."""
+    answer = httpx.post(
+        gateway.base_url + "/v1/responses",
+        headers={"Authorization": f"Bearer {gateway.key}"},
+        json={"model": "gpt-4o-mini", "input": "conformance"},
+        timeout=30,
+    )
+    answer.raise_for_status()
+    stored = gateway.backends.response_store.get(gateway.key_id, answer.json()["id"])
+    assert stored is not None, "the gateway did not store its response"
+    (home / SEED_FILE).write_bytes(stored.to_bytes())
+
+
+def run_suite(
+    python: Path, sdk: str, root: Path, gateway: ServedGateway, home: Path, report: Path, extra: list[str]
+) -> int:
+    base_url, key = gateway.base_url, gateway.key
+    seed = [sys.executable, "-m", "tests.conformance.seed", str(home), gateway.key_id]
     env = {
         **os.environ,
+        "OB1GW_CONFORMANCE_SEED": json.dumps(seed),
+        "OB1GW_CONFORMANCE_REPO": str(REPO),
         "TEST_API_BASE_URL": base_url + API_PATH[sdk],
         "PYTHONPATH": str(HERE),
         "OB1GW_CONFORMANCE_SDK": sdk,
@@ -154,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ob1gw-conformance-") as scratch, FakeOB1Server() as fake:
         home = Path(scratch) / "home"
         with served(home, fake, model_aliases=json.dumps(ALIASES)) as gateway:
+            made_response(gateway, home)
             for sdk in sdks:
                 report = Path(scratch) / f"{sdk}.xml"
-                code = run_suite(python, sdk, roots[sdk], gateway.base_url, gateway.key, report, args.pytest_args)
+                code = run_suite(python, sdk, roots[sdk], gateway, home, report, args.pytest_args)
                 results[sdk] = (code, counts(report) if report.exists() else Counter())
     print("\n== conformance (the SDKs' own tests/api_resources against ob1gw serve)")
     failed = False
