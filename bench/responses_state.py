@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import socket
 import statistics
 import tempfile
 import time
@@ -30,6 +29,7 @@ from ob1_gateway.stores.s3_responses import S3ResponseStore
 from ob1_gateway.stores.sqlite_responses import SqliteResponseStore
 from ob1_gateway.translate.responses_items import new_response_id
 
+from bench.moto import running_moto
 from bench.stats import fmt, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,13 +134,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,100000,1000000,32000000", help="conversation sizes in bytes")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = devstack.moto_server("127.0.0.1", port)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
+    with running_moto() as endpoint:
         bucket = devstack.create_responses_bucket(devstack.load_template(ROOT / "template.yaml"), endpoint)
         with tempfile.TemporaryDirectory() as home:
             stores: dict[str, ResponseStore] = {
@@ -158,8 +152,6 @@ def main() -> None:
         print(
             f"\nS3 Standard: ${S3_PRICE_GB_MONTH}/GB-month, ${S3_PUT_PER_1000} per 1,000 PUTs (GETs $0.0004 per 1,000)."
         )
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":
