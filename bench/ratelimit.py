@@ -21,7 +21,6 @@ from ob1_gateway.stores.aws_rates import DynamoRateStore
 from ob1_gateway.stores.base import KeyPolicy, RateStore, UsageRecord
 from ob1_gateway.stores.memory_rates import MemoryRateStore
 
-from bench.moto import running_moto
 from bench.stats import fmt, markdown_table, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300, help="requests per store")
     args = parser.parse_args()
-    with running_moto() as endpoint:
+    with devstack.running_moto() as endpoint:
         table = devstack.create_gateway_table(devstack.load_template(ROOT / "template.yaml"), endpoint)
         stores: dict[str, RateStore] = {
             "process memory (ob1gw serve)": MemoryRateStore(),

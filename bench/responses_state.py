@@ -29,7 +29,6 @@ from ob1_gateway.stores.s3_responses import S3ResponseStore
 from ob1_gateway.stores.sqlite_responses import SqliteResponseStore
 from ob1_gateway.translate.responses_items import new_response_id
 
-from bench.moto import running_moto
 from bench.stats import fmt, markdown_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +133,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="2000,100000,1000000,32000000", help="conversation sizes in bytes")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    with running_moto() as endpoint:
+    with devstack.running_moto() as endpoint:
         bucket = devstack.create_responses_bucket(devstack.load_template(ROOT / "template.yaml"), endpoint)
         with tempfile.TemporaryDirectory() as home:
             stores: dict[str, ResponseStore] = {

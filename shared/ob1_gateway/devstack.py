@@ -15,6 +15,8 @@ import socket
 import struct
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -28,6 +30,7 @@ __all__ = [
     "create_token_secret",
     "docker0_address",
     "moto_server",
+    "running_moto",
 ]
 
 REGION = "us-east-1"  # sam local gives functions AWS_REGION=us-east-1 unless the host has a profile
@@ -81,6 +84,20 @@ def moto_server(host: str, port: int) -> Any:
             self._server.serve_forever()
 
     return SerialisedMotoServer(ip_address=host, port=port, verbose=False)
+
+
+@contextmanager
+def running_moto(host: str = "127.0.0.1") -> Iterator[str]:
+    """The endpoint URL of a moto server on a free port of ``host``, stopped when the block ends."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+    server = moto_server(host, port)
+    server.start()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def aws(service: str, endpoint: str) -> Any:
