@@ -57,7 +57,9 @@ async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -
     )
     model = await resolve_model(gw, plan.model, key)
     plan.body["model"] = model.id
-    kept = _Keeper(state, key, plan, continued.history + stored_input_items(continued.input, plan.ids))
+    # only a response that is kept needs its conversation in the shape input_items lists it
+    inputs = continued.history + stored_input_items(continued.input, plan.ids) if store else []
+    kept = _Keeper(state, key, plan, inputs)
     created_at = int(time.time())
 
     def answer(upstream: dict[str, Any]) -> tuple[Any, Usage]:
