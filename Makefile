@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
 
-.PHONY: install test lint format serve bench capture-clients
+.PHONY: install test lint format serve bench capture-clients conformance
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,19 +28,25 @@ format:
 serve:
 	$(VENV)/bin/ob1gw serve
 
+# The anthropic and openai SDKs' own tests/api_resources (from their sdists, the pinned versions) against
+# ob1gw serve on the fake upstream, strict and loose; tests/conformance/exclusions.toml says what may fail.
+conformance: $(PY)
+	$(PY) -m tests.conformance.run $(CONFORMANCE_ARGS)
+
 bench:
 	$(PY) -m bench $(BENCH_ARGS)
 	$(PY) -m bench.sustained $(SUSTAINED_ARGS)
 	$(PY) -m bench.lambda_cost
 	$(PY) -m bench.upstream_client
 	$(PY) -m bench.cpu_per_request
+	$(PY) -m bench.responses_state
 
 # Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
 # scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).
 CAPTURE_CLIENTS_DIR ?= /tmp/clients
 CAPTURE_VENV ?= /tmp/capvenv
 CLAUDE_CODE_VERSION ?= 2.1.332
-ANTHROPIC_SDK_VERSION ?= 2.15.0
+ANTHROPIC_SDK_VERSION ?= 2.16.0
 CLAUDE_AGENT_SDK_VERSION ?= 0.2.189
 
 capture-clients: $(PY)

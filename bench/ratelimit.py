@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import time
 import uuid
 from pathlib import Path
@@ -47,13 +46,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=300, help="requests per store")
     args = parser.parse_args()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = devstack.moto_server("127.0.0.1", port)
-    server.start()
-    try:
-        endpoint = f"http://127.0.0.1:{port}"
+    with devstack.running_moto() as endpoint:
         table = devstack.create_gateway_table(devstack.load_template(ROOT / "template.yaml"), endpoint)
         stores: dict[str, RateStore] = {
             "process memory (ob1gw serve)": MemoryRateStore(),
@@ -73,8 +66,6 @@ def main() -> None:
             markdown_table(["rate store", "admit p50 / p99 (ms)", "release p50 / p99 (ms, after the response)"], rows)
         )
         print(f"\n{args.n} sequential requests per store, key with rpm, tpm and max_parallel set.")
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -41,18 +41,31 @@ async def keep_fresh(margin_seconds: float | None = None) -> dict[str, Any]:
     }
 
 
+def _stored_expires_in() -> int | None:
+    """How long the stored login has left, when a run failed (None if even the store cannot be read)."""
+    try:
+        token = build_backends(get_settings()).token_store.load()
+    except Exception:
+        return None
+    return int(token.expires_at - time.time()) if token is not None else 0
+
+
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Every run reports ``TokenExpiresInSeconds`` (0 without a login): the LoginExpiringAlarm fires when
+    it drops below the keeper's margin, and when runs stop reporting it (missing data is breaching)."""
     try:
         result = asyncio.run(keep_fresh())
     except Exception:
         logger.exception("OB-1 token refresh failed")
         metrics.add_metric(name="TokenRefreshFailed", unit=MetricUnit.Count, value=1)
-        raise  # a failed run shows in the function's Errors metric (and a later issue's alarm)
+        left = _stored_expires_in()
+        if left is not None:
+            metrics.add_metric(name="TokenExpiresInSeconds", unit=MetricUnit.Seconds, value=left)
+        raise  # a failed run also shows in the function's Errors metric (LambdaErrorsAlarm)
     if result["status"] == "refreshed":
         metrics.add_metric(name="TokenRefreshed", unit=MetricUnit.Count, value=1)
-    if "expires_in" in result:
-        metrics.add_metric(name="TokenExpiresInSeconds", unit=MetricUnit.Seconds, value=result["expires_in"])
+    metrics.add_metric(name="TokenExpiresInSeconds", unit=MetricUnit.Seconds, value=result.get("expires_in", 0))
     logger.info("token keeper", extra=result)
     return result

@@ -11,7 +11,7 @@ from fastapi.telemetry import TelemetryConfig
 from . import __version__, observability
 from .api import anthropic, health, metrics, openai, responses, usage
 from .api.errors import install_error_handlers
-from .api.request_id import RequestIdHeaders
+from .api.request_log import RequestListener, RequestLog
 from .backends import build_backends
 from .budgets import BudgetGuard
 from .runtime import build_gateway
@@ -27,8 +27,10 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     budgets = BudgetGuard(gateway.backends.usage_store)
     gateway.recorder.listeners.append(budgets)
     tokens = gateway.upstream.tokens if isinstance(gateway.upstream.tokens, OB1TokenManager) else None
+    request_listeners: list[RequestListener] = []  # told of each request that ended without a usage record
     if observability.enabled():
         gateway.recorder.listeners.append(observability.REQUEST_METRICS)
+        request_listeners.append(observability.observe_unmetered)
         if tokens is not None:
             tokens.refresh_listeners.append(observability.count_token_refresh)
 
@@ -47,12 +49,14 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     if settings.metrics_token is not None:
         from .prom import GatewayMetrics
 
-        app.state.metrics = GatewayMetrics()
+        app.state.metrics = GatewayMetrics(gateway.backends, login=tokens is not None)
         gateway.recorder.listeners.append(app.state.metrics)
+        request_listeners.append(app.state.metrics.unmetered)
         if tokens is not None:
             tokens.refresh_listeners.append(app.state.metrics.refreshed)
+            tokens.refresh_failure_listeners.append(app.state.metrics.refresh_failed)
     install_error_handlers(app)
-    app.add_middleware(RequestIdHeaders)
+    app.add_middleware(RequestLog, listeners=request_listeners)
     observability.install(app)
     for module in (health, openai, anthropic, responses, usage, metrics):
         app.include_router(module.router)

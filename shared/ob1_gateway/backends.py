@@ -14,6 +14,7 @@ def build_backends(settings: Settings) -> Backends:
     from .stores.local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
     from .stores.memory_rates import MemoryRateStore
     from .stores.sqlite_rates import SqliteRateStore
+    from .stores.sqlite_responses import SqliteResponseStore
 
     db = SqliteDatabase(settings.database_file)
     return Backends(
@@ -22,4 +23,5 @@ def build_backends(settings: Settings) -> Backends:
         usage_store=SqliteUsageStore(db),
         # one process keeps its counters in memory; several workers share them through the database
         rate_store=MemoryRateStore() if settings.workers == 1 else SqliteRateStore(db),
+        response_store=SqliteResponseStore(db),
     )

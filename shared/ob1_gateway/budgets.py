@@ -35,6 +35,12 @@ def month_start(month: str) -> float:
     return datetime.strptime(month + "-01", "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
 
 
+def budget_share(spent_micros: int, budget_usd: float) -> float:
+    """The share of a monthly budget spent (1.0 = all of it); a zero budget is used up by definition."""
+    budget_micros = round(budget_usd * 1_000_000)
+    return spent_micros / budget_micros if budget_micros > 0 else 1.0
+
+
 class BudgetExceeded(Exception):
     def __init__(self, key: KeyRecord, spent_micros: int, month: str) -> None:
         self.key_id = key.key_id
@@ -133,6 +139,14 @@ class BudgetGuard:
         spend.store_micros = sum(t.cost_micros for t in totals)
         spend.fetched_at, spend.ready = time.monotonic(), True
         return spend
+
+    def share_after(self, key: KeyRecord, cost_micros: int) -> float | None:
+        """The share of ``key``'s budget used this month once a request costing ``cost_micros`` counts,
+        from the spend ``check`` read (no I/O); None without a budget or before that spend is known."""
+        spend = self._spend.get(key.key_id)
+        if key.budget_usd is None or spend is None or not spend.ready or spend.month != month_of(self.clock()):
+            return None
+        return budget_share(spend.store_micros + spend.added_micros + cost_micros, key.budget_usd)
 
     async def check(self, key: KeyRecord) -> None:
         """Raise ``BudgetExceeded`` when the key has a budget and this month's spend has reached it."""

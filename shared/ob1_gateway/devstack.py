@@ -15,13 +15,23 @@ import socket
 import struct
 import threading
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import boto3
 
-__all__ = ["DevStack", "create_gateway_table", "create_token_secret", "docker0_address", "moto_server"]
+__all__ = [
+    "DevStack",
+    "create_gateway_table",
+    "create_responses_bucket",
+    "create_token_secret",
+    "docker0_address",
+    "moto_server",
+    "running_moto",
+]
 
 REGION = "us-east-1"  # sam local gives functions AWS_REGION=us-east-1 unless the host has a profile
 # Properties create_table understands; the rest (PITR, SSE, TTL) are separate calls or not emulated.
@@ -76,9 +86,30 @@ def moto_server(host: str, port: int) -> Any:
     return SerialisedMotoServer(ip_address=host, port=port, verbose=False)
 
 
+@contextmanager
+def running_moto(host: str = "127.0.0.1") -> Iterator[str]:
+    """The endpoint URL of a moto server on a free port of ``host``, stopped when the block ends."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+    server = moto_server(host, port)
+    server.start()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 def aws(service: str, endpoint: str) -> Any:
+    from botocore.config import Config
+
     return boto3.session.Session().client(
-        service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id="local", aws_secret_access_key="local"
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(s3={"addressing_style": "path"}),  # moto has no per-bucket host names
     )
 
 
@@ -102,6 +133,30 @@ def create_token_secret(template: dict[str, Any], endpoint: str, name: str | Non
     return cast(str, aws("secretsmanager", endpoint).create_secret(Name=name, SecretString=placeholder)["ARN"])
 
 
+def create_responses_bucket(template: dict[str, Any], endpoint: str, name: str | None = None) -> str:
+    """The stored-responses bucket with the template's lifecycle rules (parameters at their defaults)."""
+    rules = template["Resources"]["ResponsesBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    name = name or f"ob1gw-local-{uuid.uuid4().hex[:10]}"
+    client = aws("s3", endpoint)
+    client.create_bucket(Bucket=name)
+    lifecycle = {"Rules": [_s3_rule(rule, template["Parameters"]) for rule in rules]}
+    client.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration=lifecycle)
+    return name
+
+
+def _s3_rule(rule: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation lifecycle rule in the S3 API's own shape."""
+    out: dict[str, Any] = {"ID": rule["Id"], "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    days = rule.get("ExpirationInDays")
+    if isinstance(days, dict):  # {"Ref": <parameter>}
+        days = parameters[days["Ref"]]["Default"]
+    if days is not None:
+        out["Expiration"] = {"Days": int(days)}
+    if "AbortIncompleteMultipartUpload" in rule:
+        out["AbortIncompleteMultipartUpload"] = rule["AbortIncompleteMultipartUpload"]
+    return out
+
+
 @dataclass
 class DevStack:
     """A running moto server holding one table and one secret, and the variables that point at them."""
@@ -109,6 +164,7 @@ class DevStack:
     endpoint: str
     table_name: str
     secret_id: str
+    bucket: str
     server: Any
 
     @classmethod
@@ -119,7 +175,8 @@ class DevStack:
         template = load_template(template_path)
         table = create_gateway_table(template, endpoint, "ob1-gateway-local")
         secret = create_token_secret(template, endpoint, "ob1-gateway-local/ob1-token")
-        return cls(endpoint, table, secret, server)
+        bucket = create_responses_bucket(template, endpoint, "ob1-gateway-local-responses")
+        return cls(endpoint, table, secret, bucket, server)
 
     def stop(self) -> None:
         self.server.stop()
@@ -131,6 +188,7 @@ class DevStack:
             "OB1GW_AWS_ENDPOINT_URL": self.endpoint,
             "OB1GW_SECRET_ID": self.secret_id,
             "OB1GW_TABLE_NAME": self.table_name,
+            "OB1GW_RESPONSES_BUCKET": self.bucket,
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
             "AWS_DEFAULT_REGION": REGION,

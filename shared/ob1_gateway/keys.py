@@ -20,6 +20,10 @@ from .stores.base import KeyPolicy, KeyRecord
 PREFIX = "ob1gw_"
 _ID_BYTES = 6
 _SECRET_BYTES = 24
+# What issue_key and rotate_key produce, exactly: 12 lowercase hex digits, then 32 characters of
+# token_urlsafe's alphabet with "_" replaced by "x". Anything else is refused before any store read.
+_KEY_SHAPE = re.compile(rf"{PREFIX}([0-9a-f]{{{_ID_BYTES * 2}}})_([A-Za-z0-9-]{{{_SECRET_BYTES * 4 // 3}}})")
+_KEY_LENGTH = len(PREFIX) + _ID_BYTES * 2 + 1 + _SECRET_BYTES * 4 // 3
 
 
 def _hash(secret: str) -> str:
@@ -55,13 +59,12 @@ def rotate_key(record: KeyRecord, grace_seconds: float, now: float | None = None
 
 
 def parse_key(presented: str) -> tuple[str, str] | None:
-    """Split a presented key into (key_id, secret), or None if it is not shaped like one of ours."""
-    if not presented.startswith(PREFIX):
+    """Split a presented key into (key_id, secret), or None if it is not shaped exactly like one we issue
+    (prefix, length, alphabet): such a key cannot exist, so it costs no store read."""
+    if len(presented) != _KEY_LENGTH:
         return None
-    key_id, sep, secret = presented[len(PREFIX) :].partition("_")
-    if not sep or not key_id or not secret or len(key_id) != _ID_BYTES * 2:
-        return None
-    return key_id, secret
+    match = _KEY_SHAPE.fullmatch(presented)
+    return (match.group(1), match.group(2)) if match else None
 
 
 def secret_matches(record: KeyRecord, secret: str, now: float | None = None) -> bool:

@@ -1,6 +1,7 @@
 """``ob1gw serve``'s text log lines. A request's usage record (the logger ``ob1_gateway.usage`` logs it with
 the message "usage" and the record as ``extra``, which Powertools renders as JSON on AWS) reads here as
-one line an operator can scan: method, path, status, key, model, tokens, cost, latency."""
+one line an operator can scan: method, path, status, key, model, tokens, cost, latency. A request without
+a usage record (a refusal: message "request", api/request_log.py) reads the same way, with its reason."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import copy
 import logging
 from typing import Any
 
-__all__ = ["ReadableFormatter", "describe_usage"]
+__all__ = ["ReadableFormatter", "describe_request", "describe_usage"]
 
 
 def describe_usage(usage: dict[str, Any]) -> str:
@@ -27,6 +28,17 @@ def describe_usage(usage: dict[str, Any]) -> str:
     if usage.get("stream"):
         ttft = usage.get("ttft_ms")
         parts.append("stream" + (f" ttft {float(ttft):.0f} ms" if ttft is not None else ""))
+    if usage.get("estimated"):
+        parts.append("estimated (client left mid-stream)")
+    return " ".join(parts)
+
+
+def describe_request(request: dict[str, Any]) -> str:
+    key = request.get("key_name") or request.get("key_id") or "-"
+    parts = [f"{request.get('method')} {request.get('path')} {request.get('status')}", f"key={key}"]
+    if request.get("reason"):
+        parts.append(f"refused: {request['reason']};")
+    parts += [f"{float(request.get('latency_ms') or 0):.0f} ms", f"id={request.get('request_id')}"]
     return " ".join(parts)
 
 
@@ -36,4 +48,8 @@ class ReadableFormatter(logging.Formatter):
         if isinstance(usage, dict) and record.msg == "usage":
             record = copy.copy(record)
             record.msg, record.args = describe_usage(usage), None
+        request = getattr(record, "request", None)
+        if isinstance(request, dict) and record.msg == "request":
+            record = copy.copy(record)
+            record.msg, record.args = describe_request(request), None
         return super().format(record)

@@ -2,13 +2,14 @@
 
 Enabled when running on AWS (in Lambda, or ``OB1GW_BACKEND=aws``); ``OB1GW_POWERTOOLS=1|0`` forces it
 either way (e.g. to see EMF locally). Off, nothing changes: plain
-logging, no metrics on stdout. The app talks to this module through three calls only:
+logging, no metrics on stdout. The app talks to this module through these calls only:
 
 - ``setup(settings)``: once per process; configures the Logger and Tracer. Idempotent.
-- ``install(app)``: the per-request middleware (correlation id, X-Ray trace header under LWA,
-  error metrics for requests refused before they were metered, e.g. 401 or an exhausted budget).
-- ``REQUEST_METRICS`` (a usage listener: one EMF blob per finished request) and ``count_token_refresh``
-  (a token manager's refresh listener), which ``create_app`` attaches to its recorder and token manager.
+- ``install(app)``: the per-request middleware (correlation id, X-Ray trace header under LWA).
+- ``REQUEST_METRICS`` (a usage listener: one EMF blob per finished request), ``observe_unmetered`` (a
+  request_log.py listener: one blob per request that ended without a usage record, e.g. a 401 or an
+  exhausted budget) and ``count_token_refresh`` (a token manager's refresh listener), which
+  ``create_app`` attaches to its recorder, request log and token manager.
 
 Metrics use ``EphemeralMetrics`` and are flushed as each request finishes, so nothing waits for a
 handler decorator (there is none under the Lambda Web Adapter) and concurrent requests never share
@@ -19,7 +20,6 @@ and Contributor Insights widgets read.
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import os
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from .api.request_log import UnmeteredRequest
     from .settings import Settings
     from .stores.base import UsageRecord
 
@@ -59,14 +60,6 @@ class _State:
 
 _state = _State()
 _logger: Any = None  # aws_lambda_powertools.Logger, created once per process
-
-
-@dataclass
-class _RequestMark:
-    observed: bool = False
-
-
-_current: contextvars.ContextVar[_RequestMark | None] = contextvars.ContextVar("ob1gw_request_mark", default=None)
 
 
 def wanted(settings: Settings | None = None) -> bool:
@@ -169,9 +162,6 @@ def observe_request(record: UsageRecord, ttft_ms: float | None = None) -> None:
     """One EMF blob for a finished request: counts, tokens, cost and latencies, by model/route/status."""
     if not _state.enabled:
         return
-    mark = _current.get()
-    if mark is not None:
-        mark.observed = True
     try:
         from aws_lambda_powertools.metrics import MetricUnit
 
@@ -186,20 +176,29 @@ def observe_request(record: UsageRecord, ttft_ms: float | None = None) -> None:
         if ttft_ms is not None:
             m.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)
         m.flush_metrics()
+        if record.budget_used_pct is not None:
+            # By service only: one metric for every key (its Maximum is what the budget alarm watches);
+            # which key it is, is in the usage log line (the dashboard's "Budget used per key").
+            budget = _metrics()
+            budget.add_metric(name="BudgetUsedPercent", unit=MetricUnit.Percent, value=record.budget_used_pct)
+            budget.flush_metrics()
     except Exception as exc:  # metrics must never fail a request
         log.warning("could not emit request metrics: %s", type(exc).__name__)
 
 
-def observe_refusal(path: str, status: int) -> None:
-    """A request refused before it was metered (bad key, over budget, bad body): Requests and Errors."""
+def observe_unmetered(request: UnmeteredRequest) -> None:
+    """A request that ended without a usage record (bad key, over budget, bad body, /v1/models): Requests,
+    and Errors when it was refused, with model "none". (No Errors of 0 for a success: every route and
+    status is a custom metric of its own, $0.30 a month each.)"""
     if not _state.enabled:
         return
     try:
         from aws_lambda_powertools.metrics import MetricUnit
 
-        m = _metrics(model="none", route=_route(path), status=str(status))
+        m = _metrics(model="none", route=request.route, status=str(request.status))
         m.add_metric(name="Requests", unit=MetricUnit.Count, value=1)
-        m.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
+        if request.status >= 400:
+            m.add_metric(name="Errors", unit=MetricUnit.Count, value=1)
         m.flush_metrics()
     except Exception as exc:
         log.warning("could not emit error metrics: %s", type(exc).__name__)
@@ -260,8 +259,8 @@ def request_id(scope: dict[str, Any]) -> str | None:
 
 
 class ObservabilityMiddleware:
-    """Per request: the correlation id on every log line, LWA's trace header for X-Ray, and metrics for
-    requests that ended before a ``RequestMeter`` recorded them."""
+    """Per request: the correlation id on every log line and LWA's trace header for X-Ray. (A request
+    that ends without a usage record is counted by ``observe_unmetered``, a request_log.py listener.)"""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -277,22 +276,7 @@ class ObservabilityMiddleware:
             # Under LWA the runtime cannot set this per invocation for the uvicorn process; one
             # invocation at a time runs in an execution environment, so the process env is safe to use.
             os.environ["_X_AMZN_TRACE_ID"] = trace
-        mark = _RequestMark()
-        token = _current.set(mark)
-        status = 0
-
-        async def tracking_send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        finally:
-            _current.reset(token)
-            if status >= 400 and not mark.observed:
-                observe_refusal(scope.get("path", ""), status)
+        await self.app(scope, receive, send)
 
 
 def lambda_handler(handler: Any) -> Any:

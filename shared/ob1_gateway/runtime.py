@@ -45,9 +45,12 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
         backends=backends,
         upstream=upstream,
         catalog=ModelCatalog(
-            upstream.list_models, ttl_seconds=settings.models_ttl_seconds, aliases=settings.model_aliases
+            upstream.list_models,
+            ttl_seconds=settings.models_ttl_seconds,
+            aliases=settings.model_aliases,
+            family_fallback=settings.model_family_fallback,
         ),
-        auth=KeyAuthenticator(backends.key_store, settings.key_cache_ttl_seconds),
+        auth=KeyAuthenticator(backends.key_store, settings.key_cache_ttl_seconds, settings.key_miss_cache_ttl_seconds),
         recorder=recorder,
         limiter=limiter,
     )

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     send_ob1_client_headers: bool = True
 
     model_aliases: dict[str, str] = Field(default_factory=dict)
+    model_family_fallback: bool = Field(
+        default=True,
+        description="An unknown Claude version is served by the newest model of its family (named in the "
+        "x-ob1gw-model header); off: it is a 404 naming the nearest models.",
+    )
     models_ttl_seconds: float = Field(default=300.0, gt=0)
     pricing: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="USD per million tokens by model: input/output/cache_read/cache_write."
@@ -105,6 +110,13 @@ class Settings(BaseSettings):
     )
     refresh_margin_seconds: float = Field(default=300.0, ge=0)
     key_cache_ttl_seconds: float = Field(default=30.0, ge=0, le=60)
+    key_miss_cache_ttl_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=60,
+        description="How long a refused key id is answered from memory: a forged key repeated costs one store "
+        "read per this per process; a key created after its id was refused works within this.",
+    )
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     powertools: bool | None = Field(
@@ -127,9 +139,14 @@ class Settings(BaseSettings):
         default=None, description="Enables GET /metrics (Prometheus) for bearers of this token; off when unset."
     )
 
+    responses_ttl_days: float = Field(
+        default=30.0, gt=0, le=3650, description="How long stored Responses are kept (store not false), as OpenAI."
+    )
+
     # AWS backend
     secret_id: str | None = None
     table_name: str | None = None
+    responses_bucket: str | None = Field(default=None, description="S3 bucket for stored Responses.")
     aws_endpoint_url: str | None = Field(default=None, description="For tests against a local moto server.")
 
     @field_validator("upstream_url", "auth_url")

@@ -176,6 +176,23 @@ def test_openai_sdk_chat_and_responses(sam_local: SamLocal) -> None:
     assert response.output_text == "Echo: responses via sam"
 
 
+def test_responses_state_across_both_functions(sam_local: SamLocal) -> None:
+    """StreamFunction stores each response in the stack's bucket (moto's S3 here) and continues a chain;
+    ApiFunction reads and deletes them."""
+    client = openai.OpenAI(base_url=sam_local.base_url + "/v1", api_key=sam_local.key, max_retries=0, timeout=120)
+    first = client.responses.create(model="gpt-4o-mini", input="one")
+    second = client.responses.create(model="gpt-4o-mini", input="two", previous_response_id=first.id)
+    messages = sam_local.fake.chat_requests[-1]["body"]["messages"]
+    assert [m["content"] for m in messages] == ["one", "Echo: one", "two"]
+    assert second.previous_response_id == first.id and second.store is True
+    assert client.responses.retrieve(second.id).output_text == "Echo: two"
+    texts = [item.content[0].text for item in client.responses.input_items.list(second.id, order="asc")]
+    assert texts == ["one", "Echo: one", "two"]
+    client.responses.delete(first.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(first.id)
+
+
 def test_claude_code_on_its_defaults(sam_local: SamLocal, tmp_path: Path) -> None:
     assert CLAUDE is not None, "CI must install Claude Code (npm install)"
     work = tmp_path / "project"

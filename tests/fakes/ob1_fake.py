@@ -275,6 +275,34 @@ def _plan(prompt: str) -> Iterator[tuple[str, Any]]:
         yield match.group(1), args
 
 
+REASONING_MODELS = frozenset({"openai/gpt-5"})
+"""Models whose answers carry reasoning (text and an encrypted ``reasoning_details`` entry), as OpenAI's
+reasoning models do through OpenRouter; sent back, that entry must be one this fake issued."""
+ENCRYPTED_PREFIX = "fake-encrypted:"
+
+
+def reasoning_for(body: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any] | None:
+    """The reasoning a reasoning model adds to ``reply`` (None for other models or ``effort: none``)."""
+    effort = (body.get("reasoning") or {}).get("effort") if isinstance(body.get("reasoning"), dict) else None
+    if body.get("model") not in REASONING_MODELS or effort == "none":
+        return None
+    text = "Thinking about: " + reply.get("text", reply.get("tool", ("",))[0])[:40]
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, text).hex
+    detail = {"type": "reasoning.encrypted", "data": ENCRYPTED_PREFIX + digest, "format": "openai-responses-v1"}
+    return {"text": text, "details": [{**detail, "index": 0}]}
+
+
+def foreign_reasoning(messages: list[Any]) -> str | None:
+    """A problem with replayed reasoning: encrypted reasoning this fake did not issue (a real upstream
+    cannot decrypt it either)."""
+    for i, message in enumerate(messages):
+        for detail in (message.get("reasoning_details") or []) if isinstance(message, dict) else []:
+            data = detail.get("data") if isinstance(detail, dict) else None
+            if detail.get("type") == "reasoning.encrypted" and not str(data).startswith(ENCRYPTED_PREFIX):
+                return f"messages[{i}].reasoning_details: encrypted content could not be verified"
+    return None
+
+
 def compute_usage(model: str, raw_body: bytes, output: str) -> dict[str, Any]:
     """Deterministic usage: prompt = len(body)//4, completion = len(output)//4 + 1, cost from pricing."""
     prompt, completion = len(raw_body) // 4, len(output) // 4 + 1
@@ -607,6 +635,7 @@ def build_app(state: FakeState) -> Starlette:
         refusal = provider_refusal(body, listed) if listed else None
         if not refusal and state.config["system_first_only"] and _late_system_message(body["messages"]):
             refusal = "System messages are only allowed at the beginning of the conversation"
+        refusal = refusal or foreign_reasoning(body["messages"])
         if refusal:
             rec["status"] = 400
             return _error(400, refusal)
@@ -629,12 +658,16 @@ def build_app(state: FakeState) -> Starlette:
             rec["status"] = 400
             return _error(400, "Invalid request body")
         output = reply["text"] if "text" in reply else reply["tool"][0] + reply["tool"][1]
+        thought = reasoning_for(body, reply)
+        if thought is not None:
+            reply["reasoning"] = thought
+            output += thought["text"]
         rec["usage"] = usage = compute_usage(model, raw, output)
         rec["reply"] = reply
         items = _reply_stream(model, reply, usage)
         if not stream:
             return JSONResponse(_reply_completion(model, reply, usage))
-        return _sse(items)
+        return _sse(items, rec)
 
     def _scripted(script: Any, rec: dict[str, Any]) -> Response:
         if isinstance(script, dict) and script.get("_fake") == "error":
@@ -644,7 +677,7 @@ def build_app(state: FakeState) -> Starlette:
             rec["usage"] = script.get("usage")
             return JSONResponse(script)
         rec["usage"] = next((i["usage"] for i in reversed(script) if isinstance(i, dict) and i.get("usage")), None)
-        return _sse(script)
+        return _sse(script, rec)
 
     async def admin(request: Request) -> Response:
         action = request.path_params["action"]
@@ -709,19 +742,31 @@ class _Disconnect(Exception):
     """Raised inside a stream to drop the connection like a dying upstream."""
 
 
-def _sse(items: list[Any]) -> StreamingResponse:
+def _sse(items: list[Any], rec: dict[str, Any] | None = None) -> StreamingResponse:
+    """The script as an event stream. ``rec`` (the request's record) learns how the stream ended:
+    ``rec["stream_end"]`` is "complete" or "abandoned" (the gateway closed it first), and
+    ``rec["items_sent"]`` how many script items were sent before that."""
+    rec = rec if rec is not None else {}
+
     async def gen() -> Any:
-        for item in items:
-            if isinstance(item, bool):
-                raise TypeError("bool is not a script item")
-            if isinstance(item, int | float):
-                await asyncio.sleep(item)
-            elif isinstance(item, str):
-                yield item if item.endswith("\n") else item + "\n\n"
-            elif isinstance(item, dict) and item.get("_fake") == "disconnect":
-                raise _Disconnect("scripted disconnect")
-            else:
-                yield f"data: {json.dumps(item)}\n\n"
+        rec["items_sent"], end = 0, "abandoned"
+        try:
+            for item in items:
+                if isinstance(item, bool):
+                    raise TypeError("bool is not a script item")
+                if isinstance(item, int | float):
+                    await asyncio.sleep(item)
+                elif isinstance(item, str):
+                    yield item if item.endswith("\n") else item + "\n\n"
+                elif isinstance(item, dict) and item.get("_fake") == "disconnect":
+                    end = "disconnected"
+                    raise _Disconnect("scripted disconnect")
+                else:
+                    yield f"data: {json.dumps(item)}\n\n"
+                rec["items_sent"] += 1
+            end = "complete"
+        finally:
+            rec["stream_end"] = end
 
     return StreamingResponse(
         gen(),
@@ -735,6 +780,10 @@ def _reply_stream(model: str, reply: dict[str, Any], usage: dict[str, Any]) -> l
         model.split("/")[0], ("stop", "tool_calls")
     )
     items: list[Any] = [S.PROCESSING, S.role_chunk(model)]
+    thought = reply.get("reasoning")
+    if thought:
+        delta = {"role": "assistant", "reasoning": thought["text"], "reasoning_details": thought["details"]}
+        items.append(S.chunk(delta, model=model))
     if "text" in reply:
         items += [S.chunk({"role": "assistant", "content": p}, model=model) for p in S.split(reply["text"])]
         finish, native = "stop", native_stop
@@ -772,6 +821,9 @@ def _reply_completion(model: str, reply: dict[str, Any], usage: dict[str, Any]) 
             "function": {"name": name, "arguments": args},
         }
         body = S.completion(None, model=model, tool_calls=[call], finish_reason="tool_calls")
+    thought = reply.get("reasoning")
+    if thought:
+        body["choices"][0]["message"].update(reasoning=thought["text"], reasoning_details=thought["details"])
     body["usage"] = usage
     body["id"] = "gen-" + uuid.uuid4().hex[:20]
     body["created"] = int(time.time())

@@ -176,8 +176,10 @@ def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None
             ts=base + i * 3_600,
             input_tokens=i,
             cost_micros=i * 7,
+            estimated=i % 5 == 0,  # a stream the client left
         )
         assert local.record(rec) == backends.usage_store.record(rec)
+    assert list(backends.usage_store.records()) == list(local.records())
     day = datetime(2026, 1, 31, tzinfo=UTC).timestamp()
     for group_by in [("key_id", "model"), ("day",), ("key_id", "model", "day"), ()]:
         for window in [{}, {"since": day}, {"since": day, "until": day + 86_400}, {"since": base + 7_200}]:

@@ -227,3 +227,19 @@ def test_guard_month_rollover() -> None:
     clock[0] += timedelta(minutes=2).total_seconds()
     assert asyncio.run(guard.spent_micros("k")) == (0, "2025-02")
     assert store.since == datetime(2025, 2, 1, tzinfo=UTC).timestamp()
+
+
+def test_each_budgeted_record_carries_its_key_s_share(gateway: GatewayHandle, caplog: pytest.LogCaptureFixture) -> None:
+    """The usage log line (and the BudgetUsedPercent metric on AWS, from the same record) says how much of
+    the key's budget is used once the request counts; an unbudgeted key's says nothing."""
+    caplog.set_level("INFO", logger="ob1_gateway.usage")
+    cost = _cost_of_one(gateway)
+    key_id, key = _budgeted_key(gateway, 0.01)
+    for _ in range(2):
+        assert _chat(gateway.base_url, key).status_code == 200
+    gateway.usage_records(3)
+    time.sleep(0.2)  # the line is logged once the write settles
+    lines = [r.usage for r in caplog.records if r.getMessage() == "usage"]  # type: ignore[attr-defined]
+    shares = [line["budget_used_pct"] for line in lines if line["key_id"] == key_id]
+    assert shares == [round(cost * n / 10_000 * 100, 3) for n in (1, 2)]
+    assert [line["budget_used_pct"] for line in lines if line["key_id"] != key_id] == [None]

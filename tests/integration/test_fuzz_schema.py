@@ -74,7 +74,8 @@ def fuzz_operation(operation: Any, mode: GenerationMode, gw: GatewayHandle, sess
             tally.failures.append(f"{label}: {response.status_code} {response.text[:300]} for {case.body!r:.300}")
         elif response.status_code >= 400 and operation.path.startswith("/v1/"):
             error = response.json()
-            if operation.path.startswith("/v1/messages"):
+            # the headers above are an Anthropic client's: Anthropic's shape except on OpenAI-only routes
+            if not operation.path.startswith(("/v1/chat/", "/v1/responses")):
                 assert error["type"] == "error" and "message" in error["error"], error
             else:
                 assert set(error["error"]) == {"message", "type", "param", "code"}, error

@@ -282,3 +282,26 @@ def test_an_empty_switch_is_an_unset_one(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("OB1GW_POWERTOOLS", "")
     settings = load_settings()
     assert settings.tracer is False and settings.powertools is None
+
+
+def test_unmetered_requests_are_counted_and_logged_as_json(
+    observed_gateway: tuple[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """On AWS a refusal is a JSON ``request`` line (status, key name, reason; no secret) and an EMF blob;
+    a request that succeeds without a usage record (``/v1/models``) counts as a request, not an error."""
+    base, key = observed_gateway
+    headers = {"authorization": f"Bearer {key}"}
+    unknown = {"model": "gpt-5.4-nano", "messages": [{"role": "user", "content": "title"}]}
+    refused = httpx.post(f"{base}/v1/chat/completions", json=unknown, headers=headers)
+    assert refused.status_code == 404
+    assert httpx.get(f"{base}/v1/models", headers=headers).status_code == 200
+    out = _wait_for(capsys, lambda s: len(_emf(s)) >= 2)
+    by_status = {b["status"]: b for b in _emf(out)}
+    assert _metric_defs(by_status["404"]) == {"Requests": "Count", "Errors": "Count"}
+    assert by_status["404"]["model"] == "none" and by_status["404"]["route"] == "/v1/chat/completions"
+    assert _metric_defs(by_status["200"]) == {"Requests": "Count"} and by_status["200"]["route"] == "/v1/models"
+    lines = {line["request"]["status"]: line for line in _json_lines(out) if line.get("message") == "request"}
+    line = lines[404]["request"]
+    assert line["request_id"] == refused.headers["request-id"] and line["key_name"] == "observed"
+    assert line["reason"] == "model 'gpt-5.4-nano' is not available on the upstream"
+    assert lines[200]["request"]["reason"] == "" and key not in out

@@ -112,3 +112,51 @@ def test_metrics_are_off_unless_a_token_is_set(gateway: GatewayHandle) -> None:
     assert (
         httpx.get(gateway.base_url + "/metrics", headers={"authorization": f"Bearer {gateway.key}"}).status_code == 404
     )
+
+
+def _log_line(home: Path, needle: str, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for line in (home / "serve.log").read_text().splitlines() if needle in line]
+        if lines or time.monotonic() > deadline:
+            assert len(lines) == 1, lines
+            return lines[0]
+        time.sleep(0.05)
+
+
+def test_refused_requests_are_visible_and_never_billed(tmp_path: Path, fake_ob1: Any) -> None:
+    """A malformed body, a forged key, an unknown model, an unknown path: each gets a request id, one log
+    line naming its status, key and reason (never the key's secret), and a Prometheus count; none a usage
+    record (nothing reached the upstream)."""
+    home = tmp_path / "home"
+    forged = "ob1gw_sk_" + "f" * 12 + "_" + "x" * 40
+    anthropic = {"anthropic-version": "2023-06-01"}
+    with served(home, fake_ob1, metrics_token=METRICS_TOKEN) as gw:
+        chats_before = len(fake_ob1.chat_requests)
+        refused = {
+            "400": httpx.post(
+                gw.base_url + "/v1/messages", headers={"x-api-key": gw.key, **anthropic}, json={"model": "x"}
+            ),
+            "401": httpx.post(gw.base_url + "/v1/messages", headers={"x-api-key": forged, **anthropic}, json=A_BODY),
+            "404": httpx.post(
+                gw.base_url + "/v1/chat/completions",
+                headers={"authorization": f"Bearer {gw.key}"},
+                json={"model": "gpt-5.4-nano", "messages": [{"role": "user", "content": "title"}]},
+            ),
+        }
+        for status, response in refused.items():
+            assert str(response.status_code) == status, response.text
+            assert response.headers["request-id"] == response.headers["x-request-id"] != ""
+        lines = {status: _log_line(home, f"id={r.headers['request-id']}") for status, r in refused.items()}
+        metrics = httpx.get(gw.base_url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}).text
+        assert len(fake_ob1.chat_requests) == chats_before
+        assert list(gw.backends.usage_store.records()) == []
+    assert "POST /v1/messages 400 key=served refused: " in lines["400"] and "messages" in lines["400"]
+    assert "POST /v1/messages 401 key=- refused: invalid API key;" in lines["401"]
+    assert "POST /v1/chat/completions 404 key=served refused: model 'gpt-5.4-nano'" in lines["404"]
+    log = (home / "serve.log").read_text()
+    assert forged not in log and gw.key not in log
+    route = 'route="/v1/chat/completions"'
+    assert f'ob1gw_requests_total{{key="served",model="none",{route},status="404"}} 1.0' in metrics
+    assert 'ob1gw_errors_total{key="none",model="none",route="/v1/messages",status="401"} 1.0' in metrics
+    print(lines["404"])  # the closing note quotes one

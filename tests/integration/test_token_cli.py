@@ -179,3 +179,16 @@ def test_token_refresh_forces_one_rotation(fake_ob1: FakeOB1Server, ob1_login: O
     dead = runner.invoke(app, ["token", "refresh"])
     assert dead.exit_code == 1 and "ob1gw login" in dead.output
     _no_secrets(dead.output, token)
+
+
+def test_login_json_prints_the_login_without_tokens(fake_ob1: FakeOB1Server, ob1_env: Path) -> None:
+    """A script can read the result from stdout; the device-flow prompts go to stderr."""
+    result = runner.invoke(app, ["login", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    token = _stored()
+    assert token is not None and info["logged_in"] and info["email"] == "dev@example.com"
+    assert info["organization_id"] == token.organization_id and info["has_refresh_token"] is True
+    assert 3000 < info["expires_in_seconds"] <= 3600
+    assert "confirm the code" in result.stderr and "confirm the code" not in result.stdout
+    _no_secrets(result.output, token)

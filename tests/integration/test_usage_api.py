@@ -13,7 +13,8 @@ from ob1_gateway.stores.base import UsageRecord, utc_day
 from tests.fixtures.gateway import GatewayHandle
 
 ROW_FIELDS = {
-    "day", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd"
+    "day", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
+    "estimated_requests",
 }  # fmt: skip
 
 

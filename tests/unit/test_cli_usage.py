@@ -29,19 +29,19 @@ def _seed(backends: Backends) -> dict[str, str]:
     bob, _ = issue_key("bob")
     backends.key_store.put(alice)
     backends.key_store.put(bob)
-    rows = [  # key, model, day, input, output, cost_micros
-        (alice.key_id, "m/a", "2025-05-01", 100, 10, 1_000),
-        (alice.key_id, "m/a", "2025-05-01", 200, 20, 2_000),
-        (alice.key_id, "m/b", "2025-05-02", 300, 30, 3_000),
-        (bob.key_id, "m/a", "2025-05-02", 400, 40, 4_000),
-        (bob.key_id, "m/a", "2025-05-03", 500, 50, 5_000),
+    rows = [  # key, model, day, input, output, cost_micros, estimated (the client left a stream)
+        (alice.key_id, "m/a", "2025-05-01", 100, 10, 1_000, False),
+        (alice.key_id, "m/a", "2025-05-01", 200, 20, 2_000, False),
+        (alice.key_id, "m/b", "2025-05-02", 300, 30, 3_000, False),
+        (bob.key_id, "m/a", "2025-05-02", 400, 40, 4_000, False),
+        (bob.key_id, "m/a", "2025-05-03", 500, 50, 5_000, True),
     ]
-    for i, (key_id, model, day, inp, out, cost) in enumerate(rows):
+    for i, (key_id, model, day, inp, out, cost, estimated) in enumerate(rows):
         backends.usage_store.record(
             UsageRecord(
                 request_id=f"r{i}", key_id=key_id, model=model, route="/v1/messages", stream=False, status=200,
                 input_tokens=inp, output_tokens=out, cache_read_tokens=1, cache_write_tokens=2, cost_micros=cost,
-                ts=_ts(day),
+                ts=_ts(day), estimated=estimated,
             )
         )  # fmt: skip
     return {"alice": alice.key_id, "bob": bob.key_id}
@@ -76,11 +76,11 @@ def test_json_default_keeps_the_existing_keys(local: dict[str, str]) -> None:
 
 def test_by_day_window_and_key(local: dict[str, str]) -> None:
     rows = json.loads(_run("--json", "--by", "day"))
-    assert [(r["day"], r["requests"], r["cost_micros"]) for r in rows] == [
-        ("2025-05-01", 2, 3_000), ("2025-05-02", 2, 7_000), ("2025-05-03", 1, 5_000)
+    assert [(r["day"], r["requests"], r["cost_micros"], r["estimated_requests"]) for r in rows] == [
+        ("2025-05-01", 2, 3_000, 0), ("2025-05-02", 2, 7_000, 0), ("2025-05-03", 1, 5_000, 1)
     ]  # fmt: skip
     assert set(rows[0]) == {"day", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                            "cache_write_tokens", "cost_micros", "cost_usd"}  # fmt: skip
+                            "cache_write_tokens", "cost_micros", "estimated_requests", "cost_usd"}  # fmt: skip
     # --until is inclusive; --since/--until are UTC days
     rows = json.loads(_run("--json", "--by", "day", "--since", "2025-05-02", "--until", "2025-05-02"))
     assert [(r["day"], r["requests"]) for r in rows] == [("2025-05-02", 2)]
@@ -95,14 +95,15 @@ def test_by_day_window_and_key(local: dict[str, str]) -> None:
 def test_csv(local: dict[str, str]) -> None:
     rows = list(csv.DictReader(io.StringIO(_run("--csv", "--by", "key"))))
     assert list(rows[0]) == ["key_id", "key_name", "requests", "input_tokens", "output_tokens",
-                             "cache_read_tokens", "cache_write_tokens", "cost_micros", "cost_usd"]  # fmt: skip
+                             "cache_read_tokens", "cache_write_tokens", "cost_micros", "estimated_requests",
+                             "cost_usd"]  # fmt: skip
     by_name = {r["key_name"]: r for r in rows}
     assert by_name["alice"]["requests"] == "3" and by_name["alice"]["cost_micros"] == "6000"
     assert by_name["bob"]["cost_usd"] == "0.009" and by_name["bob"]["key_id"] == local["bob"]
     empty = _run("--csv", "--since", "2030-01-01")
     assert empty.strip().splitlines() == [
         "key_id,key_name,model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,"
-        "cost_micros,cost_usd"
+        "cost_micros,estimated_requests,cost_usd"
     ]
 
 
@@ -112,6 +113,7 @@ def test_table(local: dict[str, str]) -> None:
     assert "m/b" in out and "0.003000" in out
     assert "total" in out and "1,500" in out and "0.015000" in out  # footer: all input tokens and cost
     assert "cache r/w" in out and "5/10" in out
+    assert "0.009000*" in out and "1 request(s) with estimated tokens" in out  # bob's left stream
     assert "no usage recorded" in _run("--since", "2030-01-01")
 
 
@@ -157,7 +159,12 @@ def test_aws_backend_and_stack(aws_env: dict[str, str], monkeypatch: pytest.Monk
     """The same command over DynamoDB (moto); ``--stack`` points it at the stack's table."""
     keys = _seed(build_backends(get_settings()))
     rows = json.loads(_run("--json", "--by", "key", "--since", "2025-05-01", "--until", "2025-05-03"))
-    assert {(r["key_name"], r["requests"], r["cost_micros"]) for r in rows} == {("alice", 3, 6_000), ("bob", 2, 9_000)}
+    assert {(r["key_name"], r["requests"], r["cost_micros"], r["estimated_requests"]) for r in rows} == {
+        ("alice", 3, 6_000, 0),
+        ("bob", 2, 9_000, 1),
+    }
+    mid_day = json.loads(_run("--json", "--by", "key", "--key", keys["bob"]))  # REQ items, not DAY counters
+    assert [(r["requests"], r["estimated_requests"]) for r in mid_day] == [(2, 1)]
 
     from ob1_gateway.cli import stack
 

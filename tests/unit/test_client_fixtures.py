@@ -23,6 +23,7 @@ from tests.fakes.ob1_fake import EFFORTS, MODELS, MODELS_BY_ID, provider_refusal
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "clients"
 CLAUDE_CODE_PACKAGE = "@anthropic-ai/claude-code"
+NPM_PINS = json.loads((REPO / "package.json").read_text())["devDependencies"]
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -37,7 +38,7 @@ CASES = [
     if request["method"] == "POST" and request["path"] == "/v1/messages"
 ]
 # Requests the gateway must refuse, with the word its message must name.
-REFUSED = {("anthropic-2.15.0-client-tools", 1): "web_search"}
+REFUSED = {("anthropic-2.16.0-client-tools", 1): "web_search"}
 
 
 def resolve(name: str) -> Model:
@@ -64,6 +65,8 @@ def test_every_client_scenario_was_recorded_and_ran() -> None:
         assert ("claude-code", wanted) in scenarios
     assert ("claude-agent-sdk", "query") in scenarios
     assert {("anthropic", "parse"), ("anthropic", "client-tools")} <= scenarios
+    for wanted in ("two-turns", "two-turns-stream", "tool-loop", "tool-loop-stream", "two-turns-unstored"):
+        assert ("vercel-ai", wanted) in scenarios
     for name, recording in RECORDINGS.items():
         assert recording["result"]["returncode"] == 0, f"{name}: the client failed while it was recorded"
         assert recording["requests"], name
@@ -72,14 +75,26 @@ def test_every_client_scenario_was_recorded_and_ran() -> None:
 @pytest.mark.parametrize(
     ("client", "installed"),
     [
-        ("claude-code", json.loads((REPO / "package.json").read_text())["devDependencies"][CLAUDE_CODE_PACKAGE]),
+        ("claude-code", NPM_PINS[CLAUDE_CODE_PACKAGE]),
         ("anthropic", version("anthropic")),
         ("claude-agent-sdk", version("claude-agent-sdk")),
+        ("vercel-ai", NPM_PINS["ai"]),
     ],
 )
 def test_fixtures_match_the_client_versions_the_tests_run(client: str, installed: str) -> None:
     recorded = {r["version"] for r in RECORDINGS.values() if r["client"] == client}
     assert installed in recorded, f"{client} {installed} is what the tests run: `make capture-clients` for it"
+
+
+def test_vercel_ai_fixtures_record_the_pinned_provider() -> None:
+    """The request body is built by ``@ai-sdk/openai``, not ``ai``: a provider bump alone needs a capture too
+    (``python -m tests.clients.capture_vercel_ai``)."""
+    recordings = [r for r in RECORDINGS.values() if r["client"] == "vercel-ai" and r["version"] == NPM_PINS["ai"]]
+    assert recordings
+    for recording in recordings:
+        assert {name: recording["packages"][name] for name in ("ai", "@ai-sdk/openai", "zod")} == {
+            name: NPM_PINS[name] for name in ("ai", "@ai-sdk/openai", "zod")
+        }, recording["scenario"]
 
 
 @pytest.mark.parametrize(("name", "index", "request_"), CASES)

@@ -17,7 +17,7 @@ PSEUDO = {"AWS::Region": "us-east-1", "AWS::StackName": "teststack", "AWS::URLSu
 # What observability.py (and the token keeper) emit; the dashboard may chart nothing else.
 EMITTED_METRICS = {
     "Requests", "Errors", "InputTokens", "OutputTokens", "CacheReadTokens", "CostUSD", "UpstreamLatency",
-    "TimeToFirstToken", "TokenRefreshes", "TokenRefreshed",
+    "TimeToFirstToken", "TokenRefreshes", "BudgetUsedPercent", "TokenRefreshed",
 }  # fmt: skip
 REQUEST_DIMENSIONS = {"model", "route", "service", "status"}
 
@@ -85,7 +85,7 @@ def test_every_widget_names_real_resources(cfn: dict[str, Any]) -> None:
             for source in sources:  # <ApiFunctionLogGroup> -> a declared log group of a request function
                 logical = source.strip("<>")
                 assert logical in groups and logical in {"ApiFunctionLogGroup", "StreamFunctionLogGroup"}, source
-            assert "filter message = 'usage'" in props["query"]
+            assert "filter message = 'usage'" in props["query"] or "filter message = 'request'" in props["query"]
             continue
         if "insightRule" in props:
             rule = props["insightRule"]["ruleName"]
@@ -121,6 +121,8 @@ def test_every_widget_names_real_resources(cfn: dict[str, Any]) -> None:
         "Time to first token",
         "token refreshes",
         "Top keys by cost",
+        "Refused requests by status",
+        "Budget used per key",
     ):
         assert any(wanted in t for t in titles), wanted
 
@@ -143,7 +145,7 @@ def test_top_keys_insight_rule(cfn: dict[str, Any]) -> None:
     body = json.loads(text)
     assert used == {"ApiFunctionLogGroup", "StreamFunctionLogGroup"}
     assert body["LogGroupNames"] == ["<ApiFunctionLogGroup>", "<StreamFunctionLogGroup>"]
-    assert body["Contribution"]["Keys"] == ["$.usage.key_id"]  # the usage log line's fields
+    assert body["Contribution"]["Keys"] == ["$.usage.key_name", "$.usage.key_id"]  # the usage log line's fields
     assert body["Contribution"]["ValueOf"] == "$.usage.cost_usd"
     assert body["Contribution"]["Filters"] == [{"Match": "$.message", "In": ["usage"]}]
     assert body["AggregateOn"] == "Sum" and body["LogFormat"] == "JSON"
@@ -153,3 +155,14 @@ def test_dashboard_url_output(cfn: dict[str, Any]) -> None:
     url, used = _resolve(cfn, cfn["Outputs"]["DashboardUrl"]["Value"])
     assert used == {"GatewayDashboard"}
     assert url.startswith("https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:")
+
+
+def test_key_widgets_name_the_key_with_its_id_beside_it(cfn: dict[str, Any]) -> None:
+    body, _ = _dashboard(cfn)
+    queries = {w["properties"]["title"]: w["properties"].get("query", "") for w in body["widgets"]}
+    for title in ("Cost by key (USD)", "Requests by key"):
+        assert "by usage.key_name as key, usage.key_id as key_id" in queries[title], title
+    refused = next(q for t, q in queries.items() if t.startswith("Refused requests by status"))
+    assert "by request.status as status, request.reason as reason, request.key_name as key" in refused
+    budget = next(q for t, q in queries.items() if t.startswith("Budget used per key"))
+    assert "latest(usage.budget_used_pct)" in budget and "usage.key_name as key, usage.key_id as key_id" in budget

@@ -96,3 +96,22 @@ def test_totals_filter_by_time_key_and_group_by_day(tmp_path: Path) -> None:
     assert [(t.day, t.requests) for t in by_day] == [("2023-11-14", 1), ("2023-11-15", 2)]
     assert [t.model for t in store.totals(since=day2, key_id="k1")] == ["m2"]
     assert store.totals(until=day1 - 1) == []
+
+
+def test_a_database_from_before_estimated_records_is_migrated(tmp_path: Path) -> None:
+    """An existing usage table gains the ``estimated`` column; its rows read as not estimated."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE usage (request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, model TEXT NOT NULL,"
+            " route TEXT NOT NULL, stream INTEGER NOT NULL, status INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
+            " output_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,"
+            " cost_micros INTEGER NOT NULL, latency_ms REAL NOT NULL, ts REAL NOT NULL, day TEXT NOT NULL);"
+            "INSERT INTO usage VALUES ('old', 'k', 'm', '/v1/messages', 1, 200, 10, 5, 0, 0, 7, 1.0, 1000.0,"
+            " '1970-01-01');"
+        )
+    store = SqliteUsageStore(SqliteDatabase(path))
+    store.record(UsageRecord("new", "k", "m", "/v1/messages", True, 499, 100, 20, cost_micros=9, estimated=True))
+    assert {r.request_id: r.estimated for r in store.records()} == {"old": False, "new": True}
+    [total] = store.totals(group_by=("key_id",))
+    assert (total.requests, total.estimated_requests, total.cost_micros) == (2, 1, 16)

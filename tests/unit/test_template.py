@@ -39,18 +39,34 @@ class _PolicyLoader:
         return MANAGED_POLICIES
 
 
-@cache
-def _transformed() -> dict[str, Any]:
+def _transform(template: dict[str, Any], parameters: dict[str, str] | None = None) -> dict[str, Any]:
     """As CloudFormation sees it after ``sam package``: local code paths replaced by S3 URIs."""
     from samtranslator.translator.transform import transform
 
-    template = copy.deepcopy(load_template())
+    template = copy.deepcopy(template)
     for name, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         for field in ("CodeUri", "ContentUri"):
             if field in props:
                 props[field] = f"s3://ob1gw-artifacts/{name}.zip"
-    return transform(template, {}, _PolicyLoader())
+    return transform(template, parameters or {}, _PolicyLoader())
+
+
+@cache
+def _transformed() -> dict[str, Any]:
+    return _transform(load_template())
+
+
+# Every abuse bound switched on (row 4 of issue 25: the template must transform and lint this way too).
+ALL_BOUNDS_ON = {"WafRateLimit": "600", "ApiReservedConcurrency": "20", "StreamReservedConcurrency": "50"}
+
+
+def _with_defaults(values: dict[str, str]) -> dict[str, Any]:
+    """template.yaml with these parameter defaults, as a stack deployed with those values would read it."""
+    template = copy.deepcopy(load_template())
+    for name, value in values.items():
+        template["Parameters"][name]["Default"] = value
+    return template
 
 
 @pytest.fixture
@@ -123,15 +139,55 @@ def test_api_is_regional_with_invoke_permissions(cfn: dict[str, Any]) -> None:
     assert any("StreamFunction" in p for p in permitted) and any("ApiFunction" in p for p in permitted)
 
 
+def decide(value: Any, conditions: dict[str, bool]) -> Any:
+    """``value`` with every ``Fn::If`` on one of ``conditions`` resolved (the others are left as they are)."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"] and value["Fn::If"][0] in conditions:
+        name, then, otherwise = value["Fn::If"]
+        return decide(then if conditions[name] else otherwise, conditions)
+    if isinstance(value, list):
+        return [decide(v, conditions) for v in value]
+    if isinstance(value, dict):
+        return {k: decide(v, conditions) for k, v in value.items()}
+    return value
+
+
 def on(value: Any, *, local: bool) -> Any:
     """``value`` with the template's ``IsLocal`` conditions decided (deployed stack or sam local)."""
-    if isinstance(value, dict) and list(value) == ["Fn::If"] and value["Fn::If"][0] == "IsLocal":
-        return on(value["Fn::If"][1 if local else 2], local=local)
-    if isinstance(value, list):
-        return [on(v, local=local) for v in value]
-    if isinstance(value, dict):
-        return {k: on(v, local=local) for k, v in value.items()}
-    return value
+    return decide(value, {"IsLocal": local})
+
+
+def conditions_for(cfn: dict[str, Any], **values: str) -> dict[str, bool]:
+    """The template's conditions as CloudFormation decides them for these parameter values (others at
+    their defaults). Only the functions the template uses: Equals, Not, Condition."""
+    params = {name: str(p.get("Default", "")) for name, p in cfn["Parameters"].items()} | values
+    decided: dict[str, bool] = {}
+
+    def operand(expr: Any) -> str:
+        return params[expr["Ref"]] if isinstance(expr, dict) else str(expr)
+
+    def evaluate(expr: dict[str, Any]) -> bool:
+        ((fn, args),) = expr.items()
+        if fn == "Fn::Equals":
+            return operand(args[0]) == operand(args[1])
+        if fn == "Fn::Not":
+            return not evaluate(args[0])
+        if fn == "Condition":
+            return decided.setdefault(args, evaluate(cfn["Conditions"][args]))
+        raise AssertionError(f"condition function {fn} not understood here")
+
+    for name, expr in cfn["Conditions"].items():
+        decided[name] = evaluate(expr)
+    return decided
+
+
+def deployed(cfn: dict[str, Any], **values: str) -> dict[str, Any]:
+    """The resources a stack with these parameter values has, their ``Fn::If`` resolved."""
+    conditions = conditions_for(cfn, **values)
+    return {
+        name: decide(resource, conditions)
+        for name, resource in cfn["Resources"].items()
+        if conditions.get(resource.get("Condition", ""), True)
+    }
 
 
 def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
@@ -146,10 +202,13 @@ def test_functions_share_globals_and_layer(cfn: dict[str, Any]) -> None:
         assert env["OB1GW_BACKEND"] == "aws"
         assert env["OB1GW_SECRET_ID"] == {"Ref": "TokenSecret"}
         assert env["OB1GW_TABLE_NAME"] == {"Ref": "GatewayTable"}
+        assert env["OB1GW_MODEL_FAMILY_FALLBACK"] == {"Ref": "ModelFamilyFallback"}, name
         assert {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"} <= set(env)
         (layer_id,) = _of_type(cfn, "AWS::Lambda::LayerVersion")
         for local in (False, True):
             assert on(props["Layers"], local=local)[0] == {"Ref": layer_id}, name
+    fallback = load_template()["Parameters"]["ModelFamilyFallback"]
+    assert (fallback["Default"], fallback["AllowedValues"]) == ("on", ["on", "off"])
     layer = load_template()["Resources"]["SharedLayer"]
     assert layer["Properties"]["ContentUri"] == "shared/"
     assert layer["Metadata"]["BuildMethod"] == "makefile"
@@ -194,6 +253,138 @@ def test_token_keeper_schedule(cfn: dict[str, Any]) -> None:
     assert [r["Properties"]["ScheduleExpression"] for r in rules.values()] == ["rate(10 minutes)"]
 
 
+# ---- what abuse can cost: throttling, reserved concurrency, the optional WAF (issue 25) -----------------
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+REQUEST = {"model": "claude-sonnet-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "x"}]}
+
+
+def _stage(cfn: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    ((name, stage),) = _of_type(cfn, "AWS::ApiGateway::Stage").items()
+    return name, stage["Properties"]
+
+
+def _gateway_responses(cfn: dict[str, Any]) -> dict[str, Any]:
+    (api,) = _of_type(cfn, "AWS::ApiGateway::RestApi").values()
+    return api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+
+
+def _sdks_see_a_rate_limit(status: int, headers: dict[str, str], body: str) -> None:
+    """Serve this response on 127.0.0.1 and call it with both SDKs: each must raise its own rate-limit
+    error, parse the body as its API's error shape and see the retry-after."""
+    from anthropic import Anthropic
+    from anthropic import RateLimitError as AnthropicRateLimit
+    from openai import OpenAI
+    from openai import RateLimitError as OpenAIRateLimit
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from tests.fixtures.gateway import UvicornThread
+
+    async def answer(_: Any) -> Response:
+        return Response(body, status_code=status, headers=headers, media_type="application/json")
+
+    app = Starlette(routes=[Route("/{path:path}", answer, methods=["GET", "POST"])])
+    with UvicornThread(app) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        with pytest.raises(AnthropicRateLimit) as anthropic_error:
+            Anthropic(base_url=base, api_key="k", max_retries=0).messages.create(**REQUEST)
+        with pytest.raises(OpenAIRateLimit) as openai_error:
+            OpenAI(base_url=base + "/v1", api_key="k", max_retries=0).chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "x"}]
+            )
+    a_body = anthropic_error.value.body
+    assert isinstance(a_body, dict) and a_body["type"] == "error"
+    assert a_body["error"]["type"] == "rate_limit_error" and a_body["error"]["message"]
+    assert anthropic_error.value.response.headers["retry-after"] == headers["retry-after"]
+    o = openai_error.value
+    assert (o.type, o.code, o.param) == ("rate_limit_error", "rate_limit_exceeded", None)
+    assert o.body == {**a_body["error"], "param": None, "code": "rate_limit_exceeded"}
+    assert o.response.headers["retry-after"] == headers["retry-after"]
+
+
+def test_every_route_is_throttled_by_the_stage(cfn: dict[str, Any]) -> None:
+    _, stage = _stage(cfn)
+    assert stage["MethodSettings"] == [
+        {
+            "ResourcePath": "/*",  # every method: API Gateway gives each its own bucket
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": {"Ref": "ThrottleRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "ThrottleBurstLimit"},
+        }
+    ]
+    params = load_template()["Parameters"]
+    assert (params["ThrottleRateLimit"]["Default"], params["ThrottleBurstLimit"]["Default"]) == (50, 100)
+    assert params["ThrottleRateLimit"]["MinValue"] == 1, "0 would refuse every request"
+
+
+def test_throttled_requests_answer_in_both_apis_error_shape(cfn: dict[str, Any]) -> None:
+    throttled = _gateway_responses(cfn)["THROTTLED"]
+    assert throttled["statusCode"] == "429"
+    assert throttled["responseParameters"] == {"gatewayresponse.header.retry-after": "'1'"}
+    (body,) = throttled["responseTemplates"].values()
+    assert "$" not in body, "a gateway response is not a VTL template: only the static text is sent"
+    _sdks_see_a_rate_limit(429, {"retry-after": "1"}, body)
+
+
+def test_reserved_concurrency_is_unreserved_unless_an_admin_sets_it(cfn: dict[str, Any]) -> None:
+    params = load_template()["Parameters"]
+    for name in ("ApiReservedConcurrency", "StreamReservedConcurrency"):
+        pattern = params[name]["AllowedPattern"]
+        assert params[name]["Default"] == "" and re.fullmatch(pattern, "")
+        assert re.fullmatch(pattern, "20") and not re.fullmatch(pattern, "-1") and not re.fullmatch(pattern, "ten")
+    default = deployed(cfn)
+    for name in ("ApiFunction", "StreamFunction"):
+        assert default[name]["Properties"]["ReservedConcurrentExecutions"] == NO_VALUE, name
+    assert default["TokenKeeperFunction"]["Properties"]["ReservedConcurrentExecutions"] == 1
+    capped = deployed(cfn, **ALL_BOUNDS_ON)
+    for name, param in (("ApiFunction", "ApiReservedConcurrency"), ("StreamFunction", "StreamReservedConcurrency")):
+        assert capped[name]["Properties"]["ReservedConcurrentExecutions"] == {"Ref": param}, name
+
+
+def test_waf_is_off_by_default_and_limits_each_source_ip_when_on(cfn: dict[str, Any]) -> None:
+    param = load_template()["Parameters"]["WafRateLimit"]
+    assert param["Default"] == "0"
+    for value, allowed in (("0", True), ("10", True), ("600", True), ("9", False), ("010", False), ("-5", False)):
+        assert bool(re.fullmatch(param["AllowedPattern"], value)) is allowed, value  # WAF's minimum is 10
+    assert not [r for r in deployed(cfn).values() if r["Type"].startswith("AWS::WAFv2::")]
+
+    on_ = deployed(cfn, WafRateLimit="600")
+    (acl,) = [r["Properties"] for r in on_.values() if r["Type"] == "AWS::WAFv2::WebACL"]
+    assert acl["Scope"] == "REGIONAL" and acl["DefaultAction"] == {"Allow": {}}
+    (rule,) = acl["Rules"]
+    assert rule["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "EvaluationWindowSec": 60,
+        "Limit": {"Ref": "WafRateLimit"},
+    }
+    blocked = rule["Action"]["Block"]["CustomResponse"]
+    assert blocked["ResponseCode"] == 429 and blocked["ResponseHeaders"] == [{"Name": "retry-after", "Value": "60"}]
+    body = acl["CustomResponseBodies"][blocked["CustomResponseBodyKey"]]
+    assert body["ContentType"] == "APPLICATION_JSON"
+    _sdks_see_a_rate_limit(429, {"retry-after": "60"}, body["Content"])
+
+    (association,) = [r["Properties"] for r in on_.values() if r["Type"] == "AWS::WAFv2::WebACLAssociation"]
+    assert association["WebACLArn"] == {"Fn::GetAtt": ["GatewayWebAcl", "Arn"]}
+    stage_id, _ = _stage(cfn)
+    stage_arn = "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/${GatewayApi}/stages/${" + stage_id + "}"
+    assert association["ResourceArn"] == {"Fn::Sub": stage_arn}
+
+
+def test_template_transforms_and_lints_with_every_bound_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cfnlint.api import lint_file
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    template = _with_defaults(ALL_BOUNDS_ON)
+    transformed = _transform(template, ALL_BOUNDS_ON)
+    assert {"GatewayWebAcl", "GatewayWebAclAssociation"} <= set(transformed["Resources"])
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(template))
+    matches = lint_file(path)
+    assert not matches, "\n".join(str(m) for m in matches)
+
+
 def test_table_and_secret(cfn: dict[str, Any]) -> None:
     table = cfn["Resources"]["GatewayTable"]
     props = table["Properties"]
@@ -209,6 +400,34 @@ def test_table_and_secret(cfn: dict[str, Any]) -> None:
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert "access_token" not in secret["Properties"]["SecretString"]
     assert {"ApiUrl", "SecretArn", "TableName"} <= set(cfn["Outputs"])
+
+
+def test_responses_bucket_is_private_expires_and_is_least_privilege(cfn: dict[str, Any]) -> None:
+    bucket = cfn["Resources"]["ResponsesBucket"]
+    props = bucket["Properties"]
+    assert bucket["Type"] == "AWS::S3::Bucket" and bucket["DeletionPolicy"] == "Retain"
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    [expire] = [r for r in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert expire["ExpirationInDays"] == {"Ref": "ResponsesTtlDays"} and expire["Prefix"] == "responses/"
+    assert cfn["Parameters"]["ResponsesTtlDays"]["Default"] == 30
+    env = cfn["Resources"]["StreamFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["OB1GW_RESPONSES_BUCKET"] == {"Ref": "ResponsesBucket"}
+    assert env["OB1GW_RESPONSES_TTL_DAYS"] == {"Ref": "ResponsesTtlDays"}
+    s3 = {role: [s for r, s in _statements(cfn) if r == role and "s3:" in json.dumps(s["Action"])] for role in (
+        "ApiFunctionRole", "StreamFunctionRole", "TokenKeeperFunctionRole")}  # fmt: skip
+    assert s3["TokenKeeperFunctionRole"] == []
+    objects = {"Fn::Sub": "${ResponsesBucket.Arn}/responses/*"}
+    for role, writes in (("ApiFunctionRole", "s3:DeleteObject"), ("StreamFunctionRole", "s3:PutObject")):
+        actions = {
+            a: st["Resource"]
+            for st in s3[role]
+            for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+        }
+        assert actions == {
+            "s3:GetObject": objects,
+            writes: objects,
+            "s3:ListBucket": {"Fn::GetAtt": ["ResponsesBucket", "Arn"]},
+        }
 
 
 def _statements(cfn: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -300,9 +519,14 @@ needs_sam = pytest.mark.skipif(sam is None, reason="aws-sam-cli not on PATH")
 
 
 @needs_sam
-def test_sam_validate_lint() -> None:
+@pytest.mark.parametrize("bounds", ["defaults", "all on"])
+def test_sam_validate_lint(bounds: str, tmp_path: Path) -> None:
+    template = TEMPLATE
+    if bounds == "all on":  # the WAF, both reserved concurrencies
+        template = tmp_path / "template.json"
+        template.write_text(json.dumps(_with_defaults(ALL_BOUNDS_ON)))
     result = subprocess.run(
-        [sam, "validate", "--lint", "--template-file", str(TEMPLATE), "--region", "us-east-1"],  # type: ignore[list-item]
+        [sam, "validate", "--lint", "--template-file", str(template), "--region", "us-east-1"],  # type: ignore[list-item]
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -423,9 +423,9 @@ FIELD_CASES: list[tuple[str, dict[str, Any], str, dict[str, Any]]] = [
     ("no_thinking_no_reasoning", req(), CLAUDE, {"reasoning": None}),
     (
         "unknown_fields_ignored",
-        req(service_tier="auto", container="c", mcp_servers=[], context_management={}, betas=["x"]),
+        req(mcp_servers=[], context_management={}, betas=["x"], some_future_field=1),
         GPT,
-        {"service_tier": None, "container": None, "mcp_servers": None, "betas": None},
+        {"mcp_servers": None, "betas": None, "some_future_field": None},
     ),
 ]
 

@@ -230,6 +230,17 @@ def fn_tool(name: str = "f", **extra: Any) -> dict[str, Any]:
 
 
 CHAT_F = {"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}
+CHAT_CUSTOM = {
+    "type": "function",
+    "function": {
+        "name": "apply_patch",
+        "parameters": {
+            "type": "object",
+            "properties": {"input": {"type": "string", "description": "The tool's whole input, as free-form text."}},
+            "required": ["input"],
+        },
+    },
+}
 
 FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
     # (id, request fields, expected body subset, keys that must be absent)
@@ -260,14 +271,14 @@ FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
         (),
     ),
     (
-        "non-function tools skipped",
+        "hosted tools omitted, a custom tool is a function of one string",
         {"tools": [{"type": "web_search"}, fn_tool(), {"type": "custom", "name": "apply_patch"}]},
-        {"tools": [CHAT_F]},
+        {"tools": [CHAT_F, CHAT_CUSTOM]},
         (),
     ),
     (
-        "only hosted tools: no tools and no tool_choice",
-        {"tools": [{"type": "file_search"}], "tool_choice": "required", "parallel_tool_calls": False},
+        "only hosted tools, not required: no tools and no tool_choice",
+        {"tools": [{"type": "file_search"}], "tool_choice": "auto", "parallel_tool_calls": False},
         {},
         ("tools", "tool_choice", "parallel_tool_calls"),
     ),
@@ -319,19 +330,29 @@ FIELDS: list[tuple[str, dict[str, Any], dict[str, Any], tuple[str, ...]]] = [
     ("text.format text", {"text": {"format": {"type": "text"}, "verbosity": "low"}}, {}, ("response_format",)),
     ("stream", {"stream": True}, {"stream": True, "stream_options": {"include_usage": True}}, ()),
     (
-        "unknown and stateless fields ignored",
+        "fields chat has are passed on",
+        {"prompt_cache_key": "k", "service_tier": "auto", "text": {"verbosity": "low"}, "top_logprobs": 3},
+        {"prompt_cache_key": "k", "service_tier": "auto", "verbosity": "low", "logprobs": True, "top_logprobs": 3},
+        (),
+    ),
+    (
+        "logprobs by include",
+        {"include": ["message.output_text.logprobs"]},
+        {"logprobs": True},
+        ("top_logprobs",),
+    ),
+    (
+        "fields with no upstream counterpart stay here",
         {
             "store": False,
             "include": ["reasoning.encrypted_content"],
-            "prompt_cache_key": "k",
             "metadata": {"a": "b"},
             "truncation": "auto",
-            "service_tier": "auto",
             "previous_response_id": None,
             "future_field": 1,
         },
         {},
-        ("store", "include", "prompt_cache_key", "metadata", "truncation", "service_tier", "future_field"),
+        ("store", "include", "metadata", "truncation", "future_field", "logprobs"),
     ),
 ]
 
@@ -353,8 +374,8 @@ def test_long_tool_names_shortened_everywhere_and_restorable() -> None:
         },
         upstream_model=MODEL,
     )
-    short = plan.tool_names.shorten(LONG)
-    assert len(short) <= 64 and plan.tool_names.restore(short) == LONG
+    short = plan.tools.names.shorten(LONG)
+    assert len(short) <= 64 and plan.tools.names.restore(short) == LONG
     assert plan.body["tools"][0]["function"]["name"] == short
     assert plan.body["tool_choice"]["function"]["name"] == short
     assert plan.body["messages"][1]["tool_calls"][0]["function"]["name"] == short
@@ -392,7 +413,24 @@ def test_reasoning_codec_round_trip_and_rejects_foreign_blobs() -> None:
 INVALID = [
     ("not an object", "x", None),
     ("model missing", {"input": "q"}, "model"),
-    ("previous_response_id", {"model": "m", "input": "q", "previous_response_id": "resp_1"}, "previous_response_id"),
+    ("prompt template", {"model": "m", "input": "q", "prompt": {"id": "pmpt_1"}}, "prompt"),
+    ("background", {"model": "m", "input": "q", "background": True}, "background"),
+    ("moderation", {"model": "m", "input": "q", "moderation": {"model": "omni"}}, "moderation"),
+    (
+        "a hosted tool the request requires",
+        {"model": "m", "input": "q", "tools": [{"type": "file_search"}], "tool_choice": "required"},
+        "tools[0].type",
+    ),
+    (
+        "a hosted tool chosen",
+        {
+            "model": "m",
+            "input": "q",
+            "tools": [fn_tool(), {"type": "web_search"}],
+            "tool_choice": {"type": "web_search"},
+        },
+        "tools[1].type",
+    ),
     ("conversation", {"model": "m", "input": "q", "conversation": "conv_1"}, "conversation"),
     ("input missing", {"model": "m"}, "input"),
     ("input empty string", {"model": "m", "input": ""}, "input"),
@@ -402,7 +440,7 @@ INVALID = [
     ("bad role", {"model": "m", "input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ("unhashable role", {"model": "m", "input": [{"role": ["user"], "content": "x"}]}, "input[0].role"),
     ("unknown item type", {"model": "m", "input": [USER, {"type": "web_search_call"}]}, "input[1].type"),
-    ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
+    ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].id"),
     ("content not list", {"model": "m", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
     (
         "unknown part",
@@ -481,10 +519,33 @@ def test_invalid_requests(request_: Any, param: str | None) -> None:
     assert caught.value.message
 
 
-def test_stateful_errors_say_why() -> None:
+def test_features_not_offered_say_why() -> None:
     with pytest.raises(InvalidRequest) as caught:
-        responses_to_chat({"model": "m", "input": "q", "previous_response_id": "resp_1"}, upstream_model=MODEL)
-    assert "no response state" in caught.value.message and "input" in caught.value.message
+        responses_to_chat({"model": "m", "input": "q", "conversation": "conv_1"}, upstream_model=MODEL)
+    assert "Conversations API" in caught.value.message and "previous_response_id" in caught.value.message
+    with pytest.raises(InvalidRequest) as caught:
+        responses_to_chat({"model": "m", "input": "q", "prompt": {"id": "pmpt_1"}}, upstream_model=MODEL)
+    assert "prompt templates" in caught.value.message
+
+
+def test_history_goes_first_and_instructions_are_this_requests_only() -> None:
+    """A previous response's conversation (resolved by the route) precedes the new input; only this
+    request's instructions are sent; the echo names the previous response and says what is stored."""
+    history = [
+        {"type": "message", "id": "msg_a", "role": "user", "content": [{"type": "input_text", "text": "one"}]},
+        {"type": "reasoning", "id": "rs_a", "summary": [], "encrypted_content": encode_reasoning(SIGNED)},
+        {"type": "message", "id": "msg_b", "role": "assistant", "content": [{"type": "output_text", "text": "1"}]},
+    ]
+    req = {"model": "m", "input": "two", "instructions": "now", "previous_response_id": "resp_x"}
+    plan = responses_to_chat(req, upstream_model=MODEL, history=history, store=True)
+    assert plan.body["messages"] == [
+        {"role": "system", "content": "now"},
+        {"role": "user", "content": "one"},
+        {"role": "assistant", "content": "1", "reasoning_details": SIGNED},
+        {"role": "user", "content": "two"},
+    ]
+    assert plan.echo["previous_response_id"] == "resp_x" and plan.echo["store"] is True and plan.keep_reasoning
+    assert responses_to_chat({"model": "m", "input": "q"}, upstream_model=MODEL).echo["store"] is False
 
 
 def test_body_is_json_serialisable() -> None:
@@ -523,3 +584,28 @@ def test_any_body_is_translated_or_refused_with_invalid_request(fields: dict[str
     assert all(
         isinstance(m, dict) and m["role"] in ("system", "user", "assistant", "tool") for m in plan.body["messages"]
     )
+
+
+HINTS = {
+    "reasoning": {"effort": "low", "summary": "detailed", "generate_summary": "auto"},
+    "max_tool_calls": 3,
+    "context_management": [{"type": "compaction", "compact_threshold": 1000}],
+    "prompt_cache_options": {"mode": "implicit"},
+    "background": False,
+    "background_options": {"completion_window": "soonest"},
+    "stream_options": {"include_obfuscation": False},
+    "image": {"context_compression": "auto"},
+    "access_programs": {"cyber": "standard"},
+    "client_metadata": {"session": "s"},
+    "include": ["file_search_call.results", "web_search_call.action.sources", "message.input_image.image_url"],
+    "truncation": "auto",
+}
+
+
+def test_hints_have_no_effect_and_the_echo_says_what_was_done() -> None:
+    """The README's hint rows: accepted, nothing of them goes upstream; truncation is never done here."""
+    plain = responses_to_chat({"model": "m", "input": "q", "reasoning": {"effort": "low"}}, upstream_model=MODEL)
+    hinted = responses_to_chat({"model": "m", "input": "q", **HINTS}, upstream_model=MODEL)
+    assert hinted.body == plain.body
+    assert hinted.echo["truncation"] == "disabled"
+    assert hinted.echo["store"] is False  # nothing was asked to be kept by the translator's caller

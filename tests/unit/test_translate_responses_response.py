@@ -41,7 +41,7 @@ def make_plan(include_encrypted: bool = False, **extra: Any) -> ResponsesPlan:
 
 
 PLAN = make_plan()
-SHORT = PLAN.tool_names.shorten(LONG)
+SHORT = PLAN.tools.names.shorten(LONG)
 
 
 # -- non-stream -----------------------------------------------------------------------------------

@@ -1,8 +1,17 @@
 """Caller authentication: ``x-api-key`` or ``Authorization: Bearer`` checked against the key store.
 
-Lookups (hits and misses) are cached per process for ``key_cache_ttl_seconds`` (≤ 60 s), which
-bounds how long a revoked key keeps working and keeps the key store off the hot path; the cache is
-bounded, so a flood of made-up key ids cannot grow memory.
+A key that could not have been issued (``keys.parse_key``: prefix, length, alphabet) is refused without
+a store read. Otherwise two per-process caches keep the store off the path, each bounded, so a flood of
+made-up key ids cannot grow memory:
+
+- known keys, for ``key_cache_ttl_seconds`` (≤ 60 s): bounds how long a revoked key keeps working. Only
+  records read from the store enter it, so forged ids cannot evict the team's keys.
+- refusals, for ``key_miss_cache_ttl_seconds`` (≤ 60 s, 10 s by default): what the store answered for
+  a key id when a presented key was refused (no such id, or a secret that did not match). A key that
+  does not match that answer is refused from it, so a forged key repeated costs one store read per
+  TTL per process. A key created after its id was refused, or a secret rotated after a wrong one was
+  tried, works once the entry expires; a key that matches the cached answer is always read afresh, so
+  someone who knows a key id cannot lock its holder out.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from fastapi import Request
 from ..keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
 from .errors import ApiError
+from .request_id import remember_key
 
 
 def presented_key(request: Request) -> str | None:
@@ -28,24 +38,47 @@ def presented_key(request: Request) -> str | None:
     return None
 
 
-_MISSING = object()
+_NOT_CACHED = object()
+
+
+def _invalid() -> ApiError:
+    return ApiError(401, "invalid API key", code="invalid_api_key")
+
+
+def _cache(ttl_seconds: float, max_entries: int) -> TTLCache[str, KeyRecord | None] | None:
+    return TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None
 
 
 class KeyAuthenticator:
-    def __init__(self, store: KeyStore, ttl_seconds: float, max_entries: int = 10_000) -> None:
+    def __init__(
+        self, store: KeyStore, ttl_seconds: float, miss_ttl_seconds: float = 10.0, max_entries: int = 10_000
+    ) -> None:
         self.store = store
-        self._cache: TTLCache[str, KeyRecord | None] | None = (
-            TTLCache(maxsize=max_entries, ttl=ttl_seconds) if ttl_seconds > 0 else None
-        )
+        self._known = _cache(ttl_seconds, max_entries)
+        self._refused = _cache(miss_ttl_seconds, max_entries)
 
-    async def _record(self, key_id: str, *, fresh: bool = False) -> KeyRecord | None:
-        if self._cache is None:
-            return await asyncio.to_thread(self.store.get, key_id)
-        hit = self._cache.get(key_id, _MISSING) if not fresh else _MISSING
-        if hit is not _MISSING:
-            return hit  # type: ignore[return-value]
+    def _refused_from_cache(self, key_id: str, secret: str) -> bool:
+        """True when what the store answered at this id's last refusal (within the TTL) refuses ``secret``
+        too: no such id, or a record whose secret it is not."""
+        answer = self._refused.get(key_id, _NOT_CACHED) if self._refused is not None else _NOT_CACHED
+        if answer is _NOT_CACHED:
+            return False
+        return not (isinstance(answer, KeyRecord) and secret_matches(answer, secret))
+
+    async def _verified(self, key_id: str, secret: str) -> KeyRecord:
+        """The record whose secret ``secret`` is, from the caches or one store read; 401 otherwise."""
+        known = self._known.get(key_id) if self._known is not None else None
+        if known is not None and secret_matches(known, secret):
+            return known
+        if self._refused_from_cache(key_id, secret):
+            raise _invalid()
         record = await asyncio.to_thread(self.store.get, key_id)
-        self._cache[key_id] = record
+        if record is not None and self._known is not None:
+            self._known[key_id] = record
+        if record is None or not secret_matches(record, secret):
+            if self._refused is not None:
+                self._refused[key_id] = record
+            raise _invalid()
         return record
 
     async def authenticate(self, request: Request) -> KeyRecord:
@@ -55,11 +88,10 @@ class KeyAuthenticator:
                 401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'", code="missing_api_key"
             )
         parsed = parse_key(key)
-        record = await self._record(parsed[0]) if parsed else None
-        if record is not None and parsed is not None and not secret_matches(record, parsed[1]):
-            record = await self._record(parsed[0], fresh=True)  # rotated since it was cached?
-        if record is None or parsed is None or not secret_matches(record, parsed[1]):
-            raise ApiError(401, "invalid API key", code="invalid_api_key")
+        if parsed is None:
+            raise _invalid()
+        record = await self._verified(*parsed)
+        remember_key(request, record)
         if record.disabled:
             raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
         if expired(record.policy):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import cast
 
 from fastapi import Request
 
+from ..budgets import BudgetGuard
 from ..metering import RequestMeter
 from ..ratelimit import RateLimited
 from ..runtime import Gateway
@@ -15,9 +16,9 @@ from ..stores.base import KeyRecord
 from ..translate.errors import client_status_for_upstream
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
-from .errors import ApiError
+from .errors import ApiError, speaks_anthropic
 from .limits import check_model_allowed, rate_limited_error
-from .request_id import remember_request_id
+from .request_id import new_request_id, remember_request_id
 
 
 def gateway(request: Request) -> Gateway:
@@ -32,12 +33,15 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     """Admit the request under its key's rate limits (429 otherwise) and start metering it. From here on
     the request ends in exactly one usage record, which also frees what the admission took."""
     meter = RequestMeter(
-        request_id=uuid.uuid4().hex, key_id=key.key_id, route=request.url.path, stream=stream, key_name=key.name
+        request_id=new_request_id(), key_id=key.key_id, route=request.url.path, stream=stream, key_name=key.name
     )
+    budgets: BudgetGuard | None = getattr(request.app.state, "budgets", None)
+    if budgets is not None and key.budget_usd is not None:
+        meter.budget_share = partial(budgets.share_after, key)
     try:
         await gateway(request).limiter.admit(key, meter.request_id)
     except RateLimited as exc:
-        raise rate_limited_error(request.url.path, exc) from None
+        raise rate_limited_error(speaks_anthropic(request.url.path, request.headers), exc) from None
     remember_request_id(request, meter.request_id)
     return meter
 

@@ -13,11 +13,12 @@ from ..upstream.catalog import Model
 from .errors import ApiError
 
 
-def rate_limited_error(path: str, exc: RateLimited) -> ApiError:
+def rate_limited_error(anthropic: bool, exc: RateLimited) -> ApiError:
+    """The 429 with the rate-limit headers of the caller's API (``anthropic``: see ``speaks_anthropic``)."""
     retry_after = exc.retry_after()
     headers = {"retry-after": str(retry_after)}
     kind = "requests" if exc.kind == "parallel" else exc.kind
-    if path.startswith("/v1/messages"):
+    if anthropic:
         reset = datetime.fromtimestamp(exc.reset_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         prefix = f"anthropic-ratelimit-{kind}"
         headers |= {

@@ -3,6 +3,7 @@ set, and then only for a bearer of that token. Callers' keys never open it: usag
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from fastapi import APIRouter, Request, Response
@@ -23,4 +24,4 @@ async def metrics(request: Request) -> Response:
         raise ApiError(401, "GET /metrics needs 'Authorization: Bearer <OB1GW_METRICS_TOKEN>'")
     from ..prom import CONTENT_TYPE
 
-    return Response(exporter.render(), media_type=CONTENT_TYPE)
+    return Response(await asyncio.to_thread(exporter.render), media_type=CONTENT_TYPE)

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..keys import model_allowed
 from ..stores.base import KeyRecord
+from ..translate.anthropic_models import anthropic_model, anthropic_model_page
 from ..translate.chat_stream import ChatPassthrough
 from ..translate.schema import ChatCompletionsRequest, validate
 from ..translate.usage import Usage, usage_from_openai
@@ -19,6 +20,7 @@ from ..upstream.client import UpstreamError
 from .body import json_body, read_json_object
 from .budget import within_budget
 from .deps import caller, gateway, resolve_model, upstream_api_error
+from .errors import speaks_anthropic
 from .pipeline import complete_chat
 from .streaming import KEEPALIVE_COMMENT
 
@@ -27,23 +29,23 @@ router = APIRouter()
 
 @router.get("/v1/models")
 async def list_models(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
-    """OpenAI's list shape, or Anthropic's when the caller sends ``anthropic-version``; only the models
-    the key may use."""
+    """OpenAI's list shape, or Anthropic's paged one (``anthropic_model_page``) for an Anthropic caller;
+    only the models the key may use."""
     gw = gateway(request)
     try:
         models = [m for m in await gw.catalog.listing() if model_allowed(key.policy, m["id"])]
     except UpstreamError as exc:
         raise upstream_api_error(exc) from None
-    if "anthropic-version" in request.headers:
-        data = [_anthropic_model(m) for m in models]
-        return JSONResponse(
-            {
-                "data": data,
-                "has_more": False,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            }
+    if speaks_anthropic(request.url.path, request.headers):
+        query = request.query_params
+        page = anthropic_model_page(
+            models,
+            limit=query.get("limit"),
+            after_id=query.get("after_id"),
+            before_id=query.get("before_id"),
+            lifecycle=query.getlist("lifecycle[]") + query.getlist("lifecycle") or None,
         )
+        return JSONResponse(page)
     data = [
         {**m, "object": "model", "created": m.get("created") or 0, "owned_by": m["id"].split("/", 1)[0]} for m in models
     ]
@@ -52,29 +54,12 @@ async def list_models(request: Request, key: KeyRecord = Depends(caller)) -> JSO
 
 @router.get("/v1/models/{model_id:path}")
 async def get_model(model_id: str, request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
-    """One model, in Anthropic's shape for a caller that sends ``anthropic-version`` (the SDK's
-    ``models.retrieve``), else OpenAI's."""
+    """One model, in Anthropic's shape for an Anthropic caller (the SDK's ``models.retrieve``), else OpenAI's."""
     model = await resolve_model(gateway(request), model_id, key)
     raw = model.raw or {"id": model.id}
-    if "anthropic-version" in request.headers:
-        return JSONResponse(_anthropic_model(raw))
+    if speaks_anthropic(request.url.path, request.headers):
+        return JSONResponse(anthropic_model(raw))
     return JSONResponse({**raw, "object": "model", "created": model.created, "owned_by": model.id.split("/", 1)[0]})
-
-
-def _anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "model",
-        "id": entry["id"],
-        "display_name": entry.get("name", entry["id"]),
-        "created_at": _iso(entry.get("created")),
-    }
-
-
-def _iso(created: Any) -> str:
-    from datetime import UTC, datetime
-
-    ts = created if isinstance(created, int | float) else 0
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionsRequest))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, Literal, TypeVar, overload
+from functools import partial
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -15,7 +16,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..metering import RequestMeter
 from ..runtime import Gateway
 from ..stores.base import KeyRecord
+from ..translate.sse import Event
 from ..translate.system_hoist import hoist_system_messages
+from ..translate.token_count import estimate_chat_tokens
 from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
@@ -24,6 +27,19 @@ from .streaming import StreamTranslator, relay_translated, sse_response
 
 log = logging.getLogger("ob1_gateway.api")
 R = TypeVar("R")
+# The upstream model that served an answer: another model than the one asked for when an alias or the family
+# fallback chose it (the usage record names it too).
+MODEL_HEADER = "x-ob1gw-model"
+
+
+class Finisher(Protocol):
+    """What a route does with its answer once it is made and recorded, before the caller gets it (the
+    Responses API stores it): ``answered`` returns the whole answer to send, ``closing`` may amend a
+    stream's closing events."""
+
+    async def answered(self, result: Any) -> Any: ...
+
+    async def closing(self, events: list[Event]) -> None: ...
 
 
 async def complete_chat(
@@ -35,18 +51,24 @@ async def complete_chat(
     shape: Callable[[dict[str, Any]], tuple[Any, Usage]],
     translator: Callable[[], StreamTranslator],
     keepalive: bytes,
+    finisher: Finisher | None = None,
 ) -> JSONResponse | StreamingResponse:
     """Run an upstream chat ``body`` for ``key`` on ``model``: whole (``shape`` makes the caller's answer
     and its usage from the upstream's) or streamed (through a new ``translator()``, with ``keepalive``
-    sent while the upstream is silent)."""
+    sent while the upstream is silent). Either way the answer names ``model`` in ``x-ob1gw-model``."""
     gw = gateway(request)
     meter = await admit(request, key, stream=stream)
     meter.model, meter.pricing = model.id, model.pricing
     if not stream:
-        return JSONResponse(await answer(gw, meter, body, shape))
+        result = await answer(gw, meter, body, shape)
+        return JSONResponse(await finisher.answered(result) if finisher else result, headers={MODEL_HEADER: model.id})
+    meter.estimate_input = partial(estimate_chat_tokens, body)  # if the client leaves mid-stream
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
-    return sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive))
+    closing = finisher.closing if finisher else None
+    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
+    response.headers[MODEL_HEADER] = model.id
+    return response
 
 
 @contextmanager

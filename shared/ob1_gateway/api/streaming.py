@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from fastapi.responses import StreamingResponse
 
 from ..translate.sse import Event, encode_sse
+from ..translate.token_count import streamed_chars
 from ..translate.usage import Usage
 from ..upstream.client import ChatStream, UpstreamStreamError
 
@@ -141,13 +142,21 @@ class StreamTranslator(Protocol):
 
 
 async def relay_translated(
-    gw: Gateway, chunks: ChatStream, translator: StreamTranslator, meter: RequestMeter, *, keepalive: bytes
+    gw: Gateway,
+    chunks: ChatStream,
+    translator: StreamTranslator,
+    meter: RequestMeter,
+    *,
+    keepalive: bytes,
+    on_close: Callable[[list[Event]], Awaitable[None]] | None = None,
 ) -> AsyncIterator[bytes]:
     """Feed upstream chunks through a translator as SSE; every ending (done, upstream failure, gateway
     bug, client gone) closes the stream cleanly and records usage exactly once. The closing events wait
-    until the record is durable, so a client that saw the end of its stream is always on the bill."""
+    until the record is durable (and ``on_close``, given them, has run), so a client that saw the end of
+    its stream is always on the bill."""
     status = 499  # until the stream completes, the client is assumed to have gone away
     submitted = False
+    relayed_chars = 0  # generated text received so far: the output estimate if the client leaves
     try:
         try:
             for name, data in translator.start():
@@ -163,6 +172,7 @@ async def relay_translated(
                     out: list[bytes] = []
                     try:
                         for chunk in batch:
+                            relayed_chars += streamed_chars(chunk)
                             events = translator.feed(chunk)
                             if translator.failed_status is not None:  # the upstream reported a failure
                                 closing = events
@@ -190,9 +200,12 @@ async def relay_translated(
         settled = gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
         submitted = True
         await asyncio.shield(settled)
+        if on_close is not None:
+            await on_close(closing)
         for name, data in closing:
             yield encode_sse(name, data)
     finally:
         if not submitted:  # the client went away: record what was consumed (awaiting here may be cancelled)
-            gw.recorder.submit(meter.record(translator.usage, status, gw.settings.pricing))
-        await chunks.aclose()
+            usage, estimated = meter.left_stream_usage(translator.usage, relayed_chars)
+            gw.recorder.submit(meter.record(usage, status, gw.settings.pricing, estimated=estimated))
+        await chunks.aclose()  # closes the upstream connection unless it was read to its end

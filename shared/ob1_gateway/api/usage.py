@@ -47,6 +47,7 @@ async def usage(request: Request, month: str | None = None, key: KeyRecord = Dep
             "cache_read_tokens": t.cache_read_tokens,
             "cache_write_tokens": t.cache_write_tokens,
             "cost_usd": t.cost_usd,
+            "estimated_requests": t.estimated_requests,
         }
         for t in totals
     ]

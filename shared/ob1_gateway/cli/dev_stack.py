@@ -1,4 +1,4 @@
-"""``ob1gw dev-stack``: the stack's DynamoDB table and secret on this machine, for ``sam local``."""
+"""``ob1gw dev-stack``: the stack's DynamoDB table, secret and responses bucket on this machine, for ``sam local``."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def dev_stack(
     env_file: Annotated[Path, typer.Option(help="sam local --env-vars file to write.")] = Path("env.local.json"),
     shell_file: Annotated[Path, typer.Option(help="Shell exports for ob1gw to write.")] = Path("env.local.sh"),
 ) -> None:
-    """Serve DynamoDB + Secrets Manager (moto) with the template's table and token secret until stopped,
+    """Serve DynamoDB, Secrets Manager and S3 (moto) with the template's table, token secret and responses
+    bucket until stopped,
     and write the files that point sam local (ENV_FILE) and ob1gw (SHELL_FILE) at them."""
     try:
         from ..devstack import DevStack, docker0_address
@@ -37,7 +38,9 @@ def dev_stack(
         raise typer.Exit(2)
     stack = DevStack.start(template, host=address, port=port)
     stack.write(env_file, shell_file, OB1GW_UPSTREAM_URL=upstream_url, OB1GW_AUTH_URL=auth_url)
-    typer.echo(f"dev stack on {stack.endpoint}: table {stack.table_name}, secret {stack.secret_id}")
+    typer.echo(
+        f"dev stack on {stack.endpoint}: table {stack.table_name}, secret {stack.secret_id}, bucket {stack.bucket}"
+    )
     typer.echo(f"wrote {env_file} (sam local) and {shell_file}; next:")
     typer.echo(f"  source {shell_file} && ob1gw login   # or: ob1gw token import; then ob1gw keys create NAME")
     typer.echo("  sam build && sam local start-api --config-env local")

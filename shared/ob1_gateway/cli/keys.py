@@ -49,6 +49,9 @@ def _policy(
     return replace(base, **changes)
 
 
+_LIMITS = ("rpm", "tpm", "max_parallel", "models", "expires_at")
+
+
 def _describe(record: KeyRecord) -> dict[str, Any]:
     p = record.policy
     return {
@@ -97,6 +100,9 @@ def update(
         list[str] | None,
         typer.Option("--clear", help="Remove a limit: rpm, tpm, max-parallel, models or expires (repeatable)."),
     ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the updated key as JSON (as `keys list --json`).")
+    ] = False,
 ) -> None:
     """Change a key's limits; running gateways apply them within the key cache TTL."""
     store = backends_or_exit().key_store
@@ -112,7 +118,12 @@ def update(
         field_name = {"max-parallel": "max_parallel", "expires": "expires_at"}.get(name, name)
         policy = replace(policy, **{field_name: cleared[name]})
     store.set_secret_and_policy(key_id, record.secret_sha256, policy)
-    typer.echo(json.dumps(_describe(replace(record, policy=policy))))
+    described = _describe(replace(record, policy=policy))
+    if as_json:
+        typer.echo(json.dumps(described))
+        return
+    limits = ", ".join(f"{k}={v}" for k, v in described.items() if k in _LIMITS and v not in (None, []))
+    typer.echo(f"Updated {key_id}: {limits or 'no limits'}.")
 
 
 @keys_app.command("rotate")
@@ -121,6 +132,9 @@ def rotate(
     grace: Annotated[
         str, typer.Option("--grace", help="How long the old secret keeps working: 0, 90m, 24h, 7d.")
     ] = "24h",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print {key_id, key, previous_valid_until} as JSON (epoch seconds).")
+    ] = False,
 ) -> None:
     """A new secret for the same key id: usage history and budget stay; the old secret is refused after
     the grace period."""
@@ -134,6 +148,9 @@ def rotate(
         raise typer.BadParameter(f"not 0 or a duration (90m, 24h, 7d, 2w): {grace!r}", param_hint="--grace")
     sha, policy, key = rotate_key(record, grace_seconds)
     store.set_secret_and_policy(key_id, sha, policy)
+    if as_json:
+        typer.echo(json.dumps({"key_id": key_id, "key": key, "previous_valid_until": policy.previous_valid_until}))
+        return
     until = datetime.fromtimestamp(policy.previous_valid_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
     typer.echo(f"Rotated {key_id}; the old secret works until {until}. The new key is shown only this once:")
     typer.echo(f"\n  {key}\n")

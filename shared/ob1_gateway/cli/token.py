@@ -44,8 +44,27 @@ def _summary(token: OB1Token) -> str:
     return f"{who}, organization {token.organization_id or '(none)'}, expires {_when(token.expires_at)}"
 
 
+def _info(token: OB1Token) -> dict[str, Any]:
+    """What ``token status --json`` and ``login --json`` print: never a token, only what it is for."""
+    remaining = token.expires_at - time.time()
+    return {
+        "logged_in": True,
+        "email": token.email,
+        "user_id": token.user_id,
+        "organization_id": token.organization_id,
+        "expires_at": _when(token.expires_at),
+        "expires_in_seconds": int(remaining),
+        "expired": remaining <= 0,
+        "has_refresh_token": bool(token.refresh_token),
+    }
+
+
 def login(
     org: Annotated[str | None, typer.Option("--org", help="Organization id to use if you belong to several.")] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Print the stored login as JSON (as `token status --json`); prompts go to stderr."),
+    ] = False,
 ) -> None:
     """Log in to OB-1 with the device flow and store the login for the gateway."""
     settings = load_or_exit()
@@ -53,20 +72,25 @@ def login(
 
     async def run() -> OB1Token:
         code = await workos.start_device_flow()
-        typer.echo(f"Open {code.verification_uri_complete or code.verification_uri} in a browser")
-        typer.echo(f"and confirm the code {code.user_code}. Waiting for approval...")
+        typer.echo(f"Open {code.verification_uri_complete or code.verification_uri} in a browser", err=as_json)
+        typer.echo(f"and confirm the code {code.user_code}. Waiting for approval...", err=as_json)
         token = await workos.poll_device_flow(code)
-        return await _with_organization(workos, token, org)
+        return await _with_organization(workos, token, org, err=as_json)
 
     try:
         token = asyncio.run(run())
     except TokenUnavailable as exc:
         raise _fail(str(exc)) from None
     _store(settings).save(token)
+    if as_json:
+        typer.echo(json.dumps(_info(token)))
+        return
     typer.echo(f"Logged in: {_summary(token)}.")
 
 
-async def _with_organization(workos: WorkOSClient, token: OB1Token, wanted: str | None) -> OB1Token:
+async def _with_organization(
+    workos: WorkOSClient, token: OB1Token, wanted: str | None, *, err: bool = False
+) -> OB1Token:
     """Pick the organisation: ``--org`` if given (it must be one of the user's), else the only/first one."""
     orgs = await workos.organizations(token.access_token, token.user_id or "") if token.user_id else []
     ids = [o["organizationId"] for o in orgs]
@@ -80,7 +104,8 @@ async def _with_organization(workos: WorkOSClient, token: OB1Token, wanted: str 
             others = ", ".join(f"{o['organizationId']} ({o.get('organizationName', '')})" for o in orgs[1:])
             typer.echo(
                 f"Using organization {chosen} ({orgs[0].get('organizationName', '')}); "
-                f"pass --org to choose another: {others}"
+                f"pass --org to choose another: {others}",
+                err=err,
             )
     else:
         return token
@@ -153,17 +178,8 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         if as_json:
             typer.echo(json.dumps({"logged_in": False}))
         raise _fail("no OB-1 login is stored; run `ob1gw login` or `ob1gw token import`")
+    info = _info(token)
     remaining = token.expires_at - time.time()
-    info = {
-        "logged_in": True,
-        "email": token.email,
-        "user_id": token.user_id,
-        "organization_id": token.organization_id,
-        "expires_at": _when(token.expires_at),
-        "expires_in_seconds": int(remaining),
-        "expired": remaining <= 0,
-        "has_refresh_token": bool(token.refresh_token),
-    }
     if as_json:
         typer.echo(json.dumps(info))
         return

@@ -14,11 +14,11 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..stores.base import UsageTotal
+from ..stores.base import USAGE_COUNTERS, UsageTotal
 from .common import backends_or_exit, use_stack
 
 DIMENSIONS = {"day": "day", "model": "model", "key": "key_id"}  # --by value -> UsageStore group field
-COUNTERS = ("requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_micros")
+COUNTERS = USAGE_COUNTERS  # estimated_requests: of the requests, those whose tokens are estimated
 
 
 def _date(value: str | None, option: str) -> datetime | None:
@@ -158,5 +158,10 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
         cells = [_count(r[c]) for _, c in counters]
         if with_cache:
             cells.append(f"{_count(r['cache_read_tokens'])}/{_count(r['cache_write_tokens'])}")
-        table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}")
+        table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}" + ("*" if r["estimated_requests"] else ""))
+    if total["estimated_requests"]:
+        table.caption = (
+            f"* includes {total['estimated_requests']} request(s) with estimated tokens: the client left a stream "
+            "before the upstream reported its usage"
+        )
     Console().print(table)

@@ -18,6 +18,7 @@ from .aws_rates import DynamoRateStore
 from .aws_tokens import LeaseTimeout, SecretsManagerTokenStore
 from .aws_usage import DynamoUsageStore
 from .base import Backends
+from .s3_responses import S3ResponseStore
 
 __all__ = [
     "DuplicateKeyError",
@@ -46,8 +47,11 @@ _session_lock = threading.Lock()  # a boto3 session is not safe for creating cli
 def aws_client(service: str, settings: Settings | None = None, **kwargs: Any) -> Any:
     """A boto3 client honouring ``aws_endpoint_url`` (moto in tests, real AWS otherwise)."""
     endpoint = (settings.aws_endpoint_url or None) if settings else None  # "" (template default) = AWS
+    config = _CLIENT_CONFIG
+    if endpoint and service == "s3":  # a local endpoint (moto) has no per-bucket host names
+        config = config.merge(Config(s3={"addressing_style": "path"}))
     with _session_lock:
-        return _session().client(service, endpoint_url=endpoint, config=_CLIENT_CONFIG, **kwargs)
+        return _session().client(service, endpoint_url=endpoint, config=config, **kwargs)
 
 
 def build_aws_backends(settings: Settings) -> Backends:
@@ -55,6 +59,7 @@ def build_aws_backends(settings: Settings) -> Backends:
     if missing:
         raise SettingsError("the aws backend needs " + " and ".join(f"OB1GW_{name.upper()}" for name in missing))
     assert settings.secret_id and settings.table_name
+    bucket = settings.responses_bucket  # the stack sets it; admin commands (keys, usage) do without
     dynamodb = aws_client("dynamodb", settings)
     return Backends(
         token_store=SecretsManagerTokenStore(
@@ -63,4 +68,5 @@ def build_aws_backends(settings: Settings) -> Backends:
         key_store=DynamoKeyStore(dynamodb, settings.table_name),
         usage_store=DynamoUsageStore(dynamodb, settings.table_name),
         rate_store=DynamoRateStore(dynamodb, settings.table_name),
+        response_store=S3ResponseStore(aws_client("s3", settings), bucket) if bucket else None,
     )

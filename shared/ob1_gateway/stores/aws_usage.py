@@ -25,16 +25,9 @@ from .aws_items import (
     serialize,
     to_int,
 )
-from .base import UsageRecord, UsageTotal, utc_day
+from .base import USAGE_COUNTERS, UsageRecord, UsageTotal, utc_day
 
-_COUNTERS = (
-    "requests",
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "cost_micros",
-)
+_COUNTERS = USAGE_COUNTERS
 _GROUPABLE = ("key_id", "model", "day")
 _RETRYABLE = {
     "TransactionConflict",
@@ -85,6 +78,7 @@ class DynamoUsageStore:
             "cost_micros": usage.cost_micros,
             "latency_ms": float(usage.latency_ms),
             "ts": float(usage.ts),
+            "estimated": usage.estimated,
             "day": day,
             "expires_at": int(usage.ts) + self.retention_days * _DAY_SECONDS,
         }
@@ -95,6 +89,7 @@ class DynamoUsageStore:
             ":cache_read_tokens": usage.cache_read_tokens,
             ":cache_write_tokens": usage.cache_write_tokens,
             ":cost_micros": usage.cost_micros,
+            ":estimated_requests": int(usage.estimated),
         }
         labels = {
             ":key_id": usage.key_id,
@@ -220,7 +215,10 @@ class DynamoUsageStore:
         if _whole_day(since) and _whole_day(until):
             items: Iterable[dict[str, Any]] = self._day_items(since, until, key_id)
         else:
-            items = ({**item, "requests": 1} for item in self._request_items(since, until, key_id))
+            items = (
+                {**item, "requests": 1, "estimated_requests": int(bool(item.get("estimated")))}
+                for item in self._request_items(since, until, key_id)
+            )
         sums: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * len(_COUNTERS))
         for item in items:
             acc = sums[tuple(str(item[g]) for g in group_by)]
@@ -266,4 +264,5 @@ class DynamoUsageStore:
                 cost_micros=to_int(item.get("cost_micros")),
                 latency_ms=float(item.get("latency_ms", 0)),
                 ts=float(item["ts"]),
+                estimated=bool(item.get("estimated", False)),
             )

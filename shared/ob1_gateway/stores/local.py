@@ -78,7 +78,8 @@ CREATE TABLE IF NOT EXISTS usage (
     cost_micros INTEGER NOT NULL,
     latency_ms REAL NOT NULL,
     ts REAL NOT NULL,
-    day TEXT NOT NULL
+    day TEXT NOT NULL,
+    estimated INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS usage_key_ts ON usage (key_id, ts);
 """
@@ -96,6 +97,9 @@ class SqliteDatabase:
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(keys)")}
             if "policy" not in columns:  # a database made before key policies
                 conn.execute("ALTER TABLE keys ADD COLUMN policy TEXT")
+            usage_columns = {row["name"] for row in conn.execute("PRAGMA table_info(usage)")}
+            if "estimated" not in usage_columns:  # a database made before estimated records
+                conn.execute("ALTER TABLE usage ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0")
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -178,6 +182,7 @@ _USAGE_COLUMNS = (
     "cost_micros",
     "latency_ms",
     "ts",
+    "estimated",
 )
 
 
@@ -240,6 +245,7 @@ class SqliteUsageStore:
                 "SUM(cache_read_tokens) AS cache_read_tokens",
                 "SUM(cache_write_tokens) AS cache_write_tokens",
                 "SUM(cost_micros) AS cost_micros",
+                "SUM(estimated) AS estimated_requests",
             ]
         )
         sql = f"SELECT {select} FROM usage WHERE {' AND '.join(where)}"
@@ -257,6 +263,7 @@ class SqliteUsageStore:
                 cache_read_tokens=row["cache_read_tokens"] or 0,
                 cache_write_tokens=row["cache_write_tokens"] or 0,
                 cost_micros=row["cost_micros"] or 0,
+                estimated_requests=row["estimated_requests"] or 0,
             )
             for row in rows
             if row["requests"]
@@ -265,5 +272,5 @@ class SqliteUsageStore:
     def records(self) -> Iterator[UsageRecord]:
         for row in self.db.connect().execute(f"SELECT {', '.join(_USAGE_COLUMNS)} FROM usage ORDER BY ts"):
             data = dict(row)
-            data["stream"] = bool(data["stream"])
+            data["stream"], data["estimated"] = bool(data["stream"]), bool(data["estimated"])
             yield UsageRecord(**data)

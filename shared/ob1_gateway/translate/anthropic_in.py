@@ -25,6 +25,14 @@ Decisions (each covered by a test):
 - Documents with ``source.type: content`` and ``search_result`` blocks become text; files by id (the
   Files API) are refused: the gateway keeps no files.
 - ``context_management`` edits are applied to the request first (``context_edits``).
+- ``container`` (code execution containers, and the Skills they load) is refused by name, like
+  ``mcp_servers`` and server tools: it runs on Anthropic's servers. So is a tool whose
+  ``allowed_callers`` does not include direct calls (only code execution would call it).
+- ``service_tier`` goes upstream (``auto`` → ``auto``, ``standard_only`` → ``default``) when the model's
+  catalog entry lists ``service_tier``; otherwise the one tier here is the standard one, which both values
+  allow. ``inference_geo``, ``speed``, ``diagnostics``, ``user_profile_id`` and the tool fields
+  ``input_examples``, ``eager_input_streaming`` are hints with no effect here (README, "Anthropic request
+  features").
 - Unknown *request* fields are ignored; unknown *content block* types are an InvalidRequest.
 """
 
@@ -51,6 +59,7 @@ _UNKNOWN_EFFORT = "high"
 _USER_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_result"})
 _ASSISTANT_BLOCKS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
 _TOOL_RESULT_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_reference"})
+_SERVICE_TIERS = {"auto": "auto", "standard_only": "default"}  # Anthropic's names → OpenAI/OpenRouter's
 _FILES_API = "the Files API is not supported by this gateway (it keeps no files): send the content as base64 or a URL"
 
 
@@ -103,6 +112,7 @@ class _Builder:
                 "this gateway; connect them in the client (e.g. Claude Code's MCP settings)",
                 "mcp_servers",
             )
+        _refuse_container(req.get("container"))
 
         requested_max, max_tokens = max_tokens, self.limits.clamp_output(max_tokens)
         body: dict[str, Any] = {"model": self.upstream_model, "messages": messages, "max_tokens": max_tokens}
@@ -136,6 +146,9 @@ class _Builder:
         response_format = self._response_format(req.get("output_format") or (output_config or {}).get("format"))
         if response_format is not None:
             body["response_format"] = response_format
+        tier = req.get("service_tier")
+        if tier is not None and "service_tier" in (self.limits.supported_parameters or ()):
+            body["service_tier"] = _SERVICE_TIERS[tier]
         body["usage"] = {"include": True}
         if stream:
             body["stream"] = True
@@ -436,6 +449,22 @@ class _Builder:
             raise InvalidRequest(f"{path}.source: unsupported document source {kind!r}", f"{path}.source")
         part = {"type": "file", "file": {"filename": title or "document.pdf", "file_data": file_data}}
         return self._with_cache(part, block)
+
+
+def _refuse_container(container: Any) -> None:
+    """Containers (and the Skills loaded into them) are Anthropic's servers' code execution environment."""
+    if container is None:
+        return
+    skills = isinstance(container, dict) and container.get("skills")
+    raise InvalidRequest(
+        (
+            "container.skills: Skills run in code execution containers on Anthropic's servers"
+            if skills
+            else "container: code execution containers run on Anthropic's servers"
+        )
+        + " and are not available through this gateway; remove it, or give the model client tools instead",
+        "container.skills" if skills else "container",
+    )
 
 
 def _blocks_text(content: Any, path: str) -> str:

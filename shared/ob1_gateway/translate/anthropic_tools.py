@@ -114,6 +114,13 @@ def tools_to_functions(tools: Any, names: ToolNameMap, *, loaded: set[str]) -> l
         name = tool["name"]
         if isinstance(kind, str) and kind.startswith(_TOOL_SEARCH_PREFIX):
             continue  # emulated: the deferred tools it would search go upstream in full
+        callers = tool.get("allowed_callers")
+        if callers is not None and "direct" not in callers:
+            raise InvalidRequest(
+                f"tools.{i}.allowed_callers: '{name}' may only be called from code execution ({', '.join(callers)}), "
+                "which runs on Anthropic's servers and is not available through this gateway; allow 'direct' calls",
+                f"tools.{i}.allowed_callers",
+            )
         if tool.get("defer_loading") is True and name not in loaded and not search_present:
             continue
         if kind in (None, "custom"):

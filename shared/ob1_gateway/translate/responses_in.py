@@ -1,8 +1,10 @@
 """OpenAI Responses request -> OpenAI/OpenRouter chat-completions request (``POST /v1/responses``).
 
-The gateway keeps no server-side state, so every request must carry the whole conversation in
-``input``. Decisions (each covered by a test):
-- ``previous_response_id`` / ``conversation`` / ``item_reference`` items need stored state: InvalidRequest.
+Stored state is resolved before this runs (``api.response_state``): a ``previous_response_id``'s
+conversation arrives as ``history`` and ``item_reference`` items arrive replaced by the items they name.
+Decisions (each covered by a test):
+- ``conversation`` (the Conversations API) and ``prompt`` (stored prompt templates) are not offered: 400.
+- ``instructions`` are this request's only (not carried over from a previous response, as OpenAI does).
 - ``instructions`` becomes the first system message; ``developer`` messages become ``system`` messages
   (not every upstream provider accepts the ``developer`` role).
 - ``function_call`` items become assistant ``tool_calls``; consecutive calls, and calls right after an
@@ -11,9 +13,14 @@ The gateway keeps no server-side state, so every request must carry the whole co
 - ``reasoning`` items are replayed only when their ``encrypted_content`` is one this gateway produced
   (it carries the upstream's signed ``reasoning_details``, see ``encode_reasoning``); summaries alone
   are dropped, because unsigned reasoning cannot be replayed and a signature is never invented.
-- Tools other than ``function`` (web_search, file_search, custom, local_shell, ...) are skipped;
-  ``tool_choice`` is dropped when no tool remains.
-- ``text.format`` json_schema / json_object -> ``response_format``. Unknown request fields are ignored.
+- Tools: see ``responses_tools`` (function, namespace, custom and local_shell tools run; hosted ones are
+  refused when the request needs them, else omitted and named in ``tools.omitted``); ``tool_choice`` is
+  dropped when no tool remains.
+- ``text.format`` json_schema / json_object -> ``response_format``; ``text.verbosity`` -> ``verbosity``;
+  ``top_logprobs`` / ``include: ["message.output_text.logprobs"]`` -> ``logprobs`` / ``top_logprobs``;
+  ``prompt_cache_key``, ``prompt_cache_retention`` and ``service_tier`` are passed on as chat has them.
+- ``background: true`` and ``moderation`` are refused by name (the answer would not be what they ask for);
+  the fields that have no effect here are listed in the README.
 """
 
 from __future__ import annotations
@@ -24,15 +31,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .invalid import InvalidRequest
+from .responses_items import ItemIds, new_response_id
+from .responses_tools import ResponsesTools
 from .schema import ResponsesRequest, validate
-from .tool_names import ToolNameMap
 
 __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
 
 ENCRYPTED_PREFIX = "ob1gw.v1."
 _EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh"})
 _ROLES = {"user": "user", "assistant": "assistant", "system": "system", "developer": "system"}
-_STATEFUL = "this gateway keeps no response state: send the whole conversation in 'input'"
+_NOT_OFFERED = {
+    "conversation": "the Conversations API is not offered by this gateway: chain with previous_response_id or "
+    "send the whole conversation in 'input'",
+    "prompt": "stored prompt templates are not offered by this gateway: send the prompt in 'instructions' and 'input'",
+    "moderation": "moderation policies are not applied by this gateway, so no answer could be scored or blocked",
+}
+_PASSED_ON = ("prompt_cache_key", "prompt_cache_retention", "service_tier")
+_CALLS = frozenset({"function_call", "custom_tool_call", "local_shell_call"})
+_OUTPUTS = frozenset({"function_call_output", "custom_tool_call_output", "local_shell_call_output"})
+LOGPROBS = "message.output_text.logprobs"
 
 
 @dataclass
@@ -40,11 +57,14 @@ class ResponsesPlan:
     """The upstream body plus what the response path needs: names to restore and fields to echo."""
 
     body: dict[str, Any]
-    tool_names: ToolNameMap = field(default_factory=ToolNameMap)
+    tools: ResponsesTools = field(default_factory=ResponsesTools)
     stream: bool = False
     model: str = ""
     echo: dict[str, Any] = field(default_factory=dict)
     include_encrypted: bool = False
+    keep_reasoning: bool = False  # stored: reasoning items keep encrypted_content for a later turn to replay
+    response_id: str = field(default_factory=new_response_id)
+    ids: ItemIds = field(default_factory=lambda: ItemIds(""))
 
 
 def encode_reasoning(details: list[dict[str, Any]]) -> str:
@@ -66,18 +86,33 @@ def decode_reasoning(value: Any) -> list[dict[str, Any]]:
     return [d for d in details if isinstance(d, dict)]
 
 
-def responses_to_chat(req: dict[str, Any], *, upstream_model: str) -> ResponsesPlan:
+def responses_to_chat(
+    req: dict[str, Any],
+    *,
+    upstream_model: str,
+    history: list[dict[str, Any]] | None = None,
+    store: bool = False,
+    response_id: str | None = None,
+) -> ResponsesPlan:
+    """The upstream body for ``req``, after the items of ``history`` (a previous response's conversation).
+    ``store``: whether this response will be kept (what the answer's ``store`` says)."""
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
     validate(ResponsesRequest, req, brackets=True)
-    return _Builder(req, upstream_model).build()
+    return _Builder(req, upstream_model, history or [], store, response_id or new_response_id()).build()
 
 
 class _Builder:
-    def __init__(self, req: dict[str, Any], upstream_model: str) -> None:
+    def __init__(
+        self, req: dict[str, Any], upstream_model: str, history: list[dict[str, Any]], store: bool, response_id: str
+    ) -> None:
         self.req = req
         self.upstream_model = upstream_model
-        self.names = ToolNameMap()
+        self.history = history
+        self.store = store
+        self.response_id = response_id
+        self.tools = ResponsesTools()
+        self.names = self.tools.names
         self.messages: list[dict[str, Any]] = []
         self.details: list[dict[str, Any]] = []  # reasoning waiting for the next assistant message
         self.tool_images: list[dict[str, Any]] = []  # images from tool outputs, waiting for a user message
@@ -85,13 +120,19 @@ class _Builder:
     def build(self) -> ResponsesPlan:
         req = self.req  # its shape is ResponsesRequest's (schema.py)
         model: str = req["model"]
-        for stateful in ("previous_response_id", "conversation"):
-            if req.get(stateful) not in (None, ""):
-                raise InvalidRequest(f"{stateful} is not supported: {_STATEFUL}", stateful)
+        for name, why in _NOT_OFFERED.items():
+            if req.get(name) not in (None, ""):
+                raise InvalidRequest(f"{name} is not supported: {why}", name)
+        if req.get("background") is True:
+            raise InvalidRequest(
+                "background is not supported: this gateway answers every response at once (stream it instead)",
+                "background",
+            )
         stream = req.get("stream")
         instructions = req.get("instructions")
         if instructions:
             self.messages.append({"role": "system", "content": instructions})
+        self._input(self.history, "previous_response")
         self._input(req["input"])
         if not any(m["role"] != "system" for m in self.messages):
             raise InvalidRequest("input: must contain at least one message or item", "input")
@@ -103,10 +144,10 @@ class _Builder:
         for name in ("temperature", "top_p"):
             if req.get(name) is not None:
                 body[name] = req[name]
-        tools = self._tools(req.get("tools"))
+        tools = self.tools.to_chat(req.get("tools"), req.get("tool_choice"))
         if tools:
             body["tools"] = tools
-            choice = self._tool_choice(req.get("tool_choice"))
+            choice = self.tools.choice_to_chat(req.get("tool_choice"))
             if choice is not None:
                 body["tool_choice"] = choice
         parallel = req.get("parallel_tool_calls")
@@ -121,18 +162,32 @@ class _Builder:
         response_format = self._text_format(req.get("text"))
         if response_format is not None:
             body["response_format"] = response_format
+        text = req.get("text")
+        if isinstance(text, dict) and isinstance(text.get("verbosity"), str):
+            body["verbosity"] = text["verbosity"]
+        include = req.get("include")
+        top = req.get("top_logprobs")
+        if (isinstance(include, list) and LOGPROBS in include) or top:
+            body["logprobs"] = True
+            if isinstance(top, int) and not isinstance(top, bool) and top > 0:
+                body["top_logprobs"] = top
+        for name in _PASSED_ON:
+            if req.get(name) is not None:
+                body[name] = req[name]
         body["usage"] = {"include": True}
         if stream:
             body["stream"] = True
             body["stream_options"] = {"include_usage": True}
-        include = req.get("include")
         return ResponsesPlan(
             body=body,
-            tool_names=self.names,
+            tools=self.tools,
             stream=bool(stream),
             model=model,
             echo=self._echo(),
             include_encrypted=isinstance(include, list) and "reasoning.encrypted_content" in include,
+            keep_reasoning=self.store,
+            response_id=self.response_id,
+            ids=ItemIds(self.response_id),
         )
 
     def _echo(self) -> dict[str, Any]:
@@ -146,43 +201,43 @@ class _Builder:
             "max_output_tokens": req.get("max_output_tokens"),
             "metadata": req.get("metadata") if isinstance(req.get("metadata"), dict) else {},
             "parallel_tool_calls": req.get("parallel_tool_calls") is not False,
-            "previous_response_id": None,
+            "previous_response_id": req.get("previous_response_id") or None,
             "reasoning": {"effort": reasoning.get("effort"), "summary": reasoning.get("summary")},
-            "store": req.get("store") is not False,
+            "store": self.store,
             "temperature": req.get("temperature"),
             "text": {"format": {"type": "text"}, **text},
             "tool_choice": req.get("tool_choice") if req.get("tool_choice") is not None else "auto",
             "tools": [t for t in tools if isinstance(t, dict)],
             "top_p": req.get("top_p"),
-            "truncation": req.get("truncation") or "disabled",
+            "truncation": "disabled",  # nothing is dropped from a long input here, whatever was asked
             "user": req.get("user"),
         }
 
     # -- input items ------------------------------------------------------------------------------
 
-    def _input(self, value: str | list[Any]) -> None:
+    def _input(self, value: str | list[Any], where: str = "input") -> None:
         if isinstance(value, str):
             self.messages.append({"role": "user", "content": value})
             return
         for i, item in enumerate(value):
-            path = f"input[{i}]"
+            path = f"{where}[{i}]"
             if not isinstance(item, dict):
                 raise InvalidRequest(f"{path}: must be an object", path)
             kind = item.get("type")
             if kind is None and "role" in item:
                 kind = "message"
-            if kind != "function_call_output":
+            if kind not in _OUTPUTS:
                 self._flush_tool_images()
             if kind == "message":
                 self._message(item, path)
-            elif kind == "function_call":
+            elif kind in _CALLS:
                 self._function_call(item, path)
-            elif kind == "function_call_output":
+            elif kind in _OUTPUTS:
                 self._function_output(item, path)
             elif kind == "reasoning":
                 self.details.extend(decode_reasoning(item.get("encrypted_content")))
-            elif kind == "item_reference":
-                raise InvalidRequest(f"{path}: item_reference is not supported: {_STATEFUL}", f"{path}.type")
+            elif kind == "item_reference":  # resolved before translation; one left here names nothing stored
+                raise InvalidRequest(f"{path}: item {item.get('id')!r} not found", f"{path}.id")
             else:
                 raise InvalidRequest(f"{path}.type: unsupported input item type {kind!r}", f"{path}.type")
         self._flush_tool_images()
@@ -276,25 +331,12 @@ class _Builder:
         return {"type": "file", "file": {"filename": filename, "file_data": data}}
 
     def _function_call(self, item: dict[str, Any], path: str) -> None:
-        call_id, name = item.get("call_id"), item.get("name")
-        if not isinstance(call_id, str) or not call_id:
-            raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
-        if not isinstance(name, str) or not name:
-            raise InvalidRequest(f"{path}.name: field required", f"{path}.name")
-        arguments = item.get("arguments", "")
-        if isinstance(arguments, dict):
-            arguments = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
-        if not isinstance(arguments, str):
-            raise InvalidRequest(f"{path}.arguments: must be a string", f"{path}.arguments")
-        call = {
-            "id": call_id,
-            "type": "function",
-            "function": {"name": self.names.shorten(name), "arguments": arguments},
-        }
+        call_id, name, arguments = self.tools.input_call(item, path)
+        call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
         self._assistant().setdefault("tool_calls", []).append(call)
 
     def _function_output(self, item: dict[str, Any], path: str) -> None:
-        call_id = item.get("call_id")
+        call_id = item.get("call_id") or (item.get("id") if item.get("type") == "local_shell_call_output" else None)
         if not isinstance(call_id, str) or not call_id:
             raise InvalidRequest(f"{path}.call_id: field required", f"{path}.call_id")
         output = item.get("output")
@@ -319,47 +361,6 @@ class _Builder:
             self.tool_images = []
 
     # -- tools and options ------------------------------------------------------------------------
-
-    def _tools(self, tools: Any) -> list[dict[str, Any]]:
-        if tools is None:
-            return []
-        out: list[dict[str, Any]] = []
-        for i, tool in enumerate(tools):
-            if tool.get("type") != "function":
-                continue  # hosted and custom tools cannot run on a chat-completions upstream
-            name = tool.get("name")
-            if not isinstance(name, str) or not name:
-                raise InvalidRequest("tools: function name is required", f"tools[{i}].name")
-            params = tool.get("parameters")
-            if params is None:
-                params = {"type": "object", "properties": {}}
-            elif not isinstance(params, dict):
-                raise InvalidRequest("tools: parameters must be an object", f"tools[{i}].parameters")
-            fn: dict[str, Any] = {"name": self.names.shorten(name)}
-            if isinstance(tool.get("description"), str):
-                fn["description"] = tool["description"]
-            fn["parameters"] = params
-            if isinstance(tool.get("strict"), bool):
-                fn["strict"] = tool["strict"]
-            out.append({"type": "function", "function": fn})
-        return out
-
-    def _tool_choice(self, choice: Any) -> Any:
-        if choice is None:
-            return None
-        if choice in ("auto", "none", "required"):
-            return choice
-        if not isinstance(choice, dict):
-            raise InvalidRequest(f"tool_choice: unknown value {choice!r}", "tool_choice")
-        kind = choice.get("type")
-        if kind == "function":
-            name = choice.get("name")
-            if not isinstance(name, str) or not name:
-                raise InvalidRequest("tool_choice: name is required for type 'function'", "tool_choice.name")
-            return {"type": "function", "function": {"name": self.names.shorten(name)}}
-        if kind == "allowed_tools":
-            return "required" if choice.get("mode") == "required" else "auto"
-        return "auto"  # a hosted tool was chosen; it was skipped, so let the model decide
 
     @staticmethod
     def _reasoning(reasoning: Any) -> dict[str, Any] | None:

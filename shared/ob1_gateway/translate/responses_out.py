@@ -9,7 +9,10 @@ Decisions:
   -> ``incomplete`` with reason ``content_filter``; anything else -> ``completed``.
 - Reasoning text becomes one reasoning item with one ``summary_text`` part; signed or encrypted
   upstream reasoning travels in ``encrypted_content`` only when the request asked for
-  ``include: ["reasoning.encrypted_content"]`` (as OpenAI does), for replay in the next request.
+  ``include: ["reasoning.encrypted_content"]`` (as OpenAI does), for replay in the next request. A
+  response that is stored keeps it in the stored copy (``public_view`` strips it from the answer), so a
+  later ``previous_response_id`` or ``item_reference`` replays it.
+- Item ids name their response (``responses_items.ItemIds``).
 - Output order: reasoning, message, function calls. Tool names shortened on the way in are restored.
 """
 
@@ -28,9 +31,11 @@ __all__ = [
     "details_from_items",
     "incomplete_reason",
     "new_id",
+    "public_view",
     "reasoning_details",
     "response_envelope",
     "responses_usage",
+    "token_logprobs",
 ]
 
 DEFAULT_DETAILS_FORMAT = "anthropic-claude-v1"
@@ -131,29 +136,35 @@ def reasoning_item(item_id: str, text: str, details: list[dict[str, Any]], plan:
         "id": item_id,
         "summary": [{"type": "summary_text", "text": text}] if text else [],
     }
-    if plan.include_encrypted and details:
+    if (plan.include_encrypted or plan.keep_reasoning) and details:
         item["encrypted_content"] = encode_reasoning(details)
     return item
 
 
-def message_item(item_id: str, text: str, status: str, *, refusal: bool = False) -> dict[str, Any]:
+def public_view(response: dict[str, Any], *, include_encrypted: bool) -> dict[str, Any]:
+    """``response`` as the caller sees it: ``encrypted_content`` only when it asked for it."""
+    if include_encrypted or not any("encrypted_content" in item for item in response.get("output") or ()):
+        return response
+    output = [{k: v for k, v in item.items() if k != "encrypted_content"} for item in response["output"]]
+    return {**response, "output": output}
+
+
+def message_item(
+    item_id: str, text: str, status: str, *, refusal: bool = False, logprobs: list[Any] | None = None
+) -> dict[str, Any]:
     part = (
         {"type": "refusal", "refusal": text}
         if refusal
-        else {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+        else {"type": "output_text", "text": text, "annotations": [], "logprobs": logprobs or []}
     )
     return {"type": "message", "id": item_id, "role": "assistant", "status": status, "content": [part]}
 
 
-def function_call_item(item_id: str, call_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
-    return {
-        "type": "function_call",
-        "id": item_id,
-        "call_id": call_id,
-        "name": name,
-        "arguments": arguments,
-        "status": status,
-    }
+def token_logprobs(choice: dict[str, Any]) -> list[Any]:
+    """Chat's ``logprobs.content`` (token, logprob, bytes, top_logprobs): the Responses shape already."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    return [t for t in content if isinstance(t, dict)] if isinstance(content, list) else []
 
 
 def _text_of(content: Any) -> str:
@@ -178,14 +189,14 @@ def chat_to_response(
     output: list[dict[str, Any]] = []
     thought = "".join(v for k, v in reasoning_items(message) if k == TEXT)
     details = reasoning_details(message)
-    if thought or (details and plan.include_encrypted):
-        output.append(reasoning_item(new_id("rs"), thought, details, plan))
+    if thought or (details and (plan.include_encrypted or plan.keep_reasoning)):
+        output.append(reasoning_item(plan.ids("rs"), thought, details, plan))
     text = _text_of(message.get("content"))
     refusal = message.get("refusal")
     if text:
-        output.append(message_item(new_id("msg"), text, item_status))
+        output.append(message_item(plan.ids("msg"), text, item_status, logprobs=token_logprobs(choice)))
     elif isinstance(refusal, str) and refusal:
-        output.append(message_item(new_id("msg"), refusal, item_status, refusal=True))
+        output.append(message_item(plan.ids("msg"), refusal, item_status, refusal=True))
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):
@@ -195,13 +206,15 @@ def chat_to_response(
         if not isinstance(arguments, str):
             arguments = "" if arguments is None else str(arguments)
         call_id = raw_id if isinstance(raw_id := call.get("id"), str) and raw_id else new_id("call")
-        name = plan.tool_names.restore(fn.get("name") or "")
-        output.append(function_call_item(new_id("fc"), call_id, name, arguments, "completed"))
+        name = fn.get("name") or ""
+        output.append(
+            plan.tools.output_item(plan.ids(plan.tools.item_prefix(name)), call_id, name, arguments, "completed")
+        )
 
     raw_usage = resp.get("usage")
     body = response_envelope(
         plan,
-        response_id=response_id or new_id("resp"),
+        response_id=response_id or plan.response_id,
         created_at=created_at if created_at is not None else int(time.time()),
         status="incomplete" if incomplete else "completed",
         output=output,

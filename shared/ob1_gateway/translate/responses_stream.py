@@ -25,13 +25,14 @@ from typing import Any
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
-    function_call_item,
     incomplete_reason,
     message_item,
     new_id,
+    public_view,
     reasoning_item,
     response_envelope,
     responses_usage,
+    token_logprobs,
 )
 from .sequencer import Block, Kind, Part, SequencedStream
 from .sse import Event
@@ -44,14 +45,22 @@ def _error_code(status: int) -> str:
 
 
 class ResponsesStream(SequencedStream):
-    def __init__(self, plan: ResponsesPlan, *, response_id: str, created_at: int | None = None) -> None:
+    def __init__(self, plan: ResponsesPlan, *, response_id: str | None = None, created_at: int | None = None) -> None:
         super().__init__()
         self._plan = plan
-        self.response_id = response_id
+        self.response_id = response_id or plan.response_id
         self.created_at = created_at if created_at is not None else int(time.time())
         self._seq_number = 0
         self._closing_status = "completed"
         self.status: str | None = None
+        self.response: dict[str, Any] | None = None  # the final Response, whole (what is stored)
+        self._logprobs: list[Any] = []
+
+    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+        choices = chunk.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            self._logprobs = token_logprobs(choices[0])
+        return super().feed(chunk)
 
     # -- the stream's own events --------------------------------------------------------------------
 
@@ -69,9 +78,9 @@ class ResponsesStream(SequencedStream):
         self._closing_status = status
         out = seq.drain()
         self.status = status
-        response = self._envelope(status, self._items(), incomplete=incomplete)
+        response = self._final(self._envelope(status, self._items(), incomplete=incomplete, whole=True))
         response["usage"] = responses_usage(seq.raw_usage)
-        out.append(self._event(f"response.{status}", response=response))
+        out.append(self._event(f"response.{status}", response=self._public(response)))
         return out
 
     def _failure(self, status: int, message: str) -> list[Event]:
@@ -81,17 +90,18 @@ class ResponsesStream(SequencedStream):
         for item in items:
             if item.get("status") == "in_progress":
                 item["status"] = "incomplete"
-        response = self._envelope("failed", items, error={"code": _error_code(status), "message": message})
+        error = {"code": _error_code(status), "message": message}
+        response = self._final(self._envelope("failed", items, error=error, whole=True))
         raw_usage = self._seq.raw_usage
         response["usage"] = responses_usage(raw_usage) if raw_usage else None
-        out.append(self._event("response.failed", response=response))
+        out.append(self._event("response.failed", response=self._public(response)))
         return out
 
     # -- the Emitter: output items ----------------------------------------------------------------
 
     def opened(self, block: Block) -> list[Event]:
         if block.kind is Kind.TEXT:
-            item = block.wire["item"] = message_item(new_id("msg"), "", "in_progress")
+            item = block.wire["item"] = message_item(self._plan.ids("msg"), "", "in_progress")
             added = {**item, "content": []}
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
             return [
@@ -99,21 +109,29 @@ class ResponsesStream(SequencedStream):
                 self._event("response.content_part.added", **self._where(block), content_index=0, part=part),
             ]
         if block.kind is Kind.REASONING:
-            item = block.wire["item"] = {"type": "reasoning", "id": new_id("rs"), "summary": []}
+            item = block.wire["item"] = {"type": "reasoning", "id": self._plan.ids("rs"), "summary": []}
             block.wire["text"] = ""
         else:
+            tools, name = self._plan.tools, block.name or ""
             call_id = block.upstream_id or new_id("call")
-            name = self._plan.tool_names.restore(block.name or "")
-            item = block.wire["item"] = function_call_item(new_id("fc"), call_id, name, "", "in_progress")
-        return [self._event("response.output_item.added", output_index=block.index, item=dict(item))]
+            item_id = self._plan.ids(tools.item_prefix(name))
+            item = block.wire["item"] = tools.output_item(item_id, call_id, name, "", "in_progress")
+            block.wire["arguments"] = ""  # custom and shell calls are made whole once their arguments are
+        return [self._event("response.output_item.added", output_index=block.index, item=json.loads(json.dumps(item)))]
 
     def appended(self, block: Block, part: Part, value: str) -> list[Event]:
         where = self._where(block)
         item = block.wire["item"]
         if part is Part.TEXT:
-            item["content"][0]["text"] += value
-            return [self._event("response.output_text.delta", **where, content_index=0, delta=value, logprobs=[])]
+            logprobs, self._logprobs = self._logprobs, []  # the tokens of the chunk this text came in
+            content = item["content"][0]
+            content["text"] += value
+            content["logprobs"].extend(logprobs)
+            return [self._event("response.output_text.delta", **where, content_index=0, delta=value, logprobs=logprobs)]
         if part is Part.ARGUMENTS:
+            block.wire["arguments"] += value
+            if item["type"] != "function_call":
+                return []
             item["arguments"] += value
             return [self._event("response.function_call_arguments.delta", **where, delta=value)]
         if part is not Part.REASONING:
@@ -134,7 +152,9 @@ class ResponsesStream(SequencedStream):
             part = item["content"][0]
             item["status"] = self._closing_status
             out.append(
-                self._event("response.output_text.done", **where, content_index=0, text=part["text"], logprobs=[])
+                self._event(
+                    "response.output_text.done", **where, content_index=0, text=part["text"], logprobs=part["logprobs"]
+                )
             )
             out.append(self._event("response.content_part.done", **where, content_index=0, part=dict(part)))
         elif block.kind is Kind.REASONING:
@@ -147,16 +167,25 @@ class ResponsesStream(SequencedStream):
                 out.append(self._event("response.reasoning_summary_part.done", **where, summary_index=0, part=summary))
             item.clear()
             item.update(final)
-        else:
+        elif item["type"] == "function_call":
             item["status"] = "completed"
             out.append(
                 self._event(
                     "response.function_call_arguments.done", **where, name=item["name"], arguments=item["arguments"]
                 )
             )
-        out.append(
-            self._event("response.output_item.done", output_index=block.index, item=json.loads(json.dumps(item)))
-        )
+        else:
+            whole = self._plan.tools.output_item(
+                item["id"], item["call_id"], block.name or "", block.wire["arguments"], "completed"
+            )
+            item.clear()
+            item.update(whole)
+            if item["type"] == "custom_tool_call":
+                text = item["input"]
+                out.append(self._event("response.custom_tool_call_input.delta", **where, delta=text))
+                out.append(self._event("response.custom_tool_call_input.done", **where, input=text))
+        done = self._public({"output": [json.loads(json.dumps(item))]})["output"][0]
+        out.append(self._event("response.output_item.done", output_index=block.index, item=done))
         return out
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -168,11 +197,21 @@ class ResponsesStream(SequencedStream):
     def _where(block: Block) -> dict[str, Any]:
         return {"item_id": block.wire["item"]["id"], "output_index": block.index}
 
-    def _envelope(self, status: str, output: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    def _envelope(
+        self, status: str, output: list[dict[str, Any]], *, whole: bool = False, **kwargs: Any
+    ) -> dict[str, Any]:
         output = json.loads(json.dumps(output))  # a snapshot: later deltas must not change sent events
-        return response_envelope(
+        response = response_envelope(
             self._plan, response_id=self.response_id, created_at=self.created_at, status=status, output=output, **kwargs
         )
+        return response if whole else self._public(response)
+
+    def _final(self, response: dict[str, Any]) -> dict[str, Any]:
+        self.response = response
+        return response
+
+    def _public(self, response: dict[str, Any]) -> dict[str, Any]:
+        return public_view(response, include_encrypted=self._plan.include_encrypted)
 
     def _event(self, kind: str, **payload: Any) -> Event:
         data = {"type": kind, "sequence_number": self._seq_number, **payload}

@@ -105,6 +105,9 @@ class AnthropicTool(_Open):
     name: NonEmptyStr
     description: str | None = None
     input_schema: Object | None = None
+    allowed_callers: Strings | None = None
+    input_examples: list[Object] | None = None  # a hint here (README)
+    eager_input_streaming: bool | None = None  # a hint here (README)
 
 
 class AnthropicCountTokensRequest(Named):
@@ -125,6 +128,13 @@ class AnthropicMessagesRequest(AnthropicCountTokensRequest):
     top_k: Annotated[int, Field(ge=0)] | None = None
     stop_sequences: Strings | None = None
     metadata: Object | None = None
+    service_tier: Literal["auto", "standard_only"] | None = None
+    container: Any = None  # refused by name (anthropic_in)
+    # hints with no effect here (README, "Anthropic request features")
+    inference_geo: str | None = None
+    speed: Literal["standard", "fast"] | None = None
+    diagnostics: Object | None = None
+    user_profile_id: str | None = None
     model_config = _example({"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": _HI})
 
 

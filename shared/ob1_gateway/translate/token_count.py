@@ -1,4 +1,5 @@
-"""Heuristic input-token estimate for ``/v1/messages/count_tokens`` and ``message_start``.
+"""Heuristic token estimates for ``/v1/messages/count_tokens`` and ``message_start``, and for the usage
+record of a stream the client left before the upstream reported its usage (metering.py).
 
 No tokenizer can be shipped, so the count is documented arithmetic (about 4 characters per token for
 English and code):
@@ -13,6 +14,12 @@ English and code):
   otherwise (URL images, unknown formats) a fixed 1600;
 - a PDF document costs a fixed 1500 plus ``ceil(decoded bytes / 200)``.
 
+``estimate_chat_tokens`` applies the same arithmetic to an upstream chat-completions body (what the
+Responses API's ``input_tokens`` translates to): text parts and ``image_url`` images (a ``data:`` URL is
+read like a base64 source), each tool call 4 plus its name and arguments. ``estimate_output_tokens`` counts
+generated text the same 4 characters a token, and ``streamed_chars`` is how much of it one upstream chunk
+carries.
+
 Every term is non-negative and added, so the estimate grows monotonically with content. Malformed
 input never raises: unknown shapes are simply not counted.
 """
@@ -25,7 +32,7 @@ import json
 import struct
 from typing import Any
 
-__all__ = ["estimate_input_tokens", "image_tokens"]
+__all__ = ["estimate_chat_tokens", "estimate_input_tokens", "estimate_output_tokens", "image_tokens", "streamed_chars"]
 
 _REQUEST_OVERHEAD = 3
 _MESSAGE_OVERHEAD = 4
@@ -164,4 +171,63 @@ def estimate_input_tokens(req: dict[str, Any]) -> int:
         for msg in messages:
             if isinstance(msg, dict):
                 total += _MESSAGE_OVERHEAD + _content_tokens(msg.get("content"))
+    return total
+
+
+def _chat_part_tokens(part: Any) -> int:
+    if isinstance(part, dict) and part.get("type") == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else None
+        if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
+            return image_tokens({"type": "base64", "data": url.split(";base64,", 1)[1]})
+        return _IMAGE_DEFAULT
+    return _block_tokens(part)
+
+
+def estimate_chat_tokens(body: dict[str, Any]) -> int:
+    """The estimate for an upstream chat-completions body (see the module docstring)."""
+    total = _REQUEST_OVERHEAD
+    for tool in body.get("tools") or ():
+        fn = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(fn, dict):
+            text = "".join(v for v in (fn.get("name"), fn.get("description")) if isinstance(v, str))
+            total += _TOOL_OVERHEAD + _text_tokens(text + _dumps(fn.get("parameters") or {}))
+    for msg in body.get("messages") or ():
+        if not isinstance(msg, dict):
+            continue
+        content = msg.get("content")
+        parts = content if isinstance(content, list) else [content] if isinstance(content, str) else []
+        total += _MESSAGE_OVERHEAD + sum(_chat_part_tokens(p) for p in parts)
+        for call in msg.get("tool_calls") or ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                args = fn.get("arguments")
+                name = fn.get("name")
+                text = (name if isinstance(name, str) else "") + (args if isinstance(args, str) else "")
+                total += _BLOCK_OVERHEAD + _text_tokens(text)
+    return total
+
+
+def estimate_output_tokens(chars: int) -> int:
+    """Output tokens for ``chars`` characters of generated text (the same 4 characters a token)."""
+    return -(-max(chars, 0) // 4)
+
+
+def streamed_chars(chunk: dict[str, Any]) -> int:
+    """Characters of generated text in one upstream chat chunk: content, reasoning and tool-call names and
+    arguments (what the output-token estimate of a stream left mid-answer counts)."""
+    total = 0
+    choices = chunk.get("choices")
+    for choice in choices if isinstance(choices, list) else ():
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            continue
+        for name in ("content", "reasoning", "reasoning_content"):
+            if isinstance(delta.get(name), str):
+                total += len(delta[name])
+        calls = delta.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            fn = call.get("function") if isinstance(call, dict) else None
+            if isinstance(fn, dict):
+                total += sum(len(v) for v in (fn.get("name"), fn.get("arguments")) if isinstance(v, str))
     return total

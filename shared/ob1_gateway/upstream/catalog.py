@@ -68,8 +68,24 @@ def claude_candidates(name: str) -> list[str]:
     return seen
 
 
-def resolve_model(name: str, models: dict[str, Model], aliases: dict[str, str]) -> Model:
-    """Exact id, alias, ``anthropic/`` prefix, normalised Claude id, ``vendor/`` suffix, then Claude family."""
+def _family(name: str) -> str | None:
+    return next((f for f in _FAMILIES if f in name.lower()), None) if "claude" in name.lower() else None
+
+
+def nearest_models(name: str, models: dict[str, Model], limit: int = 5) -> list[str]:
+    """The models a caller most likely meant: its Claude family's, newest first, then ids sharing its prefix."""
+    family = _family(name)
+    same = [m.id for m in sorted(models.values(), key=lambda m: -m.created) if family and _family(m.id) == family]
+    prefix = sorted(m.id for m in models.values() if name.split("-")[0] in m.id)
+    return list(dict.fromkeys([*same, *prefix]))[:limit]
+
+
+def resolve_model(
+    name: str, models: dict[str, Model], aliases: dict[str, str], *, family_fallback: bool = True
+) -> Model:
+    """Exact id, alias, ``anthropic/`` prefix, normalised Claude id, ``vendor/`` suffix, then (unless the
+    admin turned it off) the newest model of the Claude family: another model, at another price, which is
+    why every answer names the model that served it (``x-ob1gw-model``)."""
     name = aliases.get(name, name)
     if name in models:
         return models[name]
@@ -80,13 +96,12 @@ def resolve_model(name: str, models: dict[str, Model], aliases: dict[str, str]) 
     suffix_matches = [m for m in models.values() if m.id.split("/", 1)[-1] == name]
     if suffix_matches:
         return max(suffix_matches, key=lambda m: m.created)
-    family = next((f for f in _FAMILIES if f in name.lower()), None) if "claude" in name.lower() else None
+    family = _family(name) if family_fallback else None
     if family:
         same_family = [m for m in models.values() if "claude" in m.id and family in m.id]
         if same_family:
             return max(same_family, key=lambda m: m.created)
-    close = sorted(m.id for m in models.values() if name.split("-")[0] in m.id)[:5]
-    raise ModelNotFound(name, close)
+    raise ModelNotFound(name, nearest_models(name, models))
 
 
 class ModelCatalog:
@@ -96,10 +111,12 @@ class ModelCatalog:
         *,
         ttl_seconds: float,
         aliases: dict[str, str] | None = None,
+        family_fallback: bool = True,
     ) -> None:
         self._fetch = fetch
         self._ttl = ttl_seconds
         self._aliases = aliases or {}
+        self._family_fallback = family_fallback
         self._models: dict[str, Model] = {}
         self._raw: list[dict[str, Any]] = []
         self._fetched_at = float("-inf")
@@ -128,4 +145,4 @@ class ModelCatalog:
         return self._raw
 
     async def resolve(self, name: str) -> Model:
-        return resolve_model(name, await self.models(), self._aliases)
+        return resolve_model(name, await self.models(), self._aliases, family_fallback=self._family_fallback)

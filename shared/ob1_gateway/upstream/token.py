@@ -85,6 +85,7 @@ class OB1TokenManager:
         self._tasks: set[asyncio.Task[OB1Token]] = set()
         self._generation = 0  # bumped by every refresh, so callers that waited can tell one happened
         self.refresh_listeners: list[Callable[[], None]] = []  # told of each refresh (/metrics, EMF)
+        self.refresh_failure_listeners: list[Callable[[], None]] = []  # told of each failed refresh (/metrics)
 
     @classmethod
     def from_settings(
@@ -181,7 +182,12 @@ class OB1TokenManager:
                 if ok(stored):
                     self._token = stored
                     return stored
-                return await self._refresh(stored, ok)
+                try:
+                    return await self._refresh(stored, ok)
+                except TokenUnavailable:
+                    for listener in self.refresh_failure_listeners:
+                        listener()
+                    raise
 
     async def _refresh(self, stored: OB1Token, ok: Any) -> OB1Token:
         """Refresh under the lease; on ``invalid_grant`` re-read once before declaring the login dead."""

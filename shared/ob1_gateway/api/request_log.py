@@ -1,0 +1,132 @@
+"""Every request is visible to the operator, refused ones too.
+
+A metered request (one that reached ``admit``) ends in a usage record, which is its log line ("usage",
+metering.py) and its metrics. Every other request — a malformed body, an unknown or forged key, an unknown
+model, an exhausted budget, ``GET /v1/models`` — is described here as it ends: one ``request`` log line
+(method, path, status, the key's name when its secret matched, the reason in a few words, never a secret)
+and one event for the metric listeners (Prometheus on ``ob1gw serve``, EMF on AWS). The reason is the
+error message the client got (shortened), so the log says exactly what the caller was told. Successful
+``/health`` and ``/metrics`` calls (probes and scrapes) are not logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .request_id import metered_request_id, new_request_id
+
+__all__ = ["RequestLog", "UnmeteredRequest", "route_label"]
+
+log = logging.getLogger("ob1_gateway.requests")
+
+_QUIET = frozenset({"/health", "/metrics"})  # probes and scrapes: not logged when they succeed
+_ERROR_BODY_LIMIT = 16_384  # an error body is a small JSON object; never buffer more than this
+_REASON_LIMIT = 160
+_PATH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class UnmeteredRequest:
+    """A request that ended without a usage record: nothing was sent upstream, nothing is billed."""
+
+    request_id: str
+    method: str
+    path: str
+    route: str  # the matched route template, or "other": a metric label that scanners cannot multiply
+    status: int
+    key_id: str = ""
+    key_name: str = ""
+    reason: str = ""
+    latency_ms: float = 0.0
+
+
+RequestListener = Callable[[UnmeteredRequest], None]
+
+
+def route_label(scope: dict[str, Any]) -> str:
+    """The path template of the route that matched (``/v1/models/{model_id:path}``), else ``other``."""
+    path = getattr(scope.get("route"), "path", None)
+    return path if isinstance(path, str) and path.startswith("/v1/") else "other"
+
+
+def reason_of(body: bytes) -> str:
+    """The error message of an error body in either API's shape, cut to its first sentence."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    error = data.get("error") if isinstance(data, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    if not isinstance(message, str):
+        return ""
+    first = message.partition(". ")[0]
+    reason = " ".join(first.split())
+    return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 1] + "…"
+
+
+class RequestLog:
+    """ASGI middleware: the request-id headers on every response, and an unmetered request's log line
+    and metric event."""
+
+    def __init__(self, app: Any, listeners: Sequence[RequestListener] = ()) -> None:
+        self.app = app
+        self.listeners = listeners
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        fresh_id = ""
+        status = 0
+        error_body = bytearray()
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            nonlocal fresh_id, status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                request_id = metered_request_id(scope)
+                if request_id is None:
+                    request_id = fresh_id = new_request_id()
+                value = request_id.encode()
+                message["headers"] = [*message.get("headers", []), (b"request-id", value), (b"x-request-id", value)]
+            elif (
+                message["type"] == "http.response.body"
+                and fresh_id
+                and status >= 400
+                and len(error_body) < _ERROR_BODY_LIMIT
+            ):
+                error_body.extend(message.get("body", b"")[: _ERROR_BODY_LIMIT - len(error_body)])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if fresh_id and not (status < 400 and scope.get("path") in _QUIET):
+                self._observe(scope, fresh_id, status, bytes(error_body), started)
+
+    def _observe(self, scope: dict[str, Any], request_id: str, status: int, body: bytes, started: float) -> None:
+        state = scope.get("state") or {}
+        seen = UnmeteredRequest(
+            request_id=request_id,
+            method=str(scope.get("method", "")),
+            path=str(scope.get("path", ""))[:_PATH_LIMIT],
+            route=route_label(scope),
+            status=status,
+            key_id=str(state.get("key_id", "")),
+            key_name=str(state.get("key_name", "")),
+            reason=reason_of(body) if body else "",
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+        )
+        # The message stays exactly "request": the dashboard's Logs Insights queries select on it.
+        log.info("request", extra={"request": asdict(seen)})
+        for listener in self.listeners:
+            try:
+                listener(seen)
+            except Exception as exc:  # metrics must never fail a request
+                log.warning("request listener failed: %s", type(exc).__name__)

@@ -1,0 +1,118 @@
+"""Responses API items as the gateway stores and references them (pure: no I/O).
+
+Every item id the gateway makes names its response: ``<kind>_<the response's 32 hex digits><4 hex
+digits>``. An ``item_reference`` (or an input item given only by such an id) therefore leads to its
+stored response with one read and no index; an id of any other shape was not made here and cannot be
+found. Input items are stored in the shape ``input_items`` lists them: with ids, content as parts.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+__all__ = [
+    "ItemIds",
+    "find_item",
+    "is_response_id",
+    "new_response_id",
+    "reference_of",
+    "response_of",
+    "stored_input_items",
+]
+
+_RESPONSE_ID = re.compile(r"resp_([0-9a-f]{32})")
+_ITEM_ID = re.compile(r"[a-z]+_([0-9a-f]{32})[0-9a-f]{4}")
+# What makes an item whole; one without it, given by our id, stands for the stored item.
+_CONTENT = {
+    "message": ("content",),
+    "reasoning": ("encrypted_content",),
+    "function_call": ("name",),
+    "function_call_output": ("output",),
+    "custom_tool_call": ("name",),
+    "custom_tool_call_output": ("output",),
+    "local_shell_call": ("action",),
+    "local_shell_call_output": ("output",),
+}
+
+
+def new_response_id() -> str:
+    return f"resp_{uuid.uuid4().hex}"
+
+
+def is_response_id(value: object) -> bool:
+    """A response id this gateway could have made (anything else is unknown without a lookup)."""
+    return isinstance(value, str) and _RESPONSE_ID.fullmatch(value) is not None
+
+
+def response_of(item_id: object) -> str | None:
+    """The response an item id made here belongs to; None for any other id."""
+    match = _ITEM_ID.fullmatch(item_id) if isinstance(item_id, str) else None
+    return f"resp_{match.group(1)}" if match else None
+
+
+class ItemIds:
+    """The ids of one response's items, in order (see the module docstring)."""
+
+    def __init__(self, response_id: str) -> None:
+        match = _RESPONSE_ID.fullmatch(response_id)
+        self._hex = match.group(1) if match else uuid.uuid4().hex
+        self._count = 0
+
+    def __call__(self, kind: str) -> str:
+        self._count += 1
+        return f"{kind}_{self._hex}{self._count & 0xFFFF:04x}"
+
+
+def reference_of(item: object) -> str | None:
+    """The id an input item refers to: an ``item_reference``, or an item given by one of our ids without
+    the content that makes it whole (e.g. a reasoning item without ``encrypted_content``)."""
+    if not isinstance(item, dict):
+        return None
+    item_id = item.get("id")
+    if item.get("type") == "item_reference":
+        return item_id if isinstance(item_id, str) else ""
+    kind = item.get("type") or ("message" if "role" in item else None)
+    if response_of(item_id) is None or not isinstance(kind, str):
+        return None
+    needed = _CONTENT.get(kind, ())
+    return item_id if needed and not any(item.get(name) for name in needed) else None
+
+
+def find_item(items: list[dict[str, Any]], item_id: str) -> dict[str, Any] | None:
+    return next((item for item in items if item.get("id") == item_id), None)
+
+
+def stored_input_items(items: list[Any] | str, ids: ItemIds) -> list[dict[str, Any]]:
+    """The request's input as ``input_items`` lists it: each item with an id, message content as parts."""
+    if isinstance(items, str):
+        items = [{"type": "message", "role": "user", "content": items}]
+    out: list[dict[str, Any]] = []
+    for raw in items:
+        if not isinstance(raw, dict):
+            continue
+        item = dict(raw)
+        kind = item.setdefault("type", "message")
+        if kind == "message":
+            item["content"] = _parts(item.get("content"), item.get("role"))
+            item.setdefault("status", "completed")
+            item.setdefault("id", ids("msg"))
+        elif kind in ("function_call", "function_call_output", "custom_tool_call", "custom_tool_call_output"):
+            item.setdefault("status", "completed")
+            item.setdefault("id", ids({"function_call": "fc", "custom_tool_call": "ctc"}.get(kind, "fco")))
+        elif kind == "reasoning":
+            item.setdefault("summary", [])
+            item.setdefault("id", ids("rs"))
+        else:
+            item.setdefault("id", ids("item"))
+        out.append(item)
+    return out
+
+
+def _parts(content: Any, role: Any) -> list[Any]:
+    if not isinstance(content, str):
+        return content if isinstance(content, list) else []
+    if role == "assistant":
+        return [{"type": "output_text", "text": content, "annotations": []}]
+    return [{"type": "input_text", "text": content}]
