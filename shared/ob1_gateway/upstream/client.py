@@ -49,7 +49,18 @@ from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
-from .http import FAULTS, Transport, env_proxy, is_connect_timeout, is_timeout, timeouts, transport_fault
+from .http import (
+    FAULTS,
+    Transport,
+    body_chunks,
+    build_request,
+    env_proxy,
+    is_connect_timeout,
+    is_timeout,
+    read_body,
+    timeouts,
+    transport_fault,
+)
 from .token import TokenProvider, TokenUnavailable
 
 log = logging.getLogger(__name__)
@@ -148,7 +159,7 @@ class ChatStream:
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         decoder = SSEDecoder()
-        raw_chunks = _body(self._response).__aiter__()
+        raw_chunks = body_chunks(self._response).__aiter__()
         drained = 0  # bytes read after a malformed chunk, looking for the usage
         try:
             while True:
@@ -216,17 +227,6 @@ class ChatStream:
         await self._response.aclose()  # back to the pool when the body was read to its end, else closed
 
 
-def _body(response: httpx.Response) -> AsyncIterator[bytes]:
-    """A stream's body as it arrives, with what arrived before a break (``upstream/http.py``). Read from
-    the transport's stream itself unless the upstream compressed it: httpx's decoding and chunking layers
-    cost CPU on every read of every stream, for nothing when there is nothing to decode."""
-    if response.headers.get("content-encoding", "identity") == "identity":
-        stream = response.stream
-        if isinstance(stream, httpx.AsyncByteStream):
-            return stream.__aiter__()
-    return response.aiter_bytes()
-
-
 async def _read_answer(response: httpx.Response, deadline: float) -> bytes:
     """Read a successful response's body within ``deadline`` seconds. It is the upstream's answer (and
     its charge): a body cut off or stalled here is a 502/504 for the caller, never a retry. (The socket
@@ -234,7 +234,7 @@ async def _read_answer(response: httpx.Response, deadline: float) -> bytes:
     body would wait forever.)"""
     try:
         async with asyncio.timeout(deadline):
-            return await response.aread()
+            return await read_body(response)
     except FAULTS as exc:
         if is_timeout(exc):
             raise UpstreamError(504, "upstream timed out while sending its response") from None
@@ -353,14 +353,9 @@ class UpstreamClient:
     ) -> httpx.Response:
         """One request, returned once its headers are read; ``first_byte_timeout`` bounds that for streams
         and the model list (a non-stream completion's headers come with its whole body)."""
-        request = httpx.Request(
-            method,
-            self._url(path),
-            headers=headers,
-            content=content,
-            extensions=self._stream_timeout if stream else self._timeout,
+        send = self.http.get().handle_async_request(
+            build_request(method, self._url(path), headers, content, self._stream_timeout if stream else self._timeout)
         )
-        send = self.http.get().handle_async_request(request)
         if not (stream or method == "GET"):
             return await send
         async with asyncio.timeout(self.settings.first_byte_timeout):

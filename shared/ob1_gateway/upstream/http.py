@@ -13,11 +13,13 @@ import logging
 import ssl
 import urllib.request
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.http_exceptions import HttpProcessingError
-from httpx_aiohttp import AiohttpTransport
+from httpx_aiohttp.transport import AiohttpTransport, map_aiohttp_exceptions
+from multidict import CIMultiDict, CIMultiDictProxy
 
 # What the wire can raise: httpx's transport errors, and those of aiohttp that httpx-aiohttp passes on
 # unmapped (the parser's own when aiohttp runs without its C extensions, a response that is not HTTP).
@@ -85,38 +87,86 @@ def env_proxy(url: str) -> str | None:
 # ours, whose connector verifies with aiohttp's default context (made at aiohttp's import, the system's
 # CAs), so a bare client context stands in: verifying, without loading the CA bundle again (~20 ms).
 _UNUSED_TLS_CONTEXT = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+# httpx adds these from the body; aiohttp does the same from the bytes it is handed.
+_BODY_HEADERS = frozenset({b"host", b"content-length"})
 
 
-class _TailKeepingStream(httpx.AsyncByteStream):
-    """A response body that hands out what arrived before a break, then raises. When the connection
-    breaks, aiohttp raises at the next read without handing out what it had already received: the chunks
-    that came together with a reset (often the last text and the usage chunk) would be lost. They are in
-    the response's ``StreamReader._buffer`` (a deque of bytes; there is no public way to read past the
-    error, and httpx-aiohttp keeps the aiohttp response as ``_aiohttp_response``).
-    tests/integration/test_upstream_cut_off.py fails if either ever changes."""
+class _Body(httpx.AsyncByteStream):
+    """An aiohttp response's body as httpx reads it: each chunk as it arrives, and what arrived before a
+    break. When the connection breaks, aiohttp raises at the next read without handing out what it had
+    already received: the chunks that came together with a reset (often the last text and the usage
+    chunk) would be lost. They are in the response's ``StreamReader._buffer`` (a deque of bytes; there is
+    no public way to read past the error). tests/integration/test_upstream_cut_off.py fails if that changes.
+    aiohttp's errors become httpx's, by httpx-aiohttp's map (the original chained: ``wire_cause``)."""
 
-    def __init__(self, body: httpx.AsyncByteStream) -> None:
-        self._body = body
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        content = self._response.content
         try:
-            async for raw in self._body:
+            async for raw in content.iter_any():
                 yield raw
-        except WIRE_ERRORS:
-            content = getattr(getattr(self._body, "_aiohttp_response", None), "content", None)
+        except (aiohttp.ClientError, HttpProcessingError):
             buffered = list(getattr(content, "_buffer", ()))
             if buffered:
                 buffered[0] = buffered[0][getattr(content, "_buffer_offset", 0) :]
                 yield b"".join(buffered)
-            raise
+            with map_aiohttp_exceptions():
+                raise
+
+    async def read(self) -> bytes:
+        """The whole body at once (aiohttp's own read, without a generator per chunk)."""
+        try:
+            return await self._response.read()
+        except Exception:
+            with map_aiohttp_exceptions():
+                raise
 
     async def aclose(self) -> None:
-        await self._body.aclose()  # the connection back to the pool when the body was read to its end
+        self._response.release()  # back to the pool when the body was read to its end, else closed
+
+
+def body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """A stream's body as it arrives, with what arrived before a break. Read from the transport's stream
+    itself unless the upstream compressed it: httpx's decoding and chunking layers cost CPU on every read of
+    every stream, for nothing when there is nothing to decode."""
+    stream = response.stream
+    if isinstance(stream, _Body) and _identity(response):
+        return stream.__aiter__()
+    return response.aiter_bytes()
+
+
+async def read_body(response: httpx.Response) -> bytes:
+    """A whole body, decoded (``Response.aread``), in one read when there is nothing to decode."""
+    stream = response.stream
+    if isinstance(stream, _Body) and _identity(response):
+        return await stream.read()
+    return await response.aread()
+
+
+def _identity(response: httpx.Response) -> bool:
+    return response.headers.get("content-encoding", "identity") == "identity"
+
+
+def build_request(
+    method: str, url: httpx.URL, headers: httpx.Headers, content: bytes | None, extensions: dict[str, Any]
+) -> httpx.Request:
+    """An ``httpx.Request`` for this transport, its body given as a stream: httpx's own body encoding (a
+    ``Content-Length`` and ``Host`` header derived, the body read into the request) is most of what building
+    a request costs, and aiohttp derives both from the bytes again."""
+    return httpx.Request(method, url, headers=headers, stream=httpx.ByteStream(content or b""), extensions=extensions)
 
 
 class Transport(AiohttpTransport):
     """httpx-aiohttp's transport on a session the gateway configures: no cookie jar (an upstream's
-    cookies must not travel between callers), redirects not followed, a body that keeps its tail."""
+    cookies must not travel between callers), redirects not followed, a body that keeps its tail.
+
+    ``handle_async_request`` is httpx-aiohttp's, made lean: it is most of the upstream client's CPU per
+    request (bench/README.md, "httpx on aiohttp"). The aiohttp headers and timeouts a request needs are
+    built once per distinct value rather than per request (httpx's ``Headers`` decoded item by item into a
+    ``CIMultiDict``, a ``ClientTimeout``), the URL is handed over as the string httpx parsed, and the body
+    is read with ``iter_any`` (whatever arrived) rather than in fixed 16 KiB pieces."""
 
     def __init__(self, *, limit: int = 100, keepalive: float = 15.0, proxy: str | None = None) -> None:
         self.session = aiohttp.ClientSession(
@@ -135,11 +185,66 @@ class Transport(AiohttpTransport):
             proxy=httpx.Proxy(proxy) if proxy else None,
             client=self.session,
         )
+        self._proxy_url = proxy  # aiohttp reads the credentials of ``user:pass@`` itself
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
+        self._headers: dict[tuple[tuple[bytes, bytes], ...], CIMultiDictProxy[str]] = {}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await super().handle_async_request(request)
-        response.stream = _TailKeepingStream(response.stream)  # type: ignore[arg-type]
-        return response
+        try:
+            response = await self.session.request(
+                request.method,
+                str(request.url),
+                headers=self._aiohttp_headers(request.headers),
+                data=self._content(request),
+                allow_redirects=False,
+                auto_decompress=False,  # httpx decodes, as it does on its own transport
+                timeout=self._client_timeout(request.extensions.get("timeout")),
+                proxy=self._proxy_url,
+            )
+        except Exception:  # httpx's errors, by httpx-aiohttp's map (a ``with`` costs on every request)
+            with map_aiohttp_exceptions():
+                raise
+        return httpx.Response(
+            response.status,
+            headers=response.raw_headers,
+            stream=_Body(response),
+            request=request,
+            extensions={"http_version": b"HTTP/1.1", "reason_phrase": (response.reason or "").encode()},
+        )
+
+    @staticmethod
+    def _content(request: httpx.Request) -> bytes | None:
+        return request.read() or None
+
+    def _aiohttp_headers(self, headers: httpx.Headers) -> CIMultiDictProxy[str]:
+        """The request's own headers for aiohttp (which adds ``Host`` and ``Content-Length`` itself), made
+        once per distinct set: the upstream's change only with the credential."""
+        key = tuple(headers.raw)
+        converted = self._headers.get(key)
+        if converted is None:
+            if len(self._headers) >= 16:  # old credentials
+                self._headers.clear()
+            encoding = headers.encoding
+            converted = self._headers[key] = CIMultiDictProxy(
+                CIMultiDict(
+                    (name.decode(encoding), value.decode(encoding))
+                    for name, value in key
+                    if name.lower() not in _BODY_HEADERS
+                )
+            )
+        return converted
+
+    def _client_timeout(self, timeout: dict[str, float | None] | None) -> aiohttp.ClientTimeout:
+        """httpx's ``timeout`` extension as aiohttp's timers: ``pool`` bounds the wait for a free
+        connection and the connect together, as aiohttp times it."""
+        timeout = timeout or {}
+        key = (timeout.get("connect"), timeout.get("read"), timeout.get("pool"))
+        client_timeout = self._timeouts.get(key)
+        if client_timeout is None:
+            client_timeout = self._timeouts[key] = aiohttp.ClientTimeout(
+                sock_connect=key[0], sock_read=key[1], connect=key[2]
+            )
+        return client_timeout
 
     def detach(self) -> None:
         """Drop the session without awaiting it (its loop may be gone); it holds no open connection when
