@@ -146,7 +146,7 @@ async def read_body(response: httpx.Response) -> bytes:
 
 
 def _identity(response: httpx.Response) -> bool:
-    return response.headers.get("content-encoding", "identity") == "identity"
+    return bool(response.headers.get("content-encoding", "identity") == "identity")
 
 
 def build_request(
