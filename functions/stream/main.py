@@ -10,8 +10,12 @@ from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finis
 
 import os
 
-from ob1_gateway.app import create_app
-from ob1_gateway.lambda_app import add_after_restore_route, lambda_app
+from ob1_gateway.lazy_openapi import import_fastapi
+
+import_fastapi()  # before anything imports FastAPI: its OpenAPI models wait for a document (see there)
+
+from ob1_gateway.app import create_app  # noqa: E402
+from ob1_gateway.lambda_app import add_after_restore_route, lambda_app  # noqa: E402
 
 gateway = create_app()
 add_after_restore_route(gateway, os.environ.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"))
