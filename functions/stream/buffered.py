@@ -9,4 +9,4 @@ import_fastapi()  # before anything imports FastAPI: its OpenAPI models wait for
 from ob1_gateway.app import create_app  # noqa: E402
 from ob1_gateway.lambda_app import mangum_handler  # noqa: E402
 
-handler = mangum_handler(create_app())
+handler = mangum_handler(create_app(stream_only=True))

@@ -17,6 +17,6 @@ import_fastapi()  # before anything imports FastAPI: its OpenAPI models wait for
 from ob1_gateway.app import create_app  # noqa: E402
 from ob1_gateway.lambda_app import add_after_restore_route, lambda_app  # noqa: E402
 
-gateway = create_app()
+gateway = create_app(stream_only=True)
 add_after_restore_route(gateway, os.environ.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"))
 app = lambda_app(gateway)
