@@ -2,9 +2,9 @@
 Mangum, without the Lambda Web Adapter, which sam local can neither download offline nor stream.
 Deployed stacks run ``run.sh`` behind the adapter instead."""
 
-from ob1_gateway.lazy_openapi import import_fastapi
+from ob1_gateway.cold_imports import lean_imports
 
-import_fastapi()  # before anything imports FastAPI: its OpenAPI models wait for a document (see there)
+lean_imports()  # before anything imports FastAPI or aiohttp: what they would build for nothing (see there)
 
 from ob1_gateway.app import create_app  # noqa: E402
 from ob1_gateway.lambda_app import mangum_handler  # noqa: E402

@@ -10,9 +10,9 @@ from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finis
 
 import os
 
-from ob1_gateway.lazy_openapi import import_fastapi
+from ob1_gateway.cold_imports import lean_imports
 
-import_fastapi()  # before anything imports FastAPI: its OpenAPI models wait for a document (see there)
+lean_imports()  # before anything imports FastAPI or aiohttp: what they would build for nothing (see there)
 
 from ob1_gateway.app import create_app  # noqa: E402
 from ob1_gateway.lambda_app import add_after_restore_route, lambda_app  # noqa: E402

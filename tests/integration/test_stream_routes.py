@@ -65,8 +65,8 @@ def test_the_stream_app_serves_them_and_nothing_buffered(tmp_path: Path, fake_ob
 
 PROGRAM = """
 import json, sys
-from ob1_gateway.lazy_openapi import import_fastapi
-import_fastapi()
+from ob1_gateway.cold_imports import lean_imports
+lean_imports()
 from ob1_gateway.app import create_app
 from ob1_gateway.settings import load_settings
 create_app(load_settings(home=sys.argv[1]), stream_only=True)
