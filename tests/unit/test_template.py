@@ -242,7 +242,9 @@ def test_stream_function_under_sam_local_needs_no_web_adapter(cfn: dict[str, Any
     assert props["Handler"] == "buffered.handler"
     assert len(props["Layers"]) == 1 and "LambdaAdapterLayer" not in json.dumps(props["Layers"])
     assert props["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == {"Ref": "AWS::NoValue"}
-    assert (REPO / "functions/stream/buffered.py").read_text().count("mangum_handler(create_app())") == 1
+    same_app = "create_app(stream_only=True)"  # the routes the template sends StreamFunction, as deployed
+    assert (REPO / "functions/stream/buffered.py").read_text().count(f"mangum_handler({same_app})") == 1
+    assert (REPO / "functions/stream/main.py").read_text().count(f"gateway = {same_app}") == 1
     assert load_template()["Parameters"]["LocalEmulation"]["Default"] == "false"
 
 
