@@ -20,7 +20,7 @@ from .stores.base import Backends
 from .upstream.token import OB1TokenManager
 
 # What API Gateway sends to StreamFunction (template.yaml: its Api events), and /health, the Web Adapter's
-# readiness check; tests/unit/test_stream_routes.py holds the two lists together.
+# readiness check; tests/integration/test_stream_routes.py holds the two lists together.
 STREAM_ROUTERS = (health.router, openai.router, anthropic.router, responses.router)
 
 
