@@ -5,8 +5,9 @@ path and the environment template.yaml gives the function: ``AWS_LAMBDA_FUNCTION
 Logger and Metrics take their Lambda paths), the aws backend (boto3; nothing is called at import, so
 nothing touches AWS) and the default ``OB1GW_TRACER=off`` (``on`` adds about 100 ms: the X-Ray SDK). The
 module's cumulative import time is read from the importtime report. That includes building the app at
-module scope (``create_app()``), which is what a Lambda init pays. Packages the Lambda layer does not
-ship (``NOT_IN_LAYER``) are hidden. The median of ``runs`` fresh processes is reported.
+module scope (``create_app()``), which is what a Lambda init pays. The process sees what the layer has
+(``bench.layer.layer_env``: packages it does not ship are hidden, ``shared/`` is precompiled). The
+median of ``runs`` fresh processes is reported.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.layer import layer_env
 from bench.stats import median
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,18 +33,6 @@ FUNCTION_NAMES = {
     "functions/stream/main.py": "StreamFunction",
     "functions/token_keeper/app.py": "TokenKeeperFunction",
 }
-# Not in the Lambda layer (shared/requirements.txt leaves the CLI's typer/rich out), but installed in a
-# dev venv: httpx imports its CLI (click, rich, pygments) when they are importable, so hide them to
-# measure what a Lambda cold start imports.
-NOT_IN_LAYER = ("typer", "rich", "click", "pygments")
-_HIDE = (
-    "import sys\n"
-    "class _Hide:\n"
-    "    def find_spec(self, name, path=None, target=None):\n"
-    f"        if name.split('.')[0] in {NOT_IN_LAYER!r}:\n"
-    "            raise ModuleNotFoundError(name)\n"
-    "sys.meta_path.insert(0, _Hide())\n"
-)
 _LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
 
 
@@ -73,19 +63,18 @@ def measure(runs: int = 3) -> dict[str, dict[str, object]]:
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "OB1GW_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "shared"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
             "POWERTOOLS_SERVICE_NAME": "bench",
             "POWERTOOLS_METRICS_NAMESPACE": "bench",
             "AWS_DEFAULT_REGION": "us-east-1",
-            "PYTHONDONTWRITEBYTECODE": "",
         }
+        env = layer_env(env, str(ROOT / "shared"))
         for label, (folder, module) in ENTRIES.items():
             times: list[float] = []
             report = ""
             error = None
             for _ in range(runs):
                 proc = subprocess.run(
-                    [sys.executable, "-X", "importtime", "-c", _HIDE + f"import {module}"],
+                    [sys.executable, "-X", "importtime", "-c", f"import {module}"],
                     cwd=ROOT / folder,
                     env={**env, "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAMES[label]},
                     capture_output=True,

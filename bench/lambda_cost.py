@@ -1,7 +1,8 @@
 """``python -m bench.lambda_cost``: what one streamed request costs the stream function, and the bill.
 
 Runs StreamFunction as deployed (``functions/stream/run.sh``: uvicorn on the app, the AWS backend on a
-moto server holding the template's table and secret, Powertools on as in Lambda) in front of the bench
+moto server holding the template's table and secret, Powertools on as in Lambda, only the packages the
+layer has and their bytecode: ``bench.layer``) in front of the bench
 upstream, then sends it ``--requests`` streamed ``POST /v1/messages`` one after another (a Lambda
 execution environment serves one request at a time). Measured on the process: CPU time and wall time of
 init (spawn until ``/health`` answers, what LWA waits for), CPU time per request, peak RSS.
@@ -25,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from bench.__main__ import ANTHROPIC_BODY, ROOT, cpu_ticks, free_port, log, rss_mb, start_upstream, stop
+from bench.layer import layer_env
 from bench.stats import markdown_table, median
 
 LAMBDA_GB_SECOND = 0.0000166667
@@ -91,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
             "AWS_LAMBDA_FUNCTION_NAME": "StreamFunction",
             "POWERTOOLS_SERVICE_NAME": "ob1-gateway",
             "OB1GW_LOG_LEVEL": "WARNING",
-            "PYTHONPATH": str(ROOT / "shared"),
         }
+        env = layer_env(env, str(ROOT / "shared"))  # only what the layer has, precompiled
         proc, base, init_wall, init_cpu = start_stream_function(env)
         headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
         with httpx.Client(timeout=60) as client:

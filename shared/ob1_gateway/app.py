@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from . import __version__, observability
-from .api import anthropic, health, metrics, openai, responses, usage
+from .api import anthropic, health, openai, responses
 from .api.errors import install_error_handlers
 from .api.request_log import RequestListener, RequestLog
 from .backends import build_backends
@@ -19,8 +19,26 @@ from .settings import Settings, get_settings
 from .stores.base import Backends
 from .upstream.token import OB1TokenManager
 
+# What API Gateway sends to StreamFunction (template.yaml: its Api events), and /health, the Web Adapter's
+# readiness check; tests/integration/test_stream_routes.py holds the two lists together.
+STREAM_ROUTERS = (health.router, openai.router, anthropic.router, responses.router)
 
-def create_app(settings: Settings | None = None, backends: Backends | None = None) -> FastAPI:
+
+def _routers(stream_only: bool) -> tuple[APIRouter, ...]:
+    if stream_only:
+        return STREAM_ROUTERS
+    from .api import count_tokens, metrics, models, responses_extra, usage
+
+    buffered = (models.router, count_tokens.router, responses_extra.router, usage.router, metrics.router)
+    return STREAM_ROUTERS + buffered
+
+
+def create_app(
+    settings: Settings | None = None, backends: Backends | None = None, *, stream_only: bool = False
+) -> FastAPI:
+    """The gateway's app. ``stream_only`` (StreamFunction): only the routes API Gateway sends there and
+    ``/health``, and no OpenAPI document; the other routes' modules are not even imported (a cold start
+    pays for each route it builds)."""
     settings = settings or get_settings()
     observability.setup(settings)
     gateway = build_gateway(settings, backends or build_backends(settings))
@@ -43,7 +61,8 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     # the check alone (is an OTel provider configured?) read os.environ on every request, ~3 % of the CPU
     # at 750 requests in flight (bench/README.md, "Why aiohttp").
     off = TelemetryConfig(tracing=False, metrics=False, logs=False)
-    app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan, telemetry=off)
+    openapi_url = None if stream_only else "/openapi.json"
+    app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan, telemetry=off, openapi_url=openapi_url)
     app.state.gateway = gateway
     app.state.budgets = budgets
     if settings.metrics_token is not None:
@@ -58,6 +77,6 @@ def create_app(settings: Settings | None = None, backends: Backends | None = Non
     install_error_handlers(app)
     app.add_middleware(RequestLog, listeners=request_listeners)
     observability.install(app)
-    for module in (health, openai, anthropic, responses, usage, metrics):
-        app.include_router(module.router)
+    for router in _routers(stream_only):
+        app.include_router(router)
     return app

@@ -186,3 +186,35 @@ def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None
             for key in [None, "k1"]:
                 kwargs = dict(group_by=group_by, key_id=key, **window)
                 assert backends.usage_store.totals(**kwargs) == local.totals(**kwargs), kwargs
+
+
+def _members(shape: object) -> list[tuple[str, str, str]] | None:
+    """A structure's members in order, by name, shape name and type (shapes compare by identity)."""
+    if shape is None:
+        return None
+    return [(name, member.name, member.type_name) for name, member in shape.members.items()]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("service", ["dynamodb", "secretsmanager", "s3"])
+def test_clients_load_the_models_botocore_would(service: str) -> None:
+    """``aws_client``'s loader (plain-dict parsing, no scan of botocore's data folders) gives each client the
+    same operations, request and response shapes and endpoint as botocore's stock loader."""
+    import botocore.session
+    from ob1_gateway.stores.aws import aws_client
+
+    ours = aws_client(service, region_name="us-east-1").meta
+    stock = botocore.session.Session().create_client(service, region_name="us-east-1").meta
+    assert ours.service_model.operation_names == stock.service_model.operation_names
+    for name in ours.service_model.operation_names:
+        mine, theirs = ours.service_model.operation_model(name), stock.service_model.operation_model(name)
+        assert _members(mine.input_shape) == _members(theirs.input_shape)
+        assert _members(mine.output_shape) == _members(theirs.output_shape)
+    assert ours.endpoint_url == stock.endpoint_url
+
+
+def test_an_unknown_service_is_botocores_own_error() -> None:
+    from botocore.exceptions import UnknownServiceError
+    from ob1_gateway.stores.aws import aws_client
+
+    with pytest.raises(UnknownServiceError, match="dynamodbx"):
+        aws_client("dynamodbx", region_name="us-east-1")

@@ -108,7 +108,8 @@ def test_chat_routes_stream_from_stream_function(cfn: dict[str, Any]) -> None:
         integration = routes[route]
         assert integration["type"] == "aws_proxy"
         assert integration["responseTransferMode"] == "STREAM", route
-        assert "/2021-11-15/functions/${StreamFunction.Arn}/response-streaming-invocations" in _uri(integration)
+        # the `live` alias, whether or not StreamSnapStart publishes its versions with a snapshot
+        assert "/2021-11-15/functions/${StreamFunctionAliaslive}/response-streaming-invocations" in _uri(integration)
         assert integration["timeoutInMillis"] == 900000  # streamed responses may run 15 minutes
 
 
@@ -124,12 +125,37 @@ def test_buffered_routes_go_to_mangum_function(cfn: dict[str, Any]) -> None:
 def test_api_function_restores_from_a_snapshot(cfn: dict[str, Any]) -> None:
     functions = _of_type(cfn, "AWS::Lambda::Function")
     assert functions["ApiFunction"]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
-    (alias,) = _of_type(cfn, "AWS::Lambda::Alias").values()
+    alias = _of_type(cfn, "AWS::Lambda::Alias")["ApiFunctionAliaslive"]
     assert alias["Properties"]["Name"] == "live"
     permitted = [p["Properties"]["FunctionName"] for p in _of_type(cfn, "AWS::Lambda::Permission").values()]
     assert {"Ref": "ApiFunctionAliaslive"} in permitted, "API Gateway may invoke the alias"
     handler = (REPO / "functions" / "api" / "app.py").read_text()
     assert "register_snapstart_hooks(app)" in handler, "restored copies reseed and get fresh pools"
+
+
+def test_stream_snapstart_is_off_by_default_and_a_switch(cfn: dict[str, Any], tmp_path: Path) -> None:
+    """StreamSnapStart (not verified on a deployed stack): off, StreamFunction initialises as before; on,
+    published versions get a snapshot and the adapter is told the after-restore path main.py serves."""
+    assert load_template()["Parameters"]["StreamSnapStart"]["Default"] == "off"
+    alias = _of_type(cfn, "AWS::Lambda::Alias")["StreamFunctionAliaslive"]
+    assert alias["Properties"]["Name"] == "live"
+    permitted = [p["Properties"]["FunctionName"] for p in _of_type(cfn, "AWS::Lambda::Permission").values()]
+    assert {"Ref": "StreamFunctionAliaslive"} in permitted, "API Gateway may invoke the alias"
+    for value, apply_on, hook in (("off", "None", None), ("on", "PublishedVersions", "/_lwa/after-restore")):
+        props = deployed(cfn, StreamSnapStart=value)["StreamFunction"]["Properties"]
+        assert props["SnapStart"] == {"ApplyOn": apply_on}, value
+        variables = props["Environment"]["Variables"]
+        assert variables.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", {"Ref": "AWS::NoValue"}) == (
+            hook or {"Ref": "AWS::NoValue"}
+        ), value
+    main = (REPO / "functions" / "stream" / "main.py").read_text()
+    assert 'add_after_restore_route(gateway, os.environ.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"))' in main
+    from cfnlint.api import lint_file
+
+    path = tmp_path / "template.json"
+    path.write_text(json.dumps(_with_defaults({"StreamSnapStart": "on"})))
+    matches = lint_file(path)
+    assert not matches, "\n".join(str(m) for m in matches)
 
 
 def test_api_is_regional_with_invoke_permissions(cfn: dict[str, Any]) -> None:
@@ -242,7 +268,9 @@ def test_stream_function_under_sam_local_needs_no_web_adapter(cfn: dict[str, Any
     assert props["Handler"] == "buffered.handler"
     assert len(props["Layers"]) == 1 and "LambdaAdapterLayer" not in json.dumps(props["Layers"])
     assert props["Environment"]["Variables"]["AWS_LAMBDA_EXEC_WRAPPER"] == {"Ref": "AWS::NoValue"}
-    assert (REPO / "functions/stream/buffered.py").read_text().count("mangum_handler(create_app())") == 1
+    same_app = "create_app(stream_only=True)"  # the routes the template sends StreamFunction, as deployed
+    assert (REPO / "functions/stream/buffered.py").read_text().count(f"mangum_handler({same_app})") == 1
+    assert (REPO / "functions/stream/main.py").read_text().count(f"gateway = {same_app}") == 1
     assert load_template()["Parameters"]["LocalEmulation"]["Default"] == "false"
 
 

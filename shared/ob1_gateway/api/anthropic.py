@@ -1,5 +1,6 @@
-"""Anthropic ingress: ``POST /v1/messages`` (stream and not) and ``POST /v1/messages/count_tokens``,
-translated to and from upstream chat completions by the shared translator."""
+"""Anthropic ingress: ``POST /v1/messages`` (stream and not), translated to and from upstream chat
+completions by the shared translator. (``count_tokens`` is in count_tokens.py: the stream function
+serves only this route of the two, see ``app.STREAM_ROUTERS``.)"""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from ..stores.base import KeyRecord
 from ..translate.anthropic_in import anthropic_to_chat
 from ..translate.anthropic_out import chat_to_anthropic
 from ..translate.anthropic_stream import AnthropicStream
-from ..translate.schema import AnthropicCountTokensRequest, AnthropicMessagesRequest, requested_model
+from ..translate.schema import AnthropicMessagesRequest, requested_model
 from ..translate.sse import encode_sse
 from ..translate.token_count import estimate_input_tokens
 from ..upstream.catalog import Model
 from .body import json_body, read_json_object
 from .budget import within_budget
-from .deps import caller, gateway, resolve_model
+from .deps import gateway, resolve_model
 from .pipeline import complete_chat
 
 router = APIRouter()
@@ -32,30 +33,18 @@ def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex[:24]
 
 
-async def _model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> Model:
+async def model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> Model:
     """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
     requested = requested_model(body)
     validate = lambda: anthropic_to_chat(body, upstream_model=requested)  # noqa: E731
     return await resolve_model(gateway(request), requested, key, validate=validate)
 
 
-@router.post("/v1/messages/count_tokens", openapi_extra=json_body(AnthropicCountTokensRequest))
-async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JSONResponse:
-    """A local estimate (see ``estimate_input_tokens``): no upstream call and no cost. The body is
-    validated and translated exactly as ``/v1/messages`` would (it has no ``max_tokens`` of its own)."""
-    gw = gateway(request)
-    body = await read_json_object(request, gw.settings)
-    as_message = {**body, "max_tokens": 1}
-    model = await _model_for(request, as_message, key)
-    anthropic_to_chat(as_message, upstream_model=model.id, limits=model.limits)
-    return JSONResponse({"input_tokens": estimate_input_tokens(body)})
-
-
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(AnthropicMessagesRequest))
 async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
-    model = await _model_for(request, body, key)
+    model = await model_for(request, body, key)
     plan = anthropic_to_chat(body, upstream_model=model.id, limits=model.limits)
 
     def stream() -> AnthropicStream:
