@@ -24,6 +24,7 @@ def main() -> None:
     p.add_argument("route", nargs="?", default="messages", choices=["chat", "messages", "messages-stream"])
     p.add_argument("--seconds", type=float, default=8)
     p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument("--gil", action="store_true", help="sample only the thread holding the GIL (Python's CPU)")
     p.add_argument("--delay", type=float, default=0.0, help="the mock model's answer time (sustained load)")
     args = p.parse_args()
     out_dir = ROOT / "bench" / "results"
@@ -66,6 +67,7 @@ def main() -> None:
                 "-o",
                 str(raw),
                 "--nonblocking",
+                *(["--gil"] if args.gil else []),
             ],
             check=True,
             capture_output=True,

@@ -296,5 +296,7 @@ def lambda_handler(handler: Any) -> Any:
 
 
 def install(app: FastAPI) -> None:
-    """Add the middleware (a no-op per request while Powertools is off)."""
-    app.add_middleware(ObservabilityMiddleware)
+    """Add the middleware when Powertools is on (``setup`` has run): off, it would be one more layer on
+    every message of every stream for nothing."""
+    if _state.enabled:
+        app.add_middleware(ObservabilityMiddleware)

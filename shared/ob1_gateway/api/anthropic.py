@@ -8,7 +8,7 @@ import uuid
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
@@ -41,7 +41,8 @@ async def model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> M
 
 
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(AnthropicMessagesRequest))
-async def messages(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
+async def messages(request: Request) -> JSONResponse | StreamingResponse:
+    key = await within_budget(request)
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     model = await model_for(request, body, key)

@@ -1,4 +1,6 @@
-"""``within_budget``: the ``caller`` dependency plus the key's monthly budget, for routes that spend.
+"""``within_budget``: the caller's key (``caller``) within its monthly budget, for routes that spend. The
+spending routes call it first thing rather than declaring it a FastAPI dependency: resolving dependencies
+was ~9 % of the CPU of a request (bench/README.md, "CPU per request").
 
 Over budget is a 429 in the API's own error shape (Anthropic under /v1/messages, OpenAI elsewhere)
 stating the budget and this month's spend, with ``x-should-retry: false`` so the official SDKs do not
@@ -7,7 +9,7 @@ retry a refusal that lasts until the month ends or an admin raises the budget.
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from ..budgets import BudgetExceeded, BudgetGuard
 from ..stores.base import KeyRecord
@@ -19,7 +21,8 @@ def budget_guard(request: Request) -> BudgetGuard | None:
     return getattr(request.app.state, "budgets", None)
 
 
-async def within_budget(request: Request, key: KeyRecord = Depends(caller)) -> KeyRecord:
+async def within_budget(request: Request) -> KeyRecord:
+    key = await caller(request)
     guard = budget_guard(request)
     if guard is None or key.budget_usd is None:
         return key

@@ -33,7 +33,7 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     """Admit the request under its key's rate limits (429 otherwise) and start metering it. From here on
     the request ends in exactly one usage record, which also frees what the admission took."""
     meter = RequestMeter(
-        request_id=new_request_id(), key_id=key.key_id, route=request.url.path, stream=stream, key_name=key.name
+        request_id=new_request_id(), key_id=key.key_id, route=request.scope["path"], stream=stream, key_name=key.name
     )
     budgets: BudgetGuard | None = getattr(request.app.state, "budgets", None)
     if budgets is not None and key.budget_usd is not None:
@@ -41,7 +41,7 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     try:
         await gateway(request).limiter.admit(key, meter.request_id)
     except RateLimited as exc:
-        raise rate_limited_error(speaks_anthropic(request.url.path, request.headers), exc) from None
+        raise rate_limited_error(speaks_anthropic(request.scope["path"], request.headers), exc) from None
     remember_request_id(request, meter.request_id)
     return meter
 

@@ -1,29 +1,24 @@
 """Errors rendered in the calling API's own shape (``speaks_anthropic``): Anthropic's under /v1/messages
 and for an Anthropic client anywhere else (/v1/models…, a route that does not exist), OpenAI's otherwise.
 
-Unexpected exceptions are caught by ``CatchAllMiddleware`` (inside Starlette's ``ServerErrorMiddleware``),
+Unexpected exceptions are caught by ``RequestLog`` (request_log.py, inside Starlette's ``ServerErrorMiddleware``),
 so the client always gets a 500 in the API's shape — never a dropped connection, never a traceback —
 and the exception is logged once (through the redacting log filter) instead of being re-raised.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..redaction import install_redaction
 from ..translate.errors import anthropic_error_body, openai_error_body
 from ..translate.invalid import InvalidRequest
 from .unsupported import unsupported_feature
-
-log = logging.getLogger("ob1_gateway.errors")
 
 
 class ApiError(Exception):
@@ -67,39 +62,10 @@ def error_response(path: str, headers: Mapping[str, str], error: ApiError) -> JS
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 
-class CatchAllMiddleware:
-    """Turn an exception that escaped every handler into a 500 in the API's shape (before the response
-    started) or a cut-short response (after), logging it without re-raising."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            log.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc)
-            if not started:
-                error = ApiError(500, "internal gateway error")
-                await error_response(scope.get("path", ""), Headers(scope=scope), error)(scope, receive, send)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     # Every error path logs, and every deployment (ob1gw serve, Mangum, LWA + uvicorn) builds its app
     # through here: make sure no log line can carry a secret, whoever configured the handlers.
     install_redaction()
-    app.add_middleware(CatchAllMiddleware)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:

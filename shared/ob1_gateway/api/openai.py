@@ -7,10 +7,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..stores.base import KeyRecord
 from ..translate.chat_stream import ChatPassthrough
 from ..translate.schema import ChatCompletionsRequest, validate
 from ..translate.usage import Usage, usage_from_openai
@@ -24,9 +23,8 @@ router = APIRouter()
 
 
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionsRequest))
-async def chat_completions(
-    request: Request, key: KeyRecord = Depends(within_budget)
-) -> JSONResponse | StreamingResponse:
+async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
+    key = await within_budget(request)
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     validate(ChatCompletionsRequest, body)  # a bad body: 400 before a 404 for its model

@@ -14,15 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from starlette.datastructures import Headers
+
+from .errors import ApiError, error_response
 from .request_id import metered_request_id, new_request_id
 
 __all__ = ["RequestLog", "UnmeteredRequest", "route_label"]
 
 log = logging.getLogger("ob1_gateway.requests")
+log_unhandled = logging.getLogger("ob1_gateway.errors")  # where these were always logged
 
 _QUIET = frozenset({"/health", "/metrics"})  # probes and scrapes: not logged when they succeed
 _ERROR_BODY_LIMIT = 16_384  # an error body is a small JSON object; never buffer more than this
@@ -70,8 +74,9 @@ def reason_of(body: bytes) -> str:
 
 
 class RequestLog:
-    """ASGI middleware: the request-id headers on every response, and an unmetered request's log line
-    and metric event."""
+    """ASGI middleware: the request-id headers on every response, an unmetered request's log line and
+    metric event, and the last resort for an exception that escaped every handler (one middleware, so one
+    ``send`` wrapper for each message of a stream instead of one per job)."""
 
     def __init__(self, app: Any, listeners: Sequence[RequestListener] = ()) -> None:
         self.app = app
@@ -86,7 +91,7 @@ class RequestLog:
         status = 0
         error_body = bytearray()
 
-        async def send_with_id(message: dict[str, Any]) -> None:
+        async def send_with_id(message: MutableMapping[str, Any]) -> None:
             nonlocal fresh_id, status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
@@ -106,6 +111,13 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:  # escaped every handler: a 500 in the API's shape, logged, never re-raised
+            log_unhandled.error(
+                "unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc
+            )
+            if not status:  # else the response was already started: it is cut short
+                error = ApiError(500, "internal gateway error")
+                await error_response(scope.get("path", ""), Headers(scope=scope), error)(scope, receive, send_with_id)
         finally:
             if fresh_id and not (status < 400 and scope.get("path") in _QUIET):
                 self._observe(scope, fresh_id, status, bytes(error_body), started)

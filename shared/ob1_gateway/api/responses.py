@@ -9,7 +9,7 @@ import logging
 import time
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..stores.base import KeyRecord
@@ -38,7 +38,8 @@ def response_state(request: Request) -> ResponseState:
 
 
 @router.post("/v1/responses", response_model=None, openapi_extra=json_body(ResponsesRequest))
-async def responses(request: Request, key: KeyRecord = Depends(within_budget)) -> JSONResponse | StreamingResponse:
+async def responses(request: Request) -> JSONResponse | StreamingResponse:
+    key = await within_budget(request)
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     state = response_state(request)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import json
 import logging
 import time
@@ -111,6 +112,7 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=8)  # per request otherwise; a credential changes every few minutes at most
 def credential_parts(authorization: str) -> tuple[str, ...]:
     """The header value and its pieces worth scrubbing: the value after ``Bearer`` and the token before
     the ``:<organization>`` suffix (short pieces such as an org id are not secrets)."""
