@@ -43,6 +43,10 @@ def _too_deep(data: Any, limit: int) -> bool:
     return False
 
 
+# Made once: ``json.loads`` with an option builds a new decoder on every call.
+_STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 async def read_json_object(request: Request, settings: Settings) -> dict[str, Any]:
     """The body as a JSON object, or the API's 4xx: too large (413), not JSON (415/400), not received
     within ``body_timeout_seconds`` (408: a client that trickles its body cannot hold the server)."""
@@ -64,7 +68,7 @@ async def read_json_object(request: Request, settings: Settings) -> dict[str, An
         raise ApiError(408, f"request body not received within {settings.body_timeout_seconds:g} s") from None
     raw = bytes(body)
     try:
-        data = json.loads(raw, parse_constant=_reject_constant)
+        data = _STRICT.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except (ValueError, RecursionError):
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):

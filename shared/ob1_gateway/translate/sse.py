@@ -9,9 +9,10 @@ and unknown fields are ignored.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from .json_codec import COMPACT_UTF8
 
 __all__ = ["Event", "SSEDecoder", "SSEEvent", "encode_sse"]
 
@@ -107,7 +108,7 @@ def encode_sse(event: str | None, data: str | dict[str, Any]) -> bytes:
     """One SSE frame. Dicts become compact JSON; a string with newlines becomes several ``data`` lines
     (so the receiver's join restores it exactly)."""
     if not isinstance(data, str):
-        data = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        data = COMPACT_UTF8.encode(data)
     body = "data: " + data.replace("\r\n", "\n").replace("\n", "\ndata: ") + "\n\n"
     if event is not None:
         body = f"event: {event}\n" + body

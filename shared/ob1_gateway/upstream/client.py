@@ -48,6 +48,7 @@ import httpx
 from ..backoff import backoff_delays
 from ..settings import Settings
 from ..translate.errors import chunk_error, upstream_error_message
+from ..translate.json_codec import COMPACT
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder
 from .http import (
@@ -373,7 +374,7 @@ class UpstreamClient:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
             raise UpstreamError(503, str(exc)) from None
-        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        content = None if body is None else COMPACT.encode(body).encode()
         refreshed = False
         retries = 0
         delays = backoff_delays(self.settings.retry_backoff_seconds, self.settings.retry_max_wait_seconds)
