@@ -5,7 +5,7 @@ as soon as the last streamed byte is out. Powertools is set up by ``create_app``
 the environment): there is no Lambda handler to decorate under LWA, so the app's observability
 middleware takes the correlation id from LWA's ``x-amzn-request-context`` header and the X-Ray trace
 from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finishes. With SnapStart on
-(``StreamSnapStartAlias``), the adapter calls the after-restore path in each restored copy.
+(``StreamSnapStart``), the adapter calls the after-restore path in each restored copy.
 """
 
 import os

@@ -72,7 +72,7 @@ def after_restore(app: Any) -> None:
 
 
 def add_after_restore_route(app: Any, path: str | None) -> bool:
-    """StreamFunction with SnapStart (template parameter ``StreamSnapStartAlias``): the Web Adapter (1.1.0
+    """StreamFunction with SnapStart (template parameter ``StreamSnapStart``): the Web Adapter (1.1.0
     and later) calls ``AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`` after each restore, before it re-checks
     readiness, so ``after_restore`` runs there (the Python runtime's hooks are not this process's: LWA
     is). The adapter answers 403 to outside requests for a hook path, and API Gateway routes only the

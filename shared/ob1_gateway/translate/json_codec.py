@@ -8,5 +8,5 @@ import json
 
 # Compact, ASCII-only: what is sent upstream.
 COMPACT = json.JSONEncoder(separators=(",", ":"))
-# Compact, UTF-8 as is: what is sent to a client (SSE events, stored bodies).
+# Compact, UTF-8 as is: what is sent to a client (SSE events) and what the translator writes into fields.
 COMPACT_UTF8 = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

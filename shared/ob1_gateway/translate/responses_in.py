@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .invalid import InvalidRequest
+from .json_codec import COMPACT_UTF8
 from .responses_items import ItemIds, new_response_id
 from .responses_tools import ResponsesTools
 from .schema import ResponsesRequest, validate
@@ -69,7 +70,7 @@ class ResponsesPlan:
 
 def encode_reasoning(details: list[dict[str, Any]]) -> str:
     """Opaque ``encrypted_content`` carrying upstream ``reasoning_details`` for replay on the next turn."""
-    raw = json.dumps(details, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    raw = COMPACT_UTF8.encode(details).encode("utf-8")
     return ENCRYPTED_PREFIX + base64.urlsafe_b64encode(raw).decode("ascii")
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .invalid import InvalidRequest
+from .json_codec import COMPACT_UTF8
 from .tool_names import ToolNameMap
 
 __all__ = ["SHELL_PARAMETERS", "CallKind", "ResponsesTools"]
@@ -171,7 +172,7 @@ class ResponsesTools:
             raw = item.get("action")
             action: dict[str, Any] = raw if isinstance(raw, dict) else {}
             args = {k: v for k, v in action.items() if k != "type"}
-            return call_id, "local_shell", json.dumps(args, separators=(",", ":"), ensure_ascii=False)
+            return call_id, "local_shell", COMPACT_UTF8.encode(args)
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise InvalidRequest(f"{path}.name: field required", f"{path}.name")
@@ -184,7 +185,7 @@ class ResponsesTools:
         else:
             arguments = item.get("arguments", "")
             if isinstance(arguments, dict):
-                arguments = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False)
+                arguments = COMPACT_UTF8.encode(arguments)
             if not isinstance(arguments, str):
                 raise InvalidRequest(f"{path}.arguments: must be a string", f"{path}.arguments")
         return call_id, self.upstream_name(name, namespace), arguments

@@ -405,7 +405,7 @@ class UpstreamClient:
                     return response, secrets
                 try:
                     async with asyncio.timeout(self.settings.connect_timeout):  # an error body is small
-                        raw = await response.aread()
+                        raw = await read_body(response)
                 except FAULTS:
                     raw = b""
                 finally:

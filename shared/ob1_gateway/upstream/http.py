@@ -23,7 +23,8 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 # What the wire can raise: httpx's transport errors, and those of aiohttp that httpx-aiohttp passes on
 # unmapped (the parser's own when aiohttp runs without its C extensions, a response that is not HTTP).
-WIRE_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, aiohttp.ClientError, HttpProcessingError)
+_AIOHTTP_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, HttpProcessingError)
+WIRE_ERRORS: tuple[type[Exception], ...] = (httpx.TransportError, *_AIOHTTP_ERRORS)
 # ... or a timer (``asyncio.timeout`` around a call): everything a request can end with but an answer.
 FAULTS: tuple[type[Exception], ...] = (TimeoutError, *WIRE_ERRORS)
 
@@ -107,7 +108,7 @@ class _Body(httpx.AsyncByteStream):
         try:
             async for raw in content.iter_any():
                 yield raw
-        except (aiohttp.ClientError, HttpProcessingError):
+        except _AIOHTTP_ERRORS:
             buffered = list(getattr(content, "_buffer", ()))
             if buffered:
                 buffered[0] = buffered[0][getattr(content, "_buffer_offset", 0) :]

@@ -15,7 +15,7 @@ import httpx
 
 from ..settings import Settings
 from ..stores.base import OB1Token
-from .http import FAULTS, Transport, env_proxy, is_timeout, timeouts, transport_fault
+from .http import FAULTS, Transport, env_proxy, is_timeout, read_body, timeouts, transport_fault
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_LIFETIME = 3600.0
@@ -122,7 +122,7 @@ class WorkOSClient:
             async with asyncio.timeout(30.0):
                 response = await transport.handle_async_request(request)
                 try:
-                    status, raw = response.status_code, await response.aread()
+                    status, raw = response.status_code, await read_body(response)
                 finally:
                     await response.aclose()
         except FAULTS as exc:
