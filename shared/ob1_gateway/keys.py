@@ -78,9 +78,10 @@ def secret_matches(record: KeyRecord, secret: str, now: float | None = None) -> 
     return hmac.compare_digest(previous, presented)
 
 
-def model_allowed(policy: KeyPolicy, *names: str) -> bool:
-    """True when the key may use a model known by any of ``names`` (requested id, upstream id)."""
-    return not policy.models or any(fnmatch.fnmatchcase(n, p) for n in names for p in policy.models)
+def model_allowed(policy: KeyPolicy, upstream_id: str) -> bool:
+    """True when the key may use the upstream model ``upstream_id``: the id that is served, never the name
+    asked for, so no alias, normalisation or family fallback can reach past the key's patterns."""
+    return not policy.models or any(fnmatch.fnmatchcase(upstream_id, p) for p in policy.models)
 
 
 def expired(policy: KeyPolicy, now: float | None = None) -> bool:

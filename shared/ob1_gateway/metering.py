@@ -40,6 +40,7 @@ class RequestMeter:
     estimate_input: Callable[[], int] | None = None
     # The share of the key's monthly budget used once a cost (micro-USD) counts (BudgetGuard.share_after).
     budget_share: Callable[[int], float | None] | None = None
+    recorded: bool = False  # its one record is made: nothing else may record it (api/settlement.py)
 
     def mark_first_byte(self) -> None:
         """Note the first upstream chunk (later calls keep the first time)."""
@@ -60,6 +61,7 @@ class RequestMeter:
     ) -> UsageRecord:
         """The request's record; called once, when the request ends. ``estimated``: ``usage`` is the
         gateway's estimate (``left_stream_usage``), priced as usual."""
+        self.recorded = True
         cost_micros = to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model)))
         share = self.budget_share(cost_micros) if self.budget_share is not None else None
         record = UsageRecord(

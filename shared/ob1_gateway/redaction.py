@@ -1,5 +1,8 @@
 """Scrub secrets (caller keys, bearer tokens, JWTs, refresh tokens) from any text bound for a log,
-with the same ``redact`` that cleans upstream error text shown to callers (``translate/redact.py``).
+with the same ``redact`` that cleans upstream error text shown to callers (``translate/redact.py``), and
+escape control characters in it (a client's CR/LF in a path or a field must not start a forged line).
+Every part of a record is cleaned: its message, arguments and structured extras (the usage and request
+records that Powertools renders as JSON on AWS), its traceback and stack text.
 
 ``install_redaction()`` scrubs at two places, so no handler configured before or after it (uvicorn
 configures its own, with ``propagate = False``) can print a secret:
@@ -12,15 +15,46 @@ configures its own, with ``propagate = False``) can print a secret:
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from .translate.redact import redact
 
-__all__ = ["RedactingFilter", "install_redaction", "redact", "scrub_record"]
+__all__ = ["RedactingFilter", "clean_text", "install_redaction", "redact", "scrub_record"]
+
+# C0 and C1 controls, DEL and the Unicode line/paragraph separators: anything a log viewer may break on.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_LINE_BREAK = re.compile(r"[\n\r\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Every attribute a plain LogRecord has: anything else on a record is a structured extra.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_MAX_DEPTH = 8
+
+
+def _escape(match: re.Match[str]) -> str:
+    return ascii(match.group())[1:-1]
+
+
+def clean_text(text: str, *, keep_newlines: bool = False) -> str:
+    """``text`` fit for one log line: secrets redacted, control characters escaped (``\\n``, ``\\x00``).
+    ``keep_newlines``: a message the gateway wrote itself may span lines (a traceback's text)."""
+    text = redact(text)
+    return (_CONTROL if keep_newlines else _LINE_BREAK).sub(_escape, text)
+
+
+def _clean_value(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return clean_text(value)
+    if depth >= _MAX_DEPTH:
+        return value
+    if isinstance(value, dict):
+        return {(clean_text(k) if isinstance(k, str) else k): _clean_value(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_clean_value(v, depth + 1) for v in value)
+    return value
 
 
 def _redact_arg(value: Any) -> Any:
-    return redact(value) if isinstance(value, str) else value
+    return clean_text(value) if isinstance(value, str) else value
 
 
 def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
@@ -28,7 +62,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     ``record.args`` (uvicorn's access log) keep working; a secret inside any other argument collapses
     the message to its redacted text."""
     if isinstance(record.msg, str):
-        record.msg = redact(record.msg)
+        record.msg = clean_text(record.msg)
     if isinstance(record.args, tuple):
         record.args = tuple(_redact_arg(a) for a in record.args)
     elif isinstance(record.args, dict):
@@ -39,9 +73,12 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
         except Exception:  # a malformed logging call: logging reports it itself
             message = None
         if message is not None:
-            cleaned = redact(message)
+            cleaned = clean_text(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
+    for name, value in record.__dict__.items():
+        if name not in _STANDARD and isinstance(value, str | dict | list | tuple):
+            record.__dict__[name] = _clean_value(value)
     if record.exc_info and record.exc_info[1] is not None and not getattr(record.exc_info[1], "_ob1_redacted", False):
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         record.exc_info = _redacted_exc_info(record.exc_info)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
 OB1_UPSTREAM_URL = "https://dashboard.openblocklabs.com/api/v1"
@@ -42,6 +42,15 @@ class Settings(BaseSettings):
         default=True,
         description="An unknown Claude version is served by the newest model of its family (named in the "
         "x-ob1gw-model header); off: it is a 404 naming the nearest models.",
+    )
+    chat_allowed_fields: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="OpenRouter routing and paid fields a /v1/chat/completions caller may set (comma-separated: "
+        "models, provider, route, plugins, transforms, debug, web_search_options); refused by name otherwise. "
+        "An allowed models list is checked against the key's models entry by entry.",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve /docs, /redoc and /openapi.json (off: they answer 404, as on AWS)."
     )
     models_ttl_seconds: float = Field(default=300.0, gt=0)
     pricing: dict[str, dict[str, float]] = Field(
@@ -155,6 +164,20 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("chat_allowed_fields", mode="before")
+    @classmethod
+    def _field_names(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        from .translate.chat_fields import ADMIN_FIELDS
+
+        names = frozenset(n.strip() for n in value.split(",") if n.strip())
+        unknown = sorted(names - ADMIN_FIELDS)
+        if unknown:
+            known = ", ".join(sorted(ADMIN_FIELDS))
+            raise ValueError(f"not an admin-only field: {', '.join(unknown)} (one of {known})")
+        return names
 
     @field_validator("home")
     @classmethod

@@ -11,48 +11,120 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
+from itertools import accumulate
 from typing import Any
 
 from fastapi import Request
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
 from ..settings import Settings
 from ..translate.schema import openapi_schema
 from .errors import ApiError
 
 MAX_DEPTH = 128
+# What one body may hold outside its strings: JSON objects and arrays, and values (commas). A real
+# conversation stays far below (bench/README.md, "Bounded work before admission"); the parse of a body at
+# these bounds takes milliseconds, where 16 MB of ``[{},{},…]`` took seconds and 0.5 GB of memory.
+MAX_CONTAINERS = 200_000
+MAX_VALUES = 500_000
 # A lone surrogate can only come from a \uD800-\uDFFF escape or from CESU-style bytes (ED A0..BF ..).
 _MAYBE_SURROGATE = re.compile(rb"\\[uU][dD][89a-fA-F][0-9a-fA-F]{2}|\xed[\xa0-\xbf]")
+_STRING = re.compile(rb'"[^"]*"')  # once escapes are gone (see _structure), a string has no quote inside
+# A number that may not fit a double or an int64: an exponent of three digits, or 19 digits or more.
+_BIG_NUMBER = re.compile(rb"[eE][+-]?0*[0-9]{3}|[0-9]{19}")
+_FIELD_BEFORE = re.compile(rb'"([A-Za-z0-9_.-]{1,64})"\s*:\s*\[?\s*$')
+_DEPTH_STEP = [0] * 256
+for _open, _close in (b"[]", b"{}"):
+    _DEPTH_STEP[_open], _DEPTH_STEP[_close] = 1, -1
+
+
+class _NumberOutOfRange(ValueError):
+    def __init__(self, literal: str) -> None:
+        super().__init__(literal)
+        self.literal = literal
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def _too_deep(data: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if depth > limit:
-            return True
-        if isinstance(value, dict):
-            stack.extend((v, depth + 1) for v in value.values() if isinstance(v, dict | list))
-        elif isinstance(value, list):
-            stack.extend((v, depth + 1) for v in value if isinstance(v, dict | list))
-    return False
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NumberOutOfRange(text)
+    return value
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise _NumberOutOfRange(text)
+    return value
+
+
+def _structure(raw: bytes) -> bytes:
+    """The body's JSON with every string emptied: escapes dropped (``\\\\`` pairs first, then ``\\"``),
+    so each string is a plain quoted run. C-speed byte operations only."""
+    return _STRING.sub(b'""', raw.replace(b"\\\\", b"").replace(b'\\"', b""))
+
+
+def _too_deep(bare: bytes, limit: int) -> bool:
+    """Whether the brackets of ``bare`` (a ``_structure``) nest deeper than ``limit``."""
+    brackets = bare.translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+
+
+def _check_structure(raw: bytes) -> None:
+    """Refuse, before parsing, a body whose parse would cost more than its size suggests: too many objects,
+    arrays or values, or nesting deeper than ``MAX_DEPTH``. Counting on the raw bytes overcounts (strings
+    hold brackets and commas), so only a body that looks past a bound is counted exactly."""
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers <= MAX_DEPTH and raw.count(b",") <= MAX_VALUES:
+        return
+    bare = _structure(raw)
+    containers = bare.count(b"{") + bare.count(b"[")
+    if containers > MAX_CONTAINERS:
+        raise ApiError(400, f"request body holds more than {MAX_CONTAINERS} JSON objects and arrays")
+    if bare.count(b",") > MAX_VALUES:
+        raise ApiError(400, f"request body holds more than {MAX_VALUES} JSON values")
+    if containers > MAX_DEPTH and _too_deep(bare, MAX_DEPTH):
+        raise ApiError(400, f"request body is nested deeper than {MAX_DEPTH} levels")
+
+
+def _decode(raw: bytes) -> Any:
+    """Strict JSON (no ``NaN``/``Infinity``); a number that does not fit a double or an int64 is a 400
+    naming its field. Numbers are only checked one by one when the body holds a long one."""
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    if not _BIG_NUMBER.search(raw) or not _BIG_NUMBER.search(_structure(raw)):
+        return _STRICT.decode(text)
+    try:
+        return _CHECKED.decode(text)
+    except _NumberOutOfRange as exc:
+        at = raw.find(exc.literal.encode())
+        field = _FIELD_BEFORE.search(raw, max(0, at - 200), at) if at > 0 else None
+        name = field.group(1).decode() if field else None
+        where = f"{name}: " if name else ""
+        raise ApiError(400, f"{where}number {exc.literal[:40]} is out of range", param=name) from None
 
 
 # Made once: ``json.loads`` with an option builds a new decoder on every call.
 _STRICT = json.JSONDecoder(parse_constant=_reject_constant)
+_CHECKED = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float, parse_int=_int64)
 
 
 async def read_json_object(request: Request, settings: Settings) -> dict[str, Any]:
     """The body as a JSON object, or the API's 4xx: too large (413), not JSON (415/400), not received
-    within ``body_timeout_seconds`` (408: a client that trickles its body cannot hold the server)."""
+    within ``body_timeout_seconds`` (408: a client that trickles its body cannot hold the server), too
+    costly to parse (400: see ``_check_structure``), or gone before it was whole (499, nothing answered)."""
     limit = settings.max_body_bytes
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
+    if length.isascii() and length.isdigit() and int(length) > limit:
         raise ApiError(413, f"request body is larger than the {limit}-byte limit")
     content_type = request.headers.get("content-type", "").lower()
     if content_type and "json" not in content_type:
@@ -66,15 +138,17 @@ async def read_json_object(request: Request, settings: Settings) -> dict[str, An
                     raise ApiError(413, f"request body is larger than the {limit}-byte limit")
     except TimeoutError:
         raise ApiError(408, f"request body not received within {settings.body_timeout_seconds:g} s") from None
+    except ClientDisconnect:
+        raise ApiError(499, "client closed the connection before its request body was complete") from None
     raw = bytes(body)
+    del body
+    _check_structure(raw)
     try:
-        data = _STRICT.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
+        data = _decode(raw)
     except (ValueError, RecursionError):
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise ApiError(400, "request body must be a JSON object")
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH and _too_deep(data, MAX_DEPTH):
-        raise ApiError(400, f"request body is nested deeper than {MAX_DEPTH} levels")
     if _MAYBE_SURROGATE.search(raw):
         try:
             json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -19,6 +19,7 @@ from ..upstream.client import UpstreamError
 from .errors import ApiError, speaks_anthropic
 from .limits import check_model_allowed, rate_limited_error
 from .request_id import new_request_id, remember_request_id
+from .settlement import Settlement
 
 
 def gateway(request: Request) -> Gateway:
@@ -38,11 +39,13 @@ async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMet
     budgets: BudgetGuard | None = getattr(request.app.state, "budgets", None)
     if budgets is not None and key.budget_usd is not None:
         meter.budget_share = partial(budgets.share_after, key)
+    gw = gateway(request)
     try:
-        await gateway(request).limiter.admit(key, meter.request_id)
+        await gw.limiter.admit(key, meter.request_id)
     except RateLimited as exc:
         raise rate_limited_error(speaks_anthropic(request.scope["path"], request.headers), exc) from None
     remember_request_id(request, meter.request_id)
+    Settlement(gw, meter).register(request.scope)
     return meter
 
 

@@ -36,7 +36,7 @@ def rate_limited_error(anthropic: bool, exc: RateLimited) -> ApiError:
 
 
 def check_model_allowed(key: KeyRecord, requested: str, model: Model) -> None:
-    if not model_allowed(key.policy, requested, model.id):
+    if not model_allowed(key.policy, model.id):
         allowed = ", ".join(key.policy.models)
         raise ApiError(
             403,

@@ -1,6 +1,6 @@
-"""OpenAI ingress: ``POST /v1/chat/completions`` (pass-through with model resolution; usage is always
-requested upstream, and the usage-only chunk is forwarded only when the client asked for it). The model
-list is in models.py."""
+"""OpenAI ingress: ``POST /v1/chat/completions`` (the fields the gateway understands passed on, with
+model resolution; translate/chat_fields.py says which; usage is always requested upstream, and the
+usage-only chunk is forwarded only when the client asked for it). The model list is in models.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ..translate.chat_fields import chat_upstream_fields, fallback_models
 from ..translate.chat_stream import ChatPassthrough
 from ..translate.schema import ChatCompletionsRequest, validate
 from ..translate.usage import Usage, usage_from_openai
@@ -28,9 +29,12 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     validate(ChatCompletionsRequest, body)  # a bad body: 400 before a 404 for its model
+    upstream_body = chat_upstream_fields(body, gw.settings.chat_allowed_fields)
     stream = body.get("stream") is True
     model = await resolve_model(gw, body["model"], key)
-    upstream_body = {**body, "model": model.id, "usage": {"include": True}}
+    if "models" in upstream_body:  # an allowed fallback list: every entry is checked as the model is
+        upstream_body["models"] = [(await resolve_model(gw, name, key)).id for name in fallback_models(body)]
+    upstream_body |= {"model": model.id, "usage": {"include": True}}
     stream_options = raw_options if isinstance(raw_options := body.get("stream_options"), dict) else {}
     client_wants_usage = bool(stream_options.get("include_usage"))
     if stream:

@@ -23,6 +23,7 @@ from ..translate.usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
 from .deps import admit, gateway, upstream_api_error
+from .settlement import settlement_of
 from .streaming import StreamTranslator, relay_translated, sse_response
 
 log = logging.getLogger("ob1_gateway.api")
@@ -65,6 +66,7 @@ async def complete_chat(
     meter.estimate_input = partial(estimate_chat_tokens, body)  # if the client leaves mid-stream
     with upstream_failure_metered(gw, meter):
         chunks = await send_chat(gw, body, stream=True)
+    settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
     closing = finisher.closing if finisher else None
     response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
     response.headers[MODEL_HEADER] = model.id

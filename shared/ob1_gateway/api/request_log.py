@@ -22,6 +22,7 @@ from starlette.datastructures import Headers
 
 from .errors import ApiError, error_response
 from .request_id import metered_request_id, new_request_id
+from .settlement import settle_request
 
 __all__ = ["RequestLog", "UnmeteredRequest", "route_label"]
 
@@ -119,6 +120,7 @@ class RequestLog:
                 error = ApiError(500, "internal gateway error")
                 await error_response(scope.get("path", ""), Headers(scope=scope), error)(scope, receive, send_with_id)
         finally:
+            await settle_request(scope, status)
             if fresh_id and not (status < 400 and scope.get("path") in _QUIET):
                 self._observe(scope, fresh_id, status, bytes(error_body), started)
 

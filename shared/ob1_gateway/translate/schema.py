@@ -14,6 +14,7 @@ translators.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
@@ -36,7 +37,11 @@ class _Open(BaseModel):
 
 
 def _text_or_list(value: Any) -> Any:
-    if isinstance(value, str | list):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        for i, block in enumerate(value):
+            _typed(block, f"[{i}]")
         return value
     raise ValueError("must be a string or a list of content blocks")
 
@@ -56,9 +61,34 @@ def _string_or_strings(value: Any) -> Any:
 
 
 def _input(value: Any) -> Any:
-    if isinstance(value, str | list) and value:
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, list) and value:
+        for i, item in enumerate(value):
+            _typed(item, f"[{i}]")
+            content = item.get("content") if isinstance(item, dict) else None
+            for j, part in enumerate(content if isinstance(content, list) else ()):
+                _typed(part, f"[{i}].content[{j}]")
         return value
     raise ValueError("must be a non-empty string or a non-empty list of items")
+
+
+# What a ``type`` discriminator may be: every type the APIs define has this shape, and a type is quoted in
+# errors and headers, so anything else (a list, control characters, non-ASCII) is refused before it is used.
+TYPE_NAME = re.compile(r"[a-z0-9_]{1,64}")
+
+
+def _typed(value: Any, where: str) -> None:
+    if isinstance(value, dict) and "type" in value:
+        kind = value["type"]
+        if not isinstance(kind, str) or not TYPE_NAME.fullmatch(kind):
+            raise ValueError(f"{where}.type must be a type name (lowercase letters, digits, _)")
+
+
+def _type_name(value: Any) -> Any:
+    if isinstance(value, str) and TYPE_NAME.fullmatch(value):
+        return value
+    raise ValueError("must be a type name (lowercase letters, digits, _)")
 
 
 _BLOCK = {"type": "object", "required": ["type"], "properties": {"type": {"type": "string"}}}
@@ -75,6 +105,7 @@ StringOrStrings = Annotated[
     Any, AfterValidator(_string_or_strings), WithJsonSchema({"anyOf": [{"type": "string"}, _STRINGS]})
 ]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+TypeName = Annotated[Any, AfterValidator(_type_name), WithJsonSchema({"type": "string", "pattern": "^[a-z0-9_]+$"})]
 PositiveInt = Annotated[int, Field(ge=1)]
 UnitInterval = Annotated[float, Field(ge=0, le=1)]
 Temperature = Annotated[float, Field(ge=0, le=2)]
@@ -102,6 +133,7 @@ class AnthropicMessage(_Open):
 
 
 class AnthropicTool(_Open):
+    type: TypeName | None = None
     name: NonEmptyStr
     description: str | None = None
     input_schema: Object | None = None
@@ -139,6 +171,10 @@ class AnthropicMessagesRequest(AnthropicCountTokensRequest):
 
 
 # ---- OpenAI chat completions and Responses -------------------------------------------------------------------
+class OpenAITool(_Open):
+    type: TypeName
+
+
 class _OpenAIRequest(Named):
     """What both OpenAI request shapes name alike."""
 
@@ -146,7 +182,7 @@ class _OpenAIRequest(Named):
     stream_options: Object | None = None
     temperature: Temperature | None = None
     top_p: UnitInterval | None = None
-    tools: list[Object] | None = None
+    tools: list[OpenAITool] | None = None
     user: str | None = None
 
 
