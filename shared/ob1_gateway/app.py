@@ -61,8 +61,17 @@ def create_app(
     # the check alone (is an OTel provider configured?) read os.environ on every request, ~3 % of the CPU
     # at 750 requests in flight (bench/README.md, "Why aiohttp").
     off = TelemetryConfig(tracing=False, metrics=False, logs=False)
-    openapi_url = None if stream_only else "/openapi.json"
-    app = FastAPI(title="ob1-gateway", version=__version__, lifespan=lifespan, telemetry=off, openapi_url=openapi_url)
+    # The API documentation answers only where the admin asked for it (never by default, so not on AWS).
+    docs = settings.api_docs and not stream_only
+    app = FastAPI(
+        title="ob1-gateway",
+        version=__version__,
+        lifespan=lifespan,
+        telemetry=off,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     app.state.gateway = gateway
     app.state.budgets = budgets
     if settings.metrics_token is not None:

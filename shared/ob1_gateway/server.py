@@ -43,7 +43,7 @@ class _GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._head_bytes = 0
+        self._head_bytes, self._head_tail = 0, b""
         self._head_timer: asyncio.TimerHandle | None = None
         self._arm_head_timer()
 
@@ -52,12 +52,20 @@ class _GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        reading_head = self._head_timer is not None
+        if self._head_timer is not None and self._head_too_large(data):  # checked before the parser sees it
+            self._refuse(431, "Request Header Fields Too Large")
+            return
         super().data_received(data)
-        if reading_head and self._head_timer is not None:  # this data did not complete the head
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_head_bytes:
-                self._refuse(431, "Request Header Fields Too Large")
+
+    def _head_too_large(self, data: bytes) -> bool:
+        """Whether the head being read, with ``data``, passes the limit: the bytes up to its blank line, or
+        all of them while there is none yet. However the bytes arrive, in one read or in many."""
+        seen = self._head_tail + data
+        ends = [at + len(mark) for mark in (b"\r\n\r\n", b"\n\n") if (at := seen.find(mark)) >= 0]
+        head = self._head_bytes - len(self._head_tail) + (min(ends) if ends else len(seen))
+        self._head_bytes += len(data)
+        self._head_tail = seen[-3:]
+        return head > self.max_head_bytes
 
     def on_headers_complete(self) -> None:
         self._disarm_head_timer()
@@ -70,7 +78,7 @@ class _GuardedHttpToolsProtocol(HttpToolsProtocol):
 
     def _arm_head_timer(self) -> None:
         self._disarm_head_timer()
-        self._head_bytes = 0
+        self._head_bytes, self._head_tail = 0, b""
         self._head_timer = self.loop.call_later(self.head_timeout, self._refuse, 408, "Request Timeout")
 
     def _disarm_head_timer(self) -> None:

@@ -189,10 +189,11 @@ def _pipe(src: socket.socket, dst: socket.socket) -> None:
 # ---- gateway ---------------------------------------------------------------------------------------
 @contextlib.contextmanager
 def start_gateway(
-    home: Path, fake: Any, *, upstream_url: str | None = None, **overrides: Any
+    home: Path, fake: Any, *, upstream_url: str | None = None, wrap: Any = None, **overrides: Any
 ) -> Iterator[GatewayHandle]:
     """Like the ``gateway`` fixture, with settings overrides (e.g. ``max_retries=2``); ``upstream_url``
-    points the chat/model calls elsewhere (the login still comes from ``fake``)."""
+    points the chat/model calls elsewhere (the login still comes from ``fake``); ``wrap`` puts an ASGI
+    middleware between uvicorn and the app (a transport fault uvicorn cannot be made to show)."""
     settings = gateway_settings(home, fake, **overrides)
     if upstream_url is not None:
         settings = settings.model_copy(update={"upstream_url": upstream_url})
@@ -200,7 +201,8 @@ def start_gateway(
     backends.token_store.save(OB1Token.from_dict(fake.issue_login()))
     record, key = issue_key("faults")
     backends.key_store.put(record)
-    with UvicornThread(create_app(settings, backends)) as server:
+    app = create_app(settings, backends)
+    with UvicornThread(wrap(app) if wrap is not None else app) as server:
         yield GatewayHandle(f"http://127.0.0.1:{server.port}", key, record.key_id, settings, backends)
 
 

@@ -160,12 +160,23 @@ def test_a_valid_surrogate_pair_is_accepted(gw: GatewayHandle) -> None:
     assert response.json()["content"][0]["text"] == "Echo: smile \U0001f600"
 
 
-@pytest.mark.parametrize(("path", "body"), [(A_PATH, A_OK), (O_PATH, O_OK), (C_PATH, A_OK)])
+@pytest.mark.parametrize(("path", "body"), [(A_PATH, A_OK), (C_PATH, A_OK)])
 def test_unknown_extra_fields_are_ignored(gw: GatewayHandle, path: str, body: dict) -> None:
     extra = {**body, "x_future_field": {"nested": [1, 2]}, "another": None}
     extra["messages"] = [{**body["messages"][0], "x_message_extra": True}]
     response = send(gw, path, extra)
     assert response.status_code == 200, response.text
+
+
+def test_unknown_chat_completions_fields_are_refused_by_name(gw: GatewayHandle, fake_ob1: Any) -> None:
+    """The chat completions body is passed on, so an unknown top-level field would reach the upstream
+    unchecked: it is refused by name, as OpenAI refuses it (translate/chat_fields.py)."""
+    extra = {**O_OK, "x_future_field": {"nested": [1, 2]}}
+    response = send(gw, O_PATH, extra)
+    assert response.status_code == 400, response.text
+    error = error_of(O_PATH, response)
+    assert error["param"] == "x_future_field" and "x_future_field" in error["message"]
+    assert fake_ob1.chat_requests == []
 
 
 def test_missing_content_type_is_accepted_as_json(gw: GatewayHandle) -> None:

@@ -30,7 +30,7 @@ PER_OPERATION = max(int(os.environ.get("OB1GW_FUZZ_EXAMPLES", "1500")) // 5, 20)
 
 @pytest.fixture
 def fuzz_gw(tmp_path: Path, fake_ob1: Any) -> Iterator[GatewayHandle]:
-    with F.start_gateway(tmp_path / "home", fake_ob1, max_body_bytes=256 * 1024, max_retries=0) as gw:
+    with F.start_gateway(tmp_path / "home", fake_ob1, max_body_bytes=256 * 1024, max_retries=0, api_docs=True) as gw:
         yield gw
 
 

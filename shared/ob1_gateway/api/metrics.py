@@ -20,7 +20,9 @@ async def metrics(request: Request) -> Response:
     if exporter is None or token is None:
         raise ApiError(404, "no route for GET /metrics (set OB1GW_METRICS_TOKEN to enable it)")
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip(), token.get_secret_value()):
+    # Bytes, not str: compare_digest refuses a non-ASCII str, and a header may hold any latin-1 byte.
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode("latin-1"), expected):
         raise ApiError(401, "GET /metrics needs 'Authorization: Bearer <OB1GW_METRICS_TOKEN>'")
     from ..prom import CONTENT_TYPE
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
 
 from .errors import ApiError, error_response
 from .request_id import metered_request_id, new_request_id
@@ -112,6 +113,8 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except (OSError, ClientDisconnect):  # the client's connection is gone: nothing to answer, nothing broke
+            status = status if status >= 400 else 499
         except Exception as exc:  # escaped every handler: a 500 in the API's shape, logged, never re-raised
             log_unhandled.error(
                 "unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc

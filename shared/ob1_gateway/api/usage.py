@@ -17,7 +17,8 @@ from .errors import ApiError
 
 router = APIRouter()
 
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Years 1970-9998: a month whose start and end are both epoch timestamps (9999-12 has no next month).
+_MONTH = re.compile(r"^(19[7-9][0-9]|[2-9][0-9]{3})-(0[1-9]|1[0-2])$")
 
 
 def _next_month(month: str) -> str:
@@ -28,8 +29,8 @@ def _next_month(month: str) -> str:
 @router.get("/v1/usage")
 async def usage(request: Request, month: str | None = None, key: KeyRecord = Depends(caller)) -> JSONResponse:
     month = month or month_of(time.time())
-    if not _MONTH.match(month):
-        raise ApiError(400, "'month' must look like YYYY-MM", param="month")
+    if not _MONTH.match(month) or month >= "9999-12":
+        raise ApiError(400, "'month' must look like YYYY-MM (1970-01 to 9999-11)", param="month")
     totals = await asyncio.to_thread(
         gateway(request).backends.usage_store.totals,
         since=month_start(month),

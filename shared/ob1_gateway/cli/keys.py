@@ -7,7 +7,7 @@ import json
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -88,6 +88,14 @@ def create(
     typer.echo(f"Created key {record.key_id} for '{name}'. It is shown only this once:\n\n  {key}\n")
 
 
+def _changed_under_us(key_id: str) -> NoReturn:
+    typer.echo(
+        f"error: key {key_id} changed while this ran (rotated, or removed); nothing was written: run it again",
+        err=True,
+    )
+    raise typer.Exit(1)
+
+
 @keys_app.command("update")
 def update(
     key_id: str,
@@ -117,7 +125,8 @@ def update(
             raise typer.BadParameter(f"one of {', '.join(cleared)}", param_hint="--clear")
         field_name = {"max-parallel": "max_parallel", "expires": "expires_at"}.get(name, name)
         policy = replace(policy, **{field_name: cleared[name]})
-    store.set_secret_and_policy(key_id, record.secret_sha256, policy)
+    if not store.set_secret_and_policy(key_id, record.secret_sha256, policy, expected_sha256=record.secret_sha256):
+        _changed_under_us(key_id)
     described = _describe(replace(record, policy=policy))
     if as_json:
         typer.echo(json.dumps(described))
@@ -147,7 +156,8 @@ def rotate(
     if grace_seconds is None:
         raise typer.BadParameter(f"not 0 or a duration (90m, 24h, 7d, 2w): {grace!r}", param_hint="--grace")
     sha, policy, key = rotate_key(record, grace_seconds)
-    store.set_secret_and_policy(key_id, sha, policy)
+    if not store.set_secret_and_policy(key_id, sha, policy, expected_sha256=record.secret_sha256):
+        _changed_under_us(key_id)
     if as_json:
         typer.echo(json.dumps({"key_id": key_id, "key": key, "previous_valid_until": policy.previous_valid_until}))
         return

@@ -75,12 +75,14 @@ class DynamoKeyStore:
         records = [_record(item) for page in pages for item in page.get("Items", [])]
         return sorted(records, key=lambda r: (r.created_at, r.key_id))
 
-    def _update(self, key_id: str, expression: str, values: dict[str, Any] | None) -> bool:
+    def _update(
+        self, key_id: str, expression: str, values: dict[str, Any] | None, condition: str = "attribute_exists(PK)"
+    ) -> bool:
         kwargs: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": self._key(key_id),
             "UpdateExpression": expression,
-            "ConditionExpression": "attribute_exists(PK)",
+            "ConditionExpression": condition,
         }
         if values:
             kwargs["ExpressionAttributeValues"] = serialize(values)
@@ -98,7 +100,11 @@ class DynamoKeyStore:
             return self._update(key_id, "REMOVE budget_usd", None)
         return self._update(key_id, "SET budget_usd = :b", {":b": float(budget_usd)})
 
-    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
-        return self._update(
-            key_id, "SET secret_sha256 = :s, policy = :p", {":s": secret_sha256, ":p": json.dumps(policy.to_dict())}
-        )
+    def set_secret_and_policy(
+        self, key_id: str, secret_sha256: str, policy: KeyPolicy, *, expected_sha256: str | None = None
+    ) -> bool:
+        values = {":s": secret_sha256, ":p": json.dumps(policy.to_dict())}
+        if expected_sha256 is None:
+            return self._update(key_id, "SET secret_sha256 = :s, policy = :p", values)
+        condition = "attribute_exists(PK) AND secret_sha256 = :e"
+        return self._update(key_id, "SET secret_sha256 = :s, policy = :p", values | {":e": expected_sha256}, condition)

@@ -195,8 +195,12 @@ class KeyStore(Protocol):
 
     def set_budget(self, key_id: str, budget_usd: float | None) -> bool: ...
 
-    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
-        """Replace the key's secret hash and policy (update, rotate); False when there is no such key."""
+    def set_secret_and_policy(
+        self, key_id: str, secret_sha256: str, policy: KeyPolicy, *, expected_sha256: str | None = None
+    ) -> bool:
+        """Replace the key's secret hash and policy (update, rotate); False when there is no such key, or
+        (``expected_sha256``) when its secret is no longer the one read: a rotation came in between, and
+        writing back what was read would undo it."""
         ...
 
 

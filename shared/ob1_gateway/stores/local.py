@@ -92,6 +92,13 @@ class SqliteDatabase:
         self.path = path
         self._local = threading.local()
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Keys' hashes and the team's usage: the owner's only, however the folder came to be (SQLite gives
+        # its -wal and -shm files the database file's mode).
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+        finally:
+            os.close(fd)
         with self.connect() as conn:
             conn.executescript(_SCHEMA)
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(keys)")}
@@ -159,10 +166,12 @@ class SqliteKeyStore:
         cur = self.db.connect().execute("UPDATE keys SET budget_usd = ? WHERE key_id = ?", (budget_usd, key_id))
         return cur.rowcount == 1
 
-    def set_secret_and_policy(self, key_id: str, secret_sha256: str, policy: KeyPolicy) -> bool:
+    def set_secret_and_policy(
+        self, key_id: str, secret_sha256: str, policy: KeyPolicy, *, expected_sha256: str | None = None
+    ) -> bool:
         cur = self.db.connect().execute(
-            "UPDATE keys SET secret_sha256 = ?, policy = ? WHERE key_id = ?",
-            (secret_sha256, json.dumps(policy.to_dict()), key_id),
+            "UPDATE keys SET secret_sha256 = ?, policy = ? WHERE key_id = ? AND (? IS NULL OR secret_sha256 = ?)",
+            (secret_sha256, json.dumps(policy.to_dict()), key_id, expected_sha256, expected_sha256),
         )
         return cur.rowcount == 1
 

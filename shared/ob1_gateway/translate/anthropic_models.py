@@ -84,7 +84,7 @@ def anthropic_model_page(
 def _limit(value: str | None) -> int:
     if value is None:
         return DEFAULT_LIMIT
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
+    if not (value.isascii() and value.isdigit() and len(value) <= 6) or not 1 <= int(value) <= MAX_LIMIT:
         raise InvalidRequest(f"limit: must be an integer from 1 to {MAX_LIMIT}", "limit")
     return int(value)
 

@@ -82,7 +82,7 @@ def _typed(value: Any, where: str) -> None:
     if isinstance(value, dict) and "type" in value:
         kind = value["type"]
         if not isinstance(kind, str) or not TYPE_NAME.fullmatch(kind):
-            raise ValueError(f"{where}.type must be a type name (lowercase letters, digits, _)")
+            raise ValueError(f"{where}.type must name a block type or item type (lowercase letters, digits, _)")
 
 
 def _type_name(value: Any) -> Any:
