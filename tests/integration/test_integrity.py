@@ -5,6 +5,7 @@ that can neither leak nor lie, no 5xx from client input, key writes that cannot 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -21,7 +22,6 @@ from ob1_gateway.keys import issue_key, rotate_key
 from ob1_gateway.stores.base import KeyPolicy
 
 from tests.fakes import faults as F
-from tests.fakes import scripts as S
 from tests.fixtures.gateway import GatewayHandle
 
 
@@ -118,7 +118,7 @@ def test_an_allowed_models_list_is_checked_entry_by_entry(tmp_path: Path, fake_o
 def test_a_hostile_tool_type_is_refused_before_the_upstream(
     gw: GatewayHandle, fake_ob1: Any, kind: Any, stream: bool
 ) -> None:
-    key_id, key = key_with(gw, max_parallel=1)
+    _key_id, key = key_with(gw, max_parallel=1)
     refused = responses(gw, key, {"tools": [{"type": kind}], "stream": stream})
     assert refused.status_code == 400, refused.text
     assert refused.json()["error"]["param"].startswith("tools[0]")
@@ -145,10 +145,8 @@ class _SocketDiesAtStart:
                 raise OSError("connection reset by peer")
             await send(message)
 
-        try:
+        with contextlib.suppress(OSError):
             await self.app(scope, receive, dying)
-        except OSError:
-            pass
 
 
 @pytest.mark.parametrize("backend", ["local", "aws"])
@@ -181,12 +179,12 @@ def test_a_stream_whose_body_never_starts_is_recorded_and_frees_its_slot(
             "/v1/chat/completions",
             {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "frequency_penalty": 1e999},
             "frequency_penalty",
-        ),  # noqa: E501
+        ),
         (
             "/v1/chat/completions",
             {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}], "seed": 10**30},
             "seed",
-        ),  # noqa: E501
+        ),
     ],
 )
 def test_hostile_values_are_a_400_naming_the_field(

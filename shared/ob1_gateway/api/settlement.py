@@ -9,7 +9,7 @@ stream. The routes record as usual; the ``RequestLog`` middleware, which wraps e
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +31,7 @@ class Settlement:
     meter: RequestMeter
     close_upstream: Callable[[], Awaitable[None]] | None = None
 
-    def register(self, scope: dict[str, Any]) -> None:
+    def register(self, scope: MutableMapping[str, Any]) -> None:
         scope.setdefault("state", {})[_STATE_KEY] = self
 
     async def settle(self, status: int) -> None:
@@ -56,7 +56,7 @@ def settlement_of(request: Any) -> Settlement:
     return settlement
 
 
-async def settle_request(scope: dict[str, Any], status: int) -> None:
+async def settle_request(scope: MutableMapping[str, Any], status: int) -> None:
     """Settle the request of ``scope`` if it was admitted (see the module docstring)."""
     settlement = (scope.get("state") or {}).pop(_STATE_KEY, None)
     if isinstance(settlement, Settlement):
