@@ -148,6 +148,11 @@ class Settings(BaseSettings):
         default=None, description="Enables GET /metrics (Prometheus) for bearers of this token; off when unset."
     )
 
+    responses_max_conversation_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=1024,
+        description="Largest stored conversation a previous_response_id may continue (its JSON); 400 beyond.",
+    )
     responses_ttl_days: float = Field(
         default=30.0, gt=0, le=3650, description="How long stored Responses are kept (store not false), as OpenAI."
     )

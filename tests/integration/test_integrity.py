@@ -167,6 +167,35 @@ def test_a_stream_whose_body_never_starts_is_recorded_and_frees_its_slot(
         assert messages(gw, key, "claude-sonnet-4-5").status_code == 200, "the parallel slot was freed"
 
 
+# ---- 3. bounded work: stored conversations ---------------------------------------------------------------
+def test_stored_conversations_keep_only_what_the_gateway_uses(gw: GatewayHandle) -> None:
+    junk = "j" * 200_000
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi", "junk": junk}]}
+    first = responses(gw, gw.key, {"input": [{**item, "junk": junk}]})
+    assert first.status_code == 200, first.text
+    previous = first.json()["id"]
+    for _ in range(3):
+        turn = responses(gw, gw.key, {"input": [{**item, "junk": junk}], "previous_response_id": previous})
+        assert turn.status_code == 200, turn.text
+        previous = turn.json()["id"]
+    stored = gw.backends.response_store.get(gw.key_id, previous) if gw.backends.response_store else None
+    assert stored is not None and stored.size < 20_000, stored and stored.size
+    assert all("junk" not in json.dumps(i) for i in stored.input_items)
+
+
+def test_a_conversation_past_the_size_cap_is_a_400_naming_it(tmp_path: Path, fake_ob1: Any) -> None:
+    with F.start_gateway(tmp_path / "home", fake_ob1, responses_max_conversation_bytes=4096) as gw:
+        first = responses(gw, gw.key, {"input": "x" * 5000})
+        assert first.status_code == 200
+        body = {"model": "gpt-4o-mini", "input": "more", "previous_response_id": first.json()["id"]}
+        for path in ("/v1/responses", "/v1/responses/input_tokens"):
+            refused = httpx.post(gw.base_url + path, json=body, headers={"authorization": f"Bearer {gw.key}"})
+            assert refused.status_code == 400, (path, refused.text)
+            error = refused.json()["error"]
+            assert error["param"] == "previous_response_id"
+            assert "OB1GW_RESPONSES_MAX_CONVERSATION_BYTES" in error["message"]
+
+
 # ---- 5. no 5xx from client input ------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("path", "body", "param"),

@@ -38,6 +38,7 @@ class ResponseState:
     def __init__(self, store: ResponseStore | None, settings: Settings) -> None:
         self.store = store
         self.ttl_seconds = settings.responses_ttl_days * 86_400
+        self.max_bytes = settings.responses_max_conversation_bytes
 
     @property
     def available(self) -> bool:
@@ -71,6 +72,15 @@ class ResponseState:
             if not isinstance(previous, str):
                 raise ApiError(400, "previous_response_id: must be a string", param="previous_response_id")
             stored = loaded[previous] = await self.load(key, previous, "previous_response_id")
+            if stored.size > self.max_bytes:
+                raise ApiError(
+                    400,
+                    f"previous_response_id: the conversation of {previous} is {stored.size} bytes, over this "
+                    f"gateway's limit of {self.max_bytes} (OB1GW_RESPONSES_MAX_CONVERSATION_BYTES); start a new "
+                    "conversation or send its items yourself",
+                    param="previous_response_id",
+                    code="conversation_too_large",
+                )
             out.history = stored.input_items + stored.response.get("output", [])
         if isinstance(out.input, list) and any(reference_of(item) is not None for item in out.input):
             known = {item.get("id") for item in out.history}

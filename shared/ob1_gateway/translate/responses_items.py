@@ -3,7 +3,8 @@
 Every item id the gateway makes names its response: ``<kind>_<the response's 32 hex digits><4 hex
 digits>``. An ``item_reference`` (or an input item given only by such an id) therefore leads to its
 stored response with one read and no index; an id of any other shape was not made here and cannot be
-found. Input items are stored in the shape ``input_items`` lists them: with ids, content as parts.
+found. Input items are stored in the shape ``input_items`` lists them: with ids, content as parts, and
+only the fields the gateway uses (``_KEPT_FIELDS``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,38 @@ _CONTENT = {
     "local_shell_call": ("action",),
     "local_shell_call_output": ("output",),
 }
+
+
+# What is kept of an input item, by type: the fields the translator reads and ``input_items`` shows. A
+# client's other fields are never sent upstream, so keeping them would only grow every later turn.
+_COMMON = ("type", "id", "status")
+_KEPT_FIELDS = {
+    "message": (*_COMMON, "role", "content"),
+    "function_call": (*_COMMON, "call_id", "name", "arguments", "namespace"),
+    "function_call_output": (*_COMMON, "call_id", "output"),
+    "custom_tool_call": (*_COMMON, "call_id", "name", "input", "namespace"),
+    "custom_tool_call_output": (*_COMMON, "call_id", "output"),
+    "local_shell_call": (*_COMMON, "call_id", "action"),
+    "local_shell_call_output": (*_COMMON, "call_id", "output"),
+    "reasoning": (*_COMMON, "summary", "encrypted_content", "content"),
+    "item_reference": ("type", "id"),
+}
+_KEPT_PART_FIELDS = frozenset(
+    {"type", "text", "image_url", "detail", "file_id", "file_data", "file_url", "filename", "refusal", "annotations"}
+)
+
+
+def _kept(item: dict[str, Any]) -> dict[str, Any]:
+    fields = _KEPT_FIELDS.get(item.get("type") or "message", _COMMON)
+    kept = {name: item[name] for name in fields if name in item}
+    for name in ("content", "output"):
+        parts = kept.get(name)
+        if isinstance(parts, list):
+            kept[name] = [
+                {k: v for k, v in part.items() if k in _KEPT_PART_FIELDS} if isinstance(part, dict) else part
+                for part in parts
+            ]
+    return kept
 
 
 def new_response_id() -> str:
@@ -92,7 +125,7 @@ def stored_input_items(items: list[Any] | str, ids: ItemIds) -> list[dict[str, A
     for raw in items:
         if not isinstance(raw, dict):
             continue
-        item = dict(raw)
+        item = _kept(raw)
         kind = item.setdefault("type", "message")
         if kind == "message":
             item["content"] = _parts(item.get("content"), item.get("role"))
