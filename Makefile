@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
 
-.PHONY: install test lint format serve bench capture-clients conformance
+.PHONY: install test lint format serve bench capture-clients conformance fuzz
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ serve:
 # ob1gw serve on the fake upstream, strict and loose; tests/conformance/exclusions.toml says what may fail.
 conformance: $(PY)
 	$(PY) -m tests.conformance.run $(CONFORMANCE_ARGS)
+
+# The mutation fuzzer at length (CI runs 5,000 cases; OB1GW_FUZZ_SEED replays a run).
+FUZZ_CASES ?= 50000
+fuzz:
+	OB1GW_FUZZ_CASES=$(FUZZ_CASES) $(PY) -m pytest tests/integration/test_fuzz_mutations.py -q -s -p no:logging
 
 bench:
 	$(PY) -m bench $(BENCH_ARGS)

@@ -4,12 +4,14 @@ escape control characters in it (a client's CR/LF in a path or a field must not 
 Every part of a record is cleaned: its message, arguments and structured extras (the usage and request
 records that Powertools renders as JSON on AWS), its traceback and stack text.
 
-``install_redaction()`` scrubs at two places, so no handler configured before or after it (uvicorn
+``install_redaction()`` scrubs at three places, so no handler configured before or after it (uvicorn
 configures its own, with ``propagate = False``) can print a secret:
 
 - a log-record factory: every record is scrubbed when it is created — its message arguments, its
   message (when a secret hides in a non-string argument), its traceback text and its stack info;
-- a ``RedactingFilter`` on every handler that exists at install time (root and named loggers).
+- a ``RedactingFilter`` on every handler that exists at install time (root and named loggers), and an
+  ``ExtrasFilter`` on every logger that exists then (the gateway's own among them): a call's ``extra=``
+  fields are set on its record after the factory ran.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 from .translate.redact import redact
 
-__all__ = ["RedactingFilter", "clean_text", "install_redaction", "redact", "scrub_record"]
+__all__ = ["ExtrasFilter", "RedactingFilter", "clean_text", "install_redaction", "redact", "scrub_record"]
 
 # C0 and C1 controls, DEL and the Unicode line/paragraph separators: anything a log viewer may break on.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -76,9 +78,7 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
             cleaned = clean_text(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
-    for name, value in record.__dict__.items():
-        if name not in _STANDARD and isinstance(value, str | dict | list | tuple):
-            record.__dict__[name] = _clean_value(value)
+    _clean_extras(record)
     if record.exc_info and record.exc_info[1] is not None and not getattr(record.exc_info[1], "_ob1_redacted", False):
         record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
         record.exc_info = _redacted_exc_info(record.exc_info)
@@ -87,6 +87,22 @@ def scrub_record(record: logging.LogRecord) -> logging.LogRecord:
     if record.stack_info:
         record.stack_info = redact(record.stack_info)
     return record
+
+
+def _clean_extras(record: logging.LogRecord) -> None:
+    """The record's structured extras (``extra=``) cleaned like its message. ``Logger.makeRecord`` sets
+    them after the record factory ran, so the loggers' ``ExtrasFilter`` calls this too."""
+    for name, value in record.__dict__.items():
+        if name not in _STANDARD and isinstance(value, str | dict | list | tuple):
+            record.__dict__[name] = _clean_value(value)
+
+
+class ExtrasFilter(logging.Filter):
+    """On every logger: the extras a call passed, which the record factory cannot see."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        _clean_extras(record)
+        return True
 
 
 def _redacted_exc_info(exc_info: Any) -> tuple[type[BaseException], BaseException, Any]:
@@ -124,6 +140,8 @@ def install_redaction() -> None:
         logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
     ]
     for logger in loggers:
+        if not any(isinstance(f, ExtrasFilter) for f in logger.filters):
+            logger.addFilter(ExtrasFilter())
         for handler in logger.handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):
                 handler.addFilter(RedactingFilter())
