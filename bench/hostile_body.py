@@ -25,14 +25,29 @@ from bench.stats import percentile
 def _bodies(mb: float) -> dict[str, bytes]:
     size = int(mb * 1024 * 1024)
     head, tail = b'{"model":"bench-model","max_tokens":16,"messages":', b"}"
+    hi = head + b'[{"role":"user","content":"hi"}],"x":['
+
+    def many(item: bytes, count: int) -> bytes:
+        return b",".join([item] * count)
+
     return {
-        "objects [{},{},…]": head + b"[" + b",".join([b"{}"] * (size // 3)) + b"]" + tail,
-        "numbers [1,1,…]": head + b'[{"role":"user","content":"hi"}],"x":[' + b",".join([b"1"] * (size // 2)) + b"]}",
-        "strings [\"a\",…]": head + b'[{"role":"user","content":"hi"}],"x":[' + b",".join([b'"a"'] * (size // 4)) + b"]}",
-        "deep [[[…]]] x many": head + b'[{"role":"user","content":"hi"}],"x":[' + b",".join([b"[" * 120 + b"]" * 120] * (size // 242)) + b"]}",
+        "objects [{},{},…]": head + b"[" + many(b"{}", size // 3) + b"]" + tail,
+        "numbers [1,1,…]": hi + many(b"1", size // 2) + b"]}",
+        'strings ["a",…]': hi + many(b'"a"', size // 4) + b"]}",
+        "deep [[[…]]] x many": hi + many(b"[" * 120 + b"]" * 120, size // 242) + b"]}",
         # just inside every bound: a valid conversation the gateway must translate and send
-        "24k messages (at the bounds)": head + b"[" + b",".join([b'{"role":"user","content":"a"}'] * 24_500) + b"]" + tail,
-    }  # fmt: skip
+        "24k messages (at the bounds)": head + b"[" + many(b'{"role":"user","content":"a"}', 24_500) + b"]" + tail,
+    }
+
+
+def _probe(url: str, latencies: list[float], done: threading.Event) -> None:
+    """``GET url`` every 5 ms until ``done``, noting each answer's latency in ms."""
+    with httpx.Client(timeout=60) as client:
+        while not done.is_set():
+            started = time.perf_counter()
+            client.get(url)
+            latencies.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.005)
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -61,16 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             rss_before = _peak_rss_mb(gateway.proc.pid)
             latencies: list[float] = []
             done = threading.Event()
-
-            def probe() -> None:
-                with httpx.Client(timeout=60) as client:
-                    while not done.is_set():
-                        started = time.perf_counter()
-                        client.get(base + "/health")
-                        latencies.append((time.perf_counter() - started) * 1000)
-                        time.sleep(0.005)
-
-            prober = threading.Thread(target=probe)
+            prober = threading.Thread(target=_probe, args=(base + "/health", latencies, done))
             prober.start()
             time.sleep(0.1)
             started = time.perf_counter()
