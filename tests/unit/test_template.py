@@ -463,6 +463,8 @@ def _statements(cfn: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     for name, role in _of_type(cfn, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
+                if "Fn::If" in statement:  # a statement only under a condition (the customer KMS key)
+                    statement = statement["Fn::If"][1]
                 found.append((name, statement))
     return found
 
@@ -589,3 +591,28 @@ def test_sam_build(tmp_path: Path) -> None:
     assert run_sh.stat().st_mode & 0o111
     built = (build / "template.yaml").read_text()
     assert re.search(r"ResponseTransferMode: RESPONSE_STREAM", built)
+
+
+def test_each_function_gets_the_least_it_needs(cfn: dict[str, Any]) -> None:
+    """No Scan where no route needs one; the request functions' table access limited to the partitions a
+    request touches; stored responses only over TLS; a customer KMS key for everything that holds data."""
+    by_role = {role: [s for r, s in _statements(cfn) if r == role] for role, _ in _statements(cfn)}
+    for role in ("ApiFunctionRole", "StreamFunctionRole"):
+        assert "dynamodb:Scan" not in json.dumps(by_role[role]), role
+        [table] = [s for s in by_role[role] if s.get("Sid") == "GatewayTable"]
+        assert table["Resource"] == {"Fn::GetAtt": ["GatewayTable", "Arn"]}
+        leading = table["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+        assert leading == ["KEY#*", "LOCK#ob1-token"]
+    policy = _of_type(cfn, "AWS::S3::BucketPolicy")["ResponsesBucketPolicy"]["Properties"]["PolicyDocument"]
+    [deny] = policy["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    resources = cfn["Resources"]
+    key = {"Fn::If": ["HasKmsKey", {"Ref": "KmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+    assert resources["TokenSecret"]["Properties"]["KmsKeyId"] == key
+    assert resources["GatewayTable"]["Properties"]["SSESpecification"]["KMSMasterKeyId"] == key
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == key
+    for name, group in _of_type(cfn, "AWS::Logs::LogGroup").items():
+        assert group["Properties"]["KmsKeyId"] == key, name
+    assert cfn["Parameters"]["KmsKeyArn"]["Default"] == ""
+    stage = next(iter(_of_type(cfn, "AWS::ApiGateway::Stage").values()))["Properties"]
+    assert stage["AccessLogSetting"]["Fn::If"][0] == "ApiAccessLogsOn"
