@@ -87,6 +87,21 @@ def test_an_endless_header_line_is_refused_431_and_memory_stays_bounded(gw: Serv
     assert httpx.get(gw.base_url + "/health", timeout=5).status_code == 200
 
 
+def test_a_large_head_in_one_read_is_refused_431_as_well(gw: ServedGateway) -> None:
+    """The limit holds however the bytes arrive: a whole 100 KB head in one send, with a body after it."""
+    sock = connect(gw)
+    head = b"POST /v1/messages HTTP/1.1\r\nHost: x\r\nX-Junk: " + b"a" * 100_000 + b"\r\ncontent-length: 2\r\n\r\n{}"
+    sock.sendall(head)
+    answer = read_until_closed(sock)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    small = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    sock = connect(gw)
+    sock.sendall(small)
+    assert read_one_response(sock).startswith(b"HTTP/1.1 200 ")
+    sock.close()
+
+
 def test_large_but_legal_headers_are_served(gw: ServedGateway) -> None:
     headers = {f"x-extra-{i}": "v" * 1000 for i in range(20)}  # 20 KiB of headers
     assert httpx.get(gw.base_url + "/health", headers=headers, timeout=5).status_code == 200
