@@ -80,6 +80,17 @@ def test_the_family_fallback_never_widens_a_key_s_models(
     assert served.status_code == 200 and served.headers["x-ob1gw-model"] == "anthropic/claude-haiku-4.5"
 
 
+def test_an_admin_alias_maps_a_name_but_never_past_the_key_s_models(tmp_path: Path, fake_ob1: Any) -> None:
+    aliases = {"gpt-4o-mini": "anthropic/claude-opus-4.1", "cheap": "openai/gpt-4o-mini"}
+    with F.start_gateway(tmp_path / "home", fake_ob1, model_aliases=aliases) as gw:
+        _, key = key_with(gw, models=("openai/*",))
+        refused = chat(gw, key, {"model": "gpt-4o-mini"})
+        assert refused.status_code == 403 and "anthropic/claude-opus-4.1" in refused.json()["error"]["message"]
+        assert fake_ob1.chat_requests == []
+        served = chat(gw, key, {"model": "cheap"})
+        assert served.status_code == 200 and served.headers["x-ob1gw-model"] == "openai/gpt-4o-mini"
+
+
 @pytest.mark.parametrize("field", ["models", "provider", "route", "plugins", "transforms", "web_search_options"])
 def test_routing_and_paid_chat_fields_are_refused_by_name(gw: GatewayHandle, fake_ob1: Any, field: str) -> None:
     value: Any = {

@@ -75,6 +75,12 @@ def reason_of(body: bytes) -> str:
     return reason if len(reason) <= _REASON_LIMIT else reason[: _REASON_LIMIT - 1] + "…"
 
 
+def _client_gone(exc: Exception, status: int) -> bool:
+    """The client's connection failed under the app: a body it never finished (``ClientDisconnect``), or a
+    send that failed once the response had started. An ``OSError`` before that is the gateway's own."""
+    return isinstance(exc, ClientDisconnect) or (isinstance(exc, OSError) and status != 0)
+
+
 class RequestLog:
     """ASGI middleware: the request-id headers on every response, an unmetered request's log line and
     metric event, and the last resort for an exception that escaped every handler (one middleware, so one
@@ -113,15 +119,18 @@ class RequestLog:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except (OSError, ClientDisconnect):  # the client's connection is gone: nothing to answer, nothing broke
-            status = status if status >= 400 else 499
-        except Exception as exc:  # escaped every handler: a 500 in the API's shape, logged, never re-raised
-            log_unhandled.error(
-                "unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc
-            )
-            if not status:  # else the response was already started: it is cut short
-                error = ApiError(500, "internal gateway error")
-                await error_response(scope.get("path", ""), Headers(scope=scope), error)(scope, receive, send_with_id)
+        except Exception as exc:
+            if _client_gone(exc, status):  # nothing to answer, nothing broke
+                status = status if status >= 400 else 499
+            else:  # escaped every handler: a 500 in the API's shape, logged, never re-raised
+                log_unhandled.error(
+                    "unhandled %s on %s %s", type(exc).__name__, scope.get("method"), scope.get("path"), exc_info=exc
+                )
+                if not status:  # else the response was already started: it is cut short
+                    error = ApiError(500, "internal gateway error")
+                    await error_response(scope.get("path", ""), Headers(scope=scope), error)(
+                        scope, receive, send_with_id
+                    )
         finally:
             await settle_request(scope, status)
             if fresh_id and not (status < 400 and scope.get("path") in _QUIET):
