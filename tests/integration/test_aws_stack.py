@@ -27,7 +27,12 @@ def _state_only_template(secret_arn: str) -> dict:
     outputs["ApiUrl"] = {"Value": "https://example.execute-api.us-east-1.amazonaws.com/prod"}
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Parameters": {"TokenSecret": {"Type": "String", "Default": secret_arn}},
+        # the table's optional customer KMS key comes with it (a parameter and its condition)
+        "Parameters": {
+            "TokenSecret": {"Type": "String", "Default": secret_arn},
+            "KmsKeyArn": full["Parameters"]["KmsKeyArn"],
+        },
+        "Conditions": {"HasKmsKey": full["Conditions"]["HasKmsKey"]},
         "Resources": {"GatewayTable": full["Resources"]["GatewayTable"]},
         "Outputs": outputs,
     }
