@@ -63,10 +63,12 @@ def test_functions_log_to_declared_log_groups(cfn: dict[str, Any]) -> None:
     for name, fn in functions.items():
         assert fn["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": f"{name}LogGroup"}, name
         assert f"{name}LogGroup" in groups
-    for group in groups.values():
+    for logical, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
         name, _ = _resolve(cfn, group["Properties"]["LogGroupName"])
-        assert name.startswith("/aws/lambda/teststack/")
+        # the functions' groups, and API Gateway's access log (ApiAccessLogs=on) beside them
+        prefix = "/aws/apigateway/teststack/" if logical == "ApiAccessLogGroup" else "/aws/lambda/teststack/"
+        assert name.startswith(prefix), logical
 
 
 def test_every_widget_names_real_resources(cfn: dict[str, Any]) -> None:
