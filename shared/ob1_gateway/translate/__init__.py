@@ -23,4 +23,5 @@ Modules, one job each:
     responses_out     chat.completion -> Responses API response object
     responses_stream  chat.completion.chunk stream -> Responses API SSE events (the sequencer's emitter)
     chat_stream       chat completions passed through (the sequencer judges completeness only)
+    chat_fields       what a chat completions body may carry upstream (the rest refused by name)
 """
