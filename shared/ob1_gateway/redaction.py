@@ -24,9 +24,9 @@ from .translate.redact import redact
 
 __all__ = ["ExtrasFilter", "RedactingFilter", "clean_text", "install_redaction", "redact", "scrub_record"]
 
-# C0 and C1 controls, DEL and the Unicode line/paragraph separators: anything a log viewer may break on.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_LINE_BREAK = re.compile(r"[\n\r\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls (CR and LF among them), DEL and the Unicode line/paragraph separators: anything a log
+# viewer may break a line on.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Every attribute a plain LogRecord has: anything else on a record is a structured extra.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
 _MAX_DEPTH = 8
@@ -36,11 +36,9 @@ def _escape(match: re.Match[str]) -> str:
     return ascii(match.group())[1:-1]
 
 
-def clean_text(text: str, *, keep_newlines: bool = False) -> str:
-    """``text`` fit for one log line: secrets redacted, control characters escaped (``\\n``, ``\\x00``).
-    ``keep_newlines``: a message the gateway wrote itself may span lines (a traceback's text)."""
-    text = redact(text)
-    return (_CONTROL if keep_newlines else _LINE_BREAK).sub(_escape, text)
+def clean_text(text: str) -> str:
+    """``text`` fit for one log line: secrets redacted, control characters escaped (``\\n``, ``\\x00``)."""
+    return _CONTROL.sub(_escape, redact(text))
 
 
 def _clean_value(value: Any, depth: int = 0) -> Any:

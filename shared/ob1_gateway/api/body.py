@@ -87,13 +87,14 @@ def _too_deep(bare: bytes, limit: int) -> bool:
 _NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
 
 
-def _check_structure(raw: bytes) -> None:
+def _check_structure(raw: bytes) -> bytes | None:
     """Refuse, before parsing, a body whose parse would cost more than its size suggests: too many strings,
     objects, arrays or values, or nesting deeper than ``MAX_DEPTH``. Counting on the raw bytes overcounts
-    (strings hold brackets and commas), so only a body that looks past a bound is counted exactly."""
+    (strings hold brackets and commas), so only a body that looks past a bound is counted exactly; its
+    ``_structure`` is returned then (``_decode`` reads it), else None."""
     containers = raw.count(b"{") + raw.count(b"[")
     if containers <= MAX_DEPTH and raw.count(b",") <= MAX_VALUES:
-        return  # at most MAX_VALUES + MAX_DEPTH values, strings included
+        return None  # at most MAX_VALUES + MAX_DEPTH values, strings included
     plain = _without_escapes(raw)
     if plain.count(b'"') // 2 > MAX_STRINGS:
         raise ApiError(400, f"request body holds more than {MAX_STRINGS} JSON strings")
@@ -105,13 +106,17 @@ def _check_structure(raw: bytes) -> None:
         raise ApiError(400, f"request body holds more than {MAX_VALUES} JSON values")
     if containers > MAX_DEPTH and _too_deep(bare, MAX_DEPTH):
         raise ApiError(400, f"request body is nested deeper than {MAX_DEPTH} levels")
+    return bare
 
 
-def _decode(raw: bytes) -> Any:
+def _decode(raw: bytes, bare: bytes | None) -> Any:
     """Strict JSON (no ``NaN``/``Infinity``); a number that does not fit a double or an int64 is a 400
-    naming its field. Numbers are only checked one by one when the body holds a long one."""
+    naming its field. Numbers are only checked one by one when the body holds a long one outside its
+    strings (``bare``: its ``_structure``, when ``_check_structure`` made it)."""
     text = raw.decode(json.detect_encoding(raw), "surrogatepass")
-    if not _BIG_NUMBER.search(raw) or not _BIG_NUMBER.search(_structure(_without_escapes(raw))):
+    if not _BIG_NUMBER.search(raw):
+        return _STRICT.decode(text)
+    if not _BIG_NUMBER.search(bare if bare is not None else _structure(_without_escapes(raw))):
         return _STRICT.decode(text)
     try:
         return _CHECKED.decode(text)
@@ -152,9 +157,9 @@ async def read_json_object(request: Request, settings: Settings) -> dict[str, An
         raise ApiError(499, "client closed the connection before its request body was complete") from None
     raw = bytes(body)
     del body
-    _check_structure(raw)
+    bare = _check_structure(raw)
     try:
-        data = _decode(raw)
+        data = _decode(raw, bare)
     except (ValueError, RecursionError):
         raise ApiError(400, "request body is not valid JSON") from None
     if not isinstance(data, dict):

@@ -40,9 +40,7 @@ def _text_or_list(value: Any) -> Any:
     if isinstance(value, str):
         return value
     if isinstance(value, list):
-        for i, block in enumerate(value):
-            _typed(block, f"[{i}]")
-        return value
+        return _typed_each(value, "")
     raise ValueError("must be a string or a list of content blocks")
 
 
@@ -64,11 +62,11 @@ def _input(value: Any) -> Any:
     if isinstance(value, str) and value:
         return value
     if isinstance(value, list) and value:
+        _typed_each(value, "")
         for i, item in enumerate(value):
-            _typed(item, f"[{i}]")
             content = item.get("content") if isinstance(item, dict) else None
-            for j, part in enumerate(content if isinstance(content, list) else ()):
-                _typed(part, f"[{i}].content[{j}]")
+            if isinstance(content, list):
+                _typed_each(content, f"[{i}].content")
         return value
     raise ValueError("must be a non-empty string or a non-empty list of items")
 
@@ -78,11 +76,16 @@ def _input(value: Any) -> Any:
 TYPE_NAME = re.compile(r"[a-z0-9_]{1,64}")
 
 
-def _typed(value: Any, where: str) -> None:
-    if isinstance(value, dict) and "type" in value:
-        kind = value["type"]
-        if not isinstance(kind, str) or not TYPE_NAME.fullmatch(kind):
-            raise ValueError(f"{where}.type must name a block type or item type (lowercase letters, digits, _)")
+def _typed_each(values: list[Any], where: str) -> list[Any]:
+    """``values``, each object's ``type`` (where it has one) checked against ``TYPE_NAME``."""
+    for i, value in enumerate(values):
+        if isinstance(value, dict) and "type" in value:
+            kind = value["type"]
+            if not isinstance(kind, str) or not TYPE_NAME.fullmatch(kind):
+                raise ValueError(
+                    f"{where}[{i}].type must name a block type or item type (lowercase letters, digits, _)"
+                )
+    return values
 
 
 def _type_name(value: Any) -> Any:
