@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream-seconds", type=float, default=20.0, help="billed duration of one stream")
     args = parser.parse_args(argv)
 
-    from ob1_gateway.devstack import DevStack
+    from ob1_gateway.cli.local_aws import DevStack
 
     upstream_key = "bench-upstream-key"
     upstream, upstream_port = start_upstream(upstream_key)

@@ -2,7 +2,7 @@
 
 Admission (``RateLimiter.admit``) plus release (the usage record's ``submitted``) for a key with rpm,
 tpm and max_parallel set, sequentially: process memory (``ob1gw serve``) and DynamoDB through moto's
-server on 127.0.0.1 (``ob1_gateway.devstack``, the table from template.yaml). Prints a markdown table.
+server on 127.0.0.1 (``ob1_gateway.cli.local_aws``, the table from template.yaml). Prints a markdown table.
 moto answers from a Python dict in ~1 ms; real DynamoDB answers a conditional UpdateItem in single-digit
 milliseconds inside a region, which is the figure to expect on Lambda (bench/README.md)."""
 
@@ -14,9 +14,9 @@ import time
 import uuid
 from pathlib import Path
 
-from ob1_gateway import devstack
-from ob1_gateway.keys import issue_key
-from ob1_gateway.ratelimit import RateLimiter
+from ob1_gateway.access.keys import issue_key
+from ob1_gateway.access.rate_limits import RateLimiter
+from ob1_gateway.cli import local_aws as devstack
 from ob1_gateway.stores.aws_rates import DynamoRateStore
 from ob1_gateway.stores.base import KeyPolicy, RateStore, UsageRecord
 from ob1_gateway.stores.memory_rates import MemoryRateStore

@@ -3,7 +3,7 @@
 A stored response costs one write before its answer is sent (``ResponseState.keep``); a continued one
 (``previous_response_id`` or ``item_reference``) one read before it goes upstream
 (``ResponseState.continuation``). Both are timed here sequentially, on the data directory's SQLite
-(``ob1gw serve``) and on S3 through moto's server on 127.0.0.1 (``ob1_gateway.devstack``, the bucket from
+(``ob1gw serve``) and on S3 through moto's server on 127.0.0.1 (``ob1_gateway.cli.local_aws``, the bucket from
 template.yaml), for conversations of growing size up to the gateway's body limit, with the bytes stored
 (gzip'd JSON of English-like text). moto answers from memory; S3 in-region answers a PUT or GET of a few
 KB in ~10-30 ms, which is the figure to expect on Lambda (bench/README.md)."""
@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ob1_gateway import devstack
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.api.response_state import ResponseState
-from ob1_gateway.keys import issue_key
+from ob1_gateway.cli import local_aws as devstack
 from ob1_gateway.settings import Settings
 from ob1_gateway.stores.base import ResponseStore, StoredResponse
 from ob1_gateway.stores.local import SqliteDatabase

@@ -5,12 +5,12 @@ settings, backends or the model-list cache. Deployed with SnapStart (template.ya
 once per published version, and restored environments get ``after_restore`` (lambda_app.py).
 """
 
-from ob1_gateway.cold_imports import lean_imports
+from ob1_gateway.hosting.cold_imports import lean_imports
 
 lean_imports()  # before anything imports FastAPI or aiohttp: what they would build for nothing (see there)
 
 from ob1_gateway.app import create_app  # noqa: E402
-from ob1_gateway.lambda_app import mangum_handler, register_snapstart_hooks  # noqa: E402
+from ob1_gateway.hosting.aws_lambda import mangum_handler, register_snapstart_hooks  # noqa: E402
 
 app = create_app()
 handler = mangum_handler(app)

@@ -10,12 +10,12 @@ from ``x-amzn-trace-id``, and each request's EMF metrics are flushed as it finis
 
 import os
 
-from ob1_gateway.cold_imports import lean_imports
+from ob1_gateway.hosting.cold_imports import lean_imports
 
 lean_imports()  # before anything imports FastAPI or aiohttp: what they would build for nothing (see there)
 
 from ob1_gateway.app import create_app  # noqa: E402
-from ob1_gateway.lambda_app import add_after_restore_route, lambda_app  # noqa: E402
+from ob1_gateway.hosting.aws_lambda import add_after_restore_route, lambda_app  # noqa: E402
 
 gateway = create_app(stream_only=True)
 add_after_restore_route(gateway, os.environ.get("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH"))

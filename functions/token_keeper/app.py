@@ -13,8 +13,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from ob1_gateway.backends import build_backends
 from ob1_gateway.settings import get_settings
+from ob1_gateway.stores.backends import build_backends
 
 logger = Logger()
 metrics = Metrics()

@@ -8,15 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
-from . import __version__, observability
-from .api import anthropic, health, openai, responses
+from . import __version__
+from .access.budgets import BudgetGuard
 from .api.errors import install_error_handlers
 from .api.request_log import RequestListener, RequestLog
-from .backends import build_backends
-from .budgets import BudgetGuard
-from .runtime import build_gateway
+from .api.routes import anthropic, health, openai, responses
+from .gateway import build_gateway
 from .settings import Settings, get_settings
+from .stores.backends import build_backends
 from .stores.base import Backends
+from .telemetry import powertools as observability
 from .upstream.token import OB1TokenManager
 
 # What API Gateway sends to StreamFunction (template.yaml: its Api events), and /health, the Web Adapter's
@@ -27,9 +28,9 @@ STREAM_ROUTERS = (health.router, openai.router, anthropic.router, responses.rout
 def _routers(stream_only: bool) -> tuple[APIRouter, ...]:
     if stream_only:
         return STREAM_ROUTERS
-    from .api import count_tokens, metrics, models, responses_extra, usage
+    from .api.routes import count_tokens, metrics, models, responses_extra, usage_report
 
-    buffered = (models.router, count_tokens.router, responses_extra.router, usage.router, metrics.router)
+    buffered = (models.router, count_tokens.router, responses_extra.router, usage_report.router, metrics.router)
     return STREAM_ROUTERS + buffered
 
 
@@ -75,7 +76,7 @@ def create_app(
     app.state.gateway = gateway
     app.state.budgets = budgets
     if settings.metrics_token is not None:
-        from .prom import GatewayMetrics
+        from .telemetry.prometheus import GatewayMetrics
 
         app.state.metrics = GatewayMetrics(gateway.backends, login=tokens is not None)
         gateway.recorder.listeners.append(app.state.metrics)

@@ -13,7 +13,7 @@ import httpx
 import openai
 import pytest
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
+from ob1_gateway.stores.backends import build_backends
 
 from tests.fakes.ob1_fake import MODELS
 from tests.fixtures.gateway import GatewayHandle, UvicornThread, gateway_settings, seed_login_and_key

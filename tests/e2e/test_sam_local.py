@@ -26,7 +26,7 @@ import boto3
 import httpx
 import openai
 import pytest
-from ob1_gateway.devstack import docker0_address
+from ob1_gateway.cli.local_aws import docker0_address
 
 from tests.e2e.test_claude_code import CLAUDE, claude_env
 from tests.fakes.ob1_fake import FakeOB1Server

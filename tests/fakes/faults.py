@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import OB1Token
 from ob1_gateway.translate.sse import SSEDecoder
 

@@ -17,8 +17,8 @@ from multiprocessing import get_context
 from typing import Any
 
 import pytest
-from ob1_gateway.backends import build_backends
 from ob1_gateway.settings import Settings, load_settings
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import OB1Token, UsageRecord
 
 from tests.fakes.ob1_fake import FakeOB1Server

@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from ob1_gateway.backends import build_backends
 from ob1_gateway.settings import Settings
 from ob1_gateway.stores.aws import DuplicateKeyError, SecretsManagerTokenStore, build_aws_backends
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import Backends, KeyRecord, OB1Token, UsageRecord
 
 from tests.fixtures.moto_server import aws

@@ -12,10 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
+from ob1_gateway.access.budgets import BudgetExceeded, BudgetGuard, month_of, month_start
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
-from ob1_gateway.budgets import BudgetExceeded, BudgetGuard, month_of, month_start
-from ob1_gateway.keys import issue_key
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import KeyRecord, OB1Token, UsageRecord
 
 from tests.fixtures.gateway import GatewayHandle, UvicornThread, gateway_settings

@@ -14,12 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway import observability
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import OB1Token
+from ob1_gateway.telemetry import powertools as observability
 from ob1_gateway.upstream.workos import LoginExpired
 
 from tests.fakes import scripts as S

@@ -18,8 +18,8 @@ import anthropic
 import httpx
 import openai
 import pytest
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.keys import issue_key
 from ob1_gateway.stores.aws import DynamoKeyStore, aws_client, build_aws_backends
 
 from tests.fakes.ob1_fake import FakeOB1Server

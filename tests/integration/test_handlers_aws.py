@@ -146,7 +146,7 @@ def test_api_function_after_a_snapstart_restore(lambda_env: LambdaEnv) -> None:
     copy must not replay its siblings' jitter) and new upstream pools; then it answers as before."""
     import random
 
-    from ob1_gateway.lambda_app import after_restore
+    from ob1_gateway.hosting.aws_lambda import after_restore
 
     module = _load(REPO / "functions" / "api" / "app.py")
     gateway = module.app.state.gateway

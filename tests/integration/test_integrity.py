@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway.keys import issue_key, rotate_key
+from ob1_gateway.access.keys import issue_key, rotate_key
 from ob1_gateway.stores.base import KeyPolicy
 
 from tests.fakes import faults as F

@@ -14,7 +14,7 @@ import anthropic
 import httpx
 import openai
 import pytest
-from ob1_gateway.keys import issue_key, rotate_key
+from ob1_gateway.access.keys import issue_key, rotate_key
 from ob1_gateway.stores.base import KeyPolicy
 
 from tests.fakes import faults as F

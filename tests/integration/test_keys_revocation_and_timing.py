@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway import keys
+from ob1_gateway.access import keys
 from ob1_gateway.settings import SettingsError, load_settings
 
 from tests.fakes import faults as F

@@ -7,9 +7,9 @@ import time
 from typing import Any
 
 import httpx
-from ob1_gateway.pricing import cost_usd, to_micros
+from ob1_gateway.metering.pricing import cost_usd, to_micros
 from ob1_gateway.translate.token_count import estimate_chat_tokens, estimate_output_tokens
-from ob1_gateway.translate.usage import Usage
+from ob1_gateway.translate.token_usage import Usage
 
 from tests.fakes import faults as F
 from tests.fakes import scripts as S

@@ -22,10 +22,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import load_settings
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import OB1Token
 
 from tests.fakes import faults as F

@@ -13,11 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from ob1_gateway import observability
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.backends import build_backends
-from ob1_gateway.keys import issue_key
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import OB1Token
+from ob1_gateway.telemetry import powertools as observability
 
 from tests.fixtures.gateway import UvicornThread, gateway_settings, seeded_from_env
 from tests.fixtures.moto_server import REPO

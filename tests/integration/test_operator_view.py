@@ -101,7 +101,7 @@ def test_metrics_are_prometheus_text_for_the_operator_only(metered_gw: GatewayHa
 def test_metrics_leave_no_process_wide_hooks(metered_gw: GatewayHandle) -> None:
     """Each app's metrics hang off that app's recorder and token manager, never the process's hooks
     (which Powertools may use, and which outlive the app)."""
-    from ob1_gateway import metering
+    from ob1_gateway.metering import recorder as metering
     from ob1_gateway.upstream import token
 
     assert not any(isinstance(v, list) for v in vars(metering).values()), "no module-level observer registry"

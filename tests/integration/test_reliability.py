@@ -71,8 +71,8 @@ def test_an_exception_inside_a_route_is_a_500_in_each_api_s_shape(
 @pytest.mark.parametrize(
     ("api", "target"),
     [
-        ("anthropic", "ob1_gateway.api.anthropic.chat_to_anthropic"),
-        ("responses", "ob1_gateway.api.responses.chat_to_response"),
+        ("anthropic", "ob1_gateway.api.routes.anthropic.chat_to_anthropic"),
+        ("responses", "ob1_gateway.api.routes.responses.chat_to_response"),
     ],
 )
 def test_a_bug_after_the_upstream_answered_still_records_what_it_charged(

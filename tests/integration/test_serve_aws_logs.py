@@ -15,8 +15,8 @@ import sys
 import time
 
 import httpx
-from ob1_gateway.backends import build_backends
 from ob1_gateway.settings import get_settings
+from ob1_gateway.stores.backends import build_backends
 
 from tests.fakes.ob1_fake import FakeOB1Server
 from tests.fixtures.gateway import free_port, seed_login_and_key, wait_until_healthy

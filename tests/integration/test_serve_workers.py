@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from ob1_gateway.keys import issue_key
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.stores.base import KeyPolicy
 
 from bench.__main__ import child_pids, proc_stat

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 from ob1_gateway.app import STREAM_ROUTERS, create_app
-from ob1_gateway.backends import build_backends
+from ob1_gateway.stores.backends import build_backends
 
 from tests.fixtures.gateway import UvicornThread, gateway_settings, seed_login_and_key
 from tests.fixtures.moto_server import REPO, load_template
@@ -65,7 +65,7 @@ def test_the_stream_app_serves_them_and_nothing_buffered(tmp_path: Path, fake_ob
 
 PROGRAM = """
 import json, sys
-from ob1_gateway.cold_imports import lean_imports
+from ob1_gateway.hosting.cold_imports import lean_imports
 lean_imports()
 from ob1_gateway.app import create_app
 from ob1_gateway.settings import load_settings
@@ -75,14 +75,14 @@ print(json.dumps({"modules": sorted(sys.modules), "openapi_models_built": OpenAP
 """
 NOT_FOR_STREAMS = (
     "pydantic.v1",  # FastAPI imports it to check a response model or parameter for pydantic v1
-    "ob1_gateway.api.models",
-    "ob1_gateway.api.count_tokens",
-    "ob1_gateway.api.responses_extra",
-    "ob1_gateway.api.usage",
-    "ob1_gateway.api.metrics",
-    "ob1_gateway.prom",
+    "ob1_gateway.api.routes.models",
+    "ob1_gateway.api.routes.count_tokens",
+    "ob1_gateway.api.routes.responses_extra",
+    "ob1_gateway.api.routes.usage_report",
+    "ob1_gateway.api.routes.metrics",
+    "ob1_gateway.telemetry.prometheus",
     "ob1_gateway.cli",
-    "ob1_gateway.devstack",
+    "ob1_gateway.cli.local_aws",
 )
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import typer
-from ob1_gateway.cli.token import login, token_app
+from ob1_gateway.cli.token_command import login, token_app
 from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
 from ob1_gateway.stores.local import FileTokenStore

@@ -6,8 +6,8 @@ import time
 from typing import Any
 
 import httpx
-from ob1_gateway.budgets import month_of, month_start
-from ob1_gateway.keys import issue_key
+from ob1_gateway.access.budgets import month_of, month_start
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.stores.base import UsageRecord, utc_day
 
 from tests.fixtures.gateway import GatewayHandle

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.api.auth import KeyAuthenticator
 from ob1_gateway.api.errors import ApiError
-from ob1_gateway.keys import issue_key
 from ob1_gateway.stores.base import KeyRecord
 from ob1_gateway.stores.local import SqliteDatabase, SqliteKeyStore
 from starlette.requests import Request
@@ -95,7 +95,7 @@ def test_zero_ttl_reads_the_store_every_time(store: CountingStore) -> None:
 
 def test_a_rotated_secret_works_at_once(store: CountingStore) -> None:
     """The cached record does not know the new secret; no refusal is cached for the id, so it is read."""
-    from ob1_gateway.keys import rotate_key
+    from ob1_gateway.access.keys import rotate_key
 
     record, old = issue_key("c")
     store.put(record)

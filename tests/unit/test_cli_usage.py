@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ob1_gateway.backends import build_backends
+from ob1_gateway.access.keys import issue_key
 from ob1_gateway.cli import app
-from ob1_gateway.keys import issue_key
 from ob1_gateway.settings import get_settings
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import Backends, UsageRecord
 from typer.testing import CliRunner
 

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROGRAM = """
 import json, ssl, sys
-from ob1_gateway.cold_imports import lean_imports
+from ob1_gateway.hosting.cold_imports import lean_imports
 lean_imports()
 import aiohttp.connector as connector
 import fastapi.openapi.models as models

@@ -133,7 +133,7 @@ def test_metric_names_match_what_observability_emits() -> None:
     """The dashboard's metric names are the ones observability.py passes to Powertools."""
     import inspect
 
-    from ob1_gateway import observability
+    from ob1_gateway.telemetry import powertools as observability
 
     source = inspect.getsource(observability)
     emitted = set(re.findall(r'add_metric\(name="(\w+)"', source))

@@ -7,7 +7,7 @@ import threading
 import time
 from pathlib import Path
 
-from ob1_gateway.keys import issue_key, parse_key, secret_matches
+from ob1_gateway.access.keys import issue_key, parse_key, secret_matches
 from ob1_gateway.stores.base import UsageRecord
 from ob1_gateway.stores.local import SqliteDatabase, SqliteKeyStore, SqliteUsageStore
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ob1_gateway.pricing import cost_usd, to_micros
-from ob1_gateway.translate.usage import Usage
+from ob1_gateway.metering.pricing import cost_usd, to_micros
+from ob1_gateway.translate.token_usage import Usage
 
 USAGE = Usage(prompt_tokens=1000, completion_tokens=100, cache_read_tokens=200, cache_write_tokens=300)
 

@@ -8,9 +8,9 @@ import logging
 import re
 
 import pytest
-from ob1_gateway.keys import issue_key
-from ob1_gateway.redaction import RedactingFilter, redact, scrub_record
-from ob1_gateway.translate.errors import upstream_error_message
+from ob1_gateway.access.keys import issue_key
+from ob1_gateway.telemetry.log_redaction import RedactingFilter, redact, scrub_record
+from ob1_gateway.translate.error_bodies import upstream_error_message
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyXzEiLCJleHAiOjk5OTk5OTk5OTl9.c2lnbmF0dXJlLWJ5dGVz"
 

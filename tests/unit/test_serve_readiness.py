@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ob1_gateway.backends import build_backends
-from ob1_gateway.cli.serve import readiness
-from ob1_gateway.keys import issue_key
+from ob1_gateway.access.keys import issue_key
+from ob1_gateway.cli.serve_command import readiness
 from ob1_gateway.settings import load_settings
+from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import KeyPolicy, OB1Token
 
 

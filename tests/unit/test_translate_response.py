@@ -8,7 +8,7 @@ import pytest
 from ob1_gateway.translate.anthropic_in import anthropic_to_chat
 from ob1_gateway.translate.anthropic_out import chat_to_anthropic, parse_arguments
 from ob1_gateway.translate.finish import stop_reason_for
-from ob1_gateway.translate.usage import Usage
+from ob1_gateway.translate.token_usage import Usage
 
 LONG = "mcp__a_very_long_server_name__and_an_even_longer_tool_name_that_goes_past_64"
 

@@ -19,7 +19,7 @@ from ob1_gateway.translate.responses_in import ResponsesPlan, decode_reasoning, 
 from ob1_gateway.translate.responses_out import chat_to_response, responses_usage
 from ob1_gateway.translate.responses_stream import ResponsesStream
 from ob1_gateway.translate.sse import SSEDecoder, encode_sse
-from ob1_gateway.translate.usage import Usage
+from ob1_gateway.translate.token_usage import Usage
 from openai._models import validate_type
 from openai.types.responses import Response, ResponseStreamEvent
 

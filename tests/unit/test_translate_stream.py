@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ob1_gateway.translate.anthropic_in import ChatPlan, anthropic_to_chat
 from ob1_gateway.translate.anthropic_stream import AnthropicStream
 from ob1_gateway.translate.sse import SSEDecoder
-from ob1_gateway.translate.usage import Usage
+from ob1_gateway.translate.token_usage import Usage
 
 LONG = "mcp__a_very_long_server_name__and_an_even_longer_tool_name_that_goes_past_64"
 Event = tuple[str, dict[str, Any]]

@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ob1_gateway.translate.errors import (
+from ob1_gateway.translate.error_bodies import (
     anthropic_error_body,
     anthropic_error_type,
     chunk_error,
@@ -15,8 +15,8 @@ from ob1_gateway.translate.errors import (
     openai_error_body,
     upstream_error_message,
 )
+from ob1_gateway.translate.token_usage import Usage, usage_from_openai
 from ob1_gateway.translate.tool_names import ToolNameMap
-from ob1_gateway.translate.usage import Usage, usage_from_openai
 
 # -- usage ----------------------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from ob1_gateway.metering import UsageRecorder
+from ob1_gateway.metering.recorder import UsageRecorder
 from ob1_gateway.stores.base import UsageRecord
 
 

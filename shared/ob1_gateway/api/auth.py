@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from cachetools import TTLCache
 from fastapi import Request
 
-from ..keys import expired, parse_key, secret_matches
+from ..access.keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
 from .errors import ApiError
 from .request_id import remember_key

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ..budgets import BudgetExceeded, BudgetGuard
+from ..access.budgets import BudgetExceeded, BudgetGuard
 from ..stores.base import KeyRecord
 from .deps import caller
 from .errors import ApiError

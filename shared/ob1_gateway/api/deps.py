@@ -8,16 +8,16 @@ from typing import cast
 
 from fastapi import Request
 
-from ..budgets import BudgetGuard
-from ..metering import RequestMeter
-from ..ratelimit import RateLimited
-from ..runtime import Gateway
+from ..access.budgets import BudgetGuard
+from ..access.rate_limits import RateLimited
+from ..gateway import Gateway
+from ..metering.recorder import RequestMeter
 from ..stores.base import KeyRecord
-from ..translate.errors import client_status_for_upstream
+from ..translate.error_bodies import client_status_for_upstream
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
 from .errors import ApiError, speaks_anthropic
-from .limits import check_model_allowed, rate_limited_error
+from .refusals import check_model_allowed, rate_limited_error
 from .request_id import new_request_id, remember_request_id
 from .settlement import Settlement
 

@@ -15,8 +15,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..redaction import install_redaction
-from ..translate.errors import anthropic_error_body, openai_error_body
+from ..telemetry.log_redaction import install_redaction
+from ..translate.error_bodies import anthropic_error_body, openai_error_body
 from ..translate.invalid import InvalidRequest
 from .unsupported import unsupported_feature
 

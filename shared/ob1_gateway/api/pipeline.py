@@ -13,13 +13,13 @@ from typing import Any, Literal, Protocol, TypeVar, overload
 from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..metering import RequestMeter
-from ..runtime import Gateway
+from ..gateway import Gateway
+from ..metering.recorder import RequestMeter
 from ..stores.base import KeyRecord
 from ..translate.sse import Event
 from ..translate.system_hoist import hoist_system_messages
 from ..translate.token_count import estimate_chat_tokens
-from ..translate.usage import Usage, usage_from_openai
+from ..translate.token_usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
 from .deps import admit, gateway, upstream_api_error

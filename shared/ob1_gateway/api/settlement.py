@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..translate.usage import Usage
+from ..translate.token_usage import Usage
 
 if TYPE_CHECKING:
-    from ..metering import RequestMeter
-    from ..runtime import Gateway
+    from ..gateway import Gateway
+    from ..metering.recorder import RequestMeter
 
 __all__ = ["Settlement", "settle_request", "settlement_of"]
 

@@ -13,12 +13,12 @@ from fastapi.responses import StreamingResponse
 
 from ..translate.sse import Event, encode_sse
 from ..translate.token_count import streamed_chars
-from ..translate.usage import Usage
+from ..translate.token_usage import Usage
 from ..upstream.client import ChatStream, UpstreamStreamError
 
 if TYPE_CHECKING:
-    from ..metering import RequestMeter
-    from ..runtime import Gateway
+    from ..gateway import Gateway
+    from ..metering.recorder import RequestMeter
 
 T = TypeVar("T")
 KEEPALIVE_SECONDS = 15.0

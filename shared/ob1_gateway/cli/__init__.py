@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 
 from .common import use_stack
-from .dev_stack import dev_stack
-from .keys import keys_app
-from .serve import serve
-from .token import login, token_app
-from .usage import usage
+from .dev_stack_command import dev_stack
+from .keys_command import keys_app
+from .serve_command import serve
+from .token_command import login, token_app
+from .usage_command import usage
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 

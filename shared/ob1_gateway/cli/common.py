@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from ..backends import build_backends
 from ..settings import Settings, SettingsError, load_settings
+from ..stores.backends import build_backends
 from ..stores.base import Backends
 
 # What ``--stack`` resolved, applied over the environment by every command of this process.

@@ -14,7 +14,7 @@ from typing import Any
 from .anthropic_in import ChatPlan
 from .finish import stop_reason_for
 from .reasoning import reasoning_items, thinking_blocks
-from .usage import Usage, usage_from_openai
+from .token_usage import Usage, usage_from_openai
 
 __all__ = ["chat_to_anthropic", "new_message_id", "parse_arguments"]
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 from typing import Any
 
 from .anthropic_in import ChatPlan
-from .errors import anthropic_error_body
+from .error_bodies import anthropic_error_body
 from .finish import stop_reason_for
 from .sequencer import Block, Kind, Part, SequencedStream
 from .sse import Event
-from .usage import Usage, usage_from_openai
+from .token_usage import Usage, usage_from_openai
 
 __all__ = ["AnthropicStream", "Event"]
 

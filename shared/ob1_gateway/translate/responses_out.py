@@ -24,7 +24,7 @@ from typing import Any
 
 from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 from .responses_in import ResponsesPlan, encode_reasoning
-from .usage import Usage, usage_from_openai
+from .token_usage import Usage, usage_from_openai
 
 __all__ = [
     "chat_to_response",

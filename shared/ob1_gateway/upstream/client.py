@@ -47,7 +47,7 @@ import httpx
 
 from ..backoff import backoff_delays
 from ..settings import Settings
-from ..translate.errors import chunk_error, upstream_error_message
+from ..translate.error_bodies import chunk_error, upstream_error_message
 from ..translate.json_codec import COMPACT
 from ..translate.redact import MARKER
 from ..translate.sse import SSEDecoder

@@ -3,7 +3,7 @@ pricing, else the configured table (USD per million tokens)."""
 
 from __future__ import annotations
 
-from .translate.usage import Usage
+from ..translate.token_usage import Usage
 
 # OpenRouter pricing keys (USD per token) for each token kind.
 _LISTED = {

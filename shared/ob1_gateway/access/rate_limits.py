@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from .stores.base import KeyRecord, RateStore, UsageRecord
+from ..stores.base import KeyRecord, RateStore, UsageRecord
 
 __all__ = ["RateLimited", "RateLimiter"]
 

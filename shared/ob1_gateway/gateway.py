@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .access.rate_limits import RateLimiter
 from .api.auth import KeyAuthenticator
-from .metering import UsageRecorder
-from .ratelimit import RateLimiter
+from .metering.recorder import UsageRecorder
 from .settings import Settings
 from .stores.base import Backends
 from .upstream.catalog import ModelCatalog

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..keys import model_allowed
-from ..ratelimit import RateLimited
+from ..access.keys import model_allowed
+from ..access.rate_limits import RateLimited
 from ..stores.base import KeyRecord
 from ..upstream.catalog import Model
 from .errors import ApiError

@@ -9,14 +9,14 @@ from typing import Literal
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from ..stores.base import KeyRecord
-from ..translate.responses_in import responses_to_chat
-from ..translate.responses_out import public_view
-from ..translate.schema import ResponsesRequest
-from ..translate.token_count import estimate_chat_tokens
-from .body import json_body, read_json_object
-from .deps import caller, gateway, resolve_model
-from .errors import ApiError
+from ...stores.base import KeyRecord
+from ...translate.responses_in import responses_to_chat
+from ...translate.responses_out import public_view
+from ...translate.schema import ResponsesRequest
+from ...translate.token_count import estimate_chat_tokens
+from ..body import json_body, read_json_object
+from ..deps import caller, gateway, resolve_model
+from ..errors import ApiError
 from .responses import response_state
 
 router = APIRouter()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .stores.base import KeyRecord, UsageRecord, UsageStore
+from ..stores.base import KeyRecord, UsageRecord, UsageStore
 
 DEFAULT_TTL_SECONDS = 5.0
 

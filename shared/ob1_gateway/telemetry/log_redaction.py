@@ -20,7 +20,7 @@ import logging
 import re
 from typing import Any
 
-from .translate.redact import redact
+from ..translate.redact import redact
 
 __all__ = ["ExtrasFilter", "RedactingFilter", "clean_text", "install_redaction", "redact", "scrub_record"]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ..stores.base import KeyRecord
-from ..translate.anthropic_in import anthropic_to_chat
-from ..translate.schema import AnthropicCountTokensRequest
-from ..translate.token_count import estimate_input_tokens
+from ...stores.base import KeyRecord
+from ...translate.anthropic_in import anthropic_to_chat
+from ...translate.schema import AnthropicCountTokensRequest
+from ...translate.token_count import estimate_input_tokens
+from ..body import json_body, read_json_object
+from ..deps import caller, gateway
 from .anthropic import model_for
-from .body import json_body, read_json_object
-from .deps import caller, gateway
 
 router = APIRouter()
 

@@ -10,15 +10,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..translate.chat_fields import chat_upstream_fields, fallback_models
-from ..translate.chat_stream import ChatPassthrough
-from ..translate.schema import ChatCompletionsRequest, validate
-from ..translate.usage import Usage, usage_from_openai
-from .body import json_body, read_json_object
-from .budget import within_budget
-from .deps import gateway, resolve_model
-from .pipeline import complete_chat
-from .streaming import KEEPALIVE_COMMENT
+from ...translate.chat_fields import chat_upstream_fields, fallback_models
+from ...translate.chat_stream import ChatPassthrough
+from ...translate.schema import ChatCompletionsRequest, validate
+from ...translate.token_usage import Usage, usage_from_openai
+from ..body import json_body, read_json_object
+from ..budget import within_budget
+from ..deps import gateway, resolve_model
+from ..pipeline import complete_chat
+from ..streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
 

@@ -16,9 +16,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from .api.request_log import UnmeteredRequest
-from .budgets import budget_share, month_of, month_start
-from .stores.base import Backends, UsageRecord
+from ..access.budgets import budget_share, month_of, month_start
+from ..api.request_log import UnmeteredRequest
+from ..stores.base import Backends, UsageRecord
 
 __all__ = ["CONTENT_TYPE", "GatewayMetrics"]
 

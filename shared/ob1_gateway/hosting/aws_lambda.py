@@ -57,7 +57,7 @@ def mangum_handler(app: Any) -> Any:
     correlation id and a traced handler (``create_app`` already set up Logger, Metrics and Tracer)."""
     from mangum import Mangum
 
-    from . import observability
+    from ..telemetry import powertools as observability
 
     return observability.lambda_handler(Mangum(lambda_app(app), lifespan="off"))
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ..keys import model_allowed
-from ..stores.base import KeyRecord
-from ..translate.anthropic_models import anthropic_model, anthropic_model_page
-from ..upstream.client import UpstreamError
-from .deps import caller, gateway, resolve_model, upstream_api_error
-from .errors import speaks_anthropic
+from ...access.keys import model_allowed
+from ...stores.base import KeyRecord
+from ...translate.anthropic_models import anthropic_model, anthropic_model_page
+from ...upstream.client import UpstreamError
+from ..deps import caller, gateway, resolve_model, upstream_api_error
+from ..errors import speaks_anthropic
 
 router = APIRouter()
 

@@ -28,7 +28,7 @@ def dev_stack(
     bucket until stopped,
     and write the files that point sam local (ENV_FILE) and ob1gw (SHELL_FILE) at them."""
     try:
-        from ..devstack import DevStack, docker0_address
+        from .local_aws import DevStack, docker0_address
     except ImportError as exc:
         typer.echo(f"error: dev-stack needs the test extras (make install): {exc}", err=True)
         raise typer.Exit(2) from None

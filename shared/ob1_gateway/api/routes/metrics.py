@@ -8,7 +8,7 @@ import hmac
 
 from fastapi import APIRouter, Request, Response
 
-from .errors import ApiError
+from ..errors import ApiError
 
 router = APIRouter()
 
@@ -24,6 +24,6 @@ async def metrics(request: Request) -> Response:
     expected = token.get_secret_value().encode()
     if scheme.lower() != "bearer" or not hmac.compare_digest(presented.strip().encode("latin-1"), expected):
         raise ApiError(401, "GET /metrics needs 'Authorization: Bearer <OB1GW_METRICS_TOKEN>'")
-    from ..prom import CONTENT_TYPE
+    from ...telemetry.prometheus import CONTENT_TYPE
 
     return Response(await asyncio.to_thread(exporter.render), media_type=CONTENT_TYPE)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from .settings import Settings
-from .stores.base import Backends
+from ..settings import Settings
+from .base import Backends
 
 
 def build_backends(settings: Settings) -> Backends:
     if settings.backend == "aws":
-        from .stores.aws import build_aws_backends  # boto3 clients only where they are used
+        from .aws import build_aws_backends  # boto3 clients only where they are used
 
         return build_aws_backends(settings)
-    from .stores.local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
-    from .stores.memory_rates import MemoryRateStore
-    from .stores.sqlite_rates import SqliteRateStore
-    from .stores.sqlite_responses import SqliteResponseStore
+    from .local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
+    from .memory_rates import MemoryRateStore
+    from .sqlite_rates import SqliteRateStore
+    from .sqlite_responses import SqliteResponseStore
 
     db = SqliteDatabase(settings.database_file)
     return Backends(

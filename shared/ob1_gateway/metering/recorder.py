@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..stores.base import UsageRecord, UsageStore
+from ..translate.token_count import estimate_output_tokens
+from ..translate.token_usage import Usage
 from .pricing import cost_usd, to_micros
-from .stores.base import UsageRecord, UsageStore
-from .translate.token_count import estimate_output_tokens
-from .translate.usage import Usage
 
 log = logging.getLogger("ob1_gateway.usage")
 

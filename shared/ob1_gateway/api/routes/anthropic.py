@@ -11,18 +11,18 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..stores.base import KeyRecord
-from ..translate.anthropic_in import anthropic_to_chat
-from ..translate.anthropic_out import chat_to_anthropic
-from ..translate.anthropic_stream import AnthropicStream
-from ..translate.schema import AnthropicMessagesRequest, requested_model
-from ..translate.sse import encode_sse
-from ..translate.token_count import estimate_input_tokens
-from ..upstream.catalog import Model
-from .body import json_body, read_json_object
-from .budget import within_budget
-from .deps import gateway, resolve_model
-from .pipeline import complete_chat
+from ...stores.base import KeyRecord
+from ...translate.anthropic_in import anthropic_to_chat
+from ...translate.anthropic_out import chat_to_anthropic
+from ...translate.anthropic_stream import AnthropicStream
+from ...translate.schema import AnthropicMessagesRequest, requested_model
+from ...translate.sse import encode_sse
+from ...translate.token_count import estimate_input_tokens
+from ...upstream.catalog import Model
+from ..body import json_body, read_json_object
+from ..budget import within_budget
+from ..deps import gateway, resolve_model
+from ..pipeline import complete_chat
 
 router = APIRouter()
 

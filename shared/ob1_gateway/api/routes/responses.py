@@ -12,20 +12,20 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from ..stores.base import KeyRecord
-from ..translate.responses_in import ResponsesPlan, responses_to_chat
-from ..translate.responses_items import stored_input_items
-from ..translate.responses_out import chat_to_response, public_view
-from ..translate.responses_stream import ResponsesStream
-from ..translate.schema import ResponsesRequest, requested_model
-from ..translate.sse import Event
-from ..translate.usage import Usage
-from .body import json_body, read_json_object
-from .budget import within_budget
-from .deps import gateway, resolve_model
-from .pipeline import complete_chat
-from .response_state import ResponseState
-from .streaming import KEEPALIVE_COMMENT
+from ...stores.base import KeyRecord
+from ...translate.responses_in import ResponsesPlan, responses_to_chat
+from ...translate.responses_items import stored_input_items
+from ...translate.responses_out import chat_to_response, public_view
+from ...translate.responses_stream import ResponsesStream
+from ...translate.schema import ResponsesRequest, requested_model
+from ...translate.sse import Event
+from ...translate.token_usage import Usage
+from ..body import json_body, read_json_object
+from ..budget import within_budget
+from ..deps import gateway, resolve_model
+from ..pipeline import complete_chat
+from ..response_state import ResponseState
+from ..streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
 log = logging.getLogger("ob1_gateway.api")

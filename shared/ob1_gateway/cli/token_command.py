@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from ..backends import build_backends
 from ..settings import Settings
+from ..stores.backends import build_backends
 from ..stores.base import OB1Token, TokenStore
 from ..upstream.token import OB1TokenManager, TokenUnavailable
 from ..upstream.workos import WorkOSClient, jwt_expiry

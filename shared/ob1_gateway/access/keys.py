@@ -15,7 +15,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from .stores.base import KeyPolicy, KeyRecord
+from ..stores.base import KeyPolicy, KeyRecord
 
 PREFIX = "ob1gw_"
 _ID_BYTES = 6

@@ -30,7 +30,7 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from .settings import Settings
+from ..settings import Settings
 
 __all__ = ["exit_with_parent", "guarded_protocol", "run_workers", "server_config"]
 

@@ -10,10 +10,10 @@ from typing import Annotated
 
 import typer
 
-from ..keys import expired
-from ..redaction import install_redaction
+from ..access.keys import expired
 from ..settings import Settings
 from ..stores.base import Backends
+from ..telemetry.log_redaction import install_redaction
 from .common import load_or_exit
 
 
@@ -25,8 +25,8 @@ def serve(
     ] = None,
 ) -> None:
     """Run the gateway."""
-    from ..logfmt import ReadableFormatter
-    from ..server import run_workers
+    from ..hosting.server import run_workers
+    from ..telemetry.log_format import ReadableFormatter
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
     handler = logging.StreamHandler()
@@ -43,7 +43,8 @@ def serve(
         if settings.metrics_token is not None:  # every worker's counts in one scrape (prom.py); set
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts  # before prometheus_client is first imported
         # Imported here, before the workers are forked, so they share the modules (server.run_workers).
-        from .. import app, backends  # noqa: F401
+        from .. import app  # noqa: F401
+        from ..stores import backends  # noqa: F401
 
         serve = lambda sock, first: run_server(settings, host, port, sock, first)  # noqa: E731
         run_workers(settings, host=host, port=port, serve=serve)
@@ -56,10 +57,10 @@ def run_server(
     app under uvicorn, on ``sock`` (a worker) or on ``host:port``."""
     import uvicorn
 
-    from .. import observability
     from ..app import create_app
-    from ..backends import build_backends
-    from ..server import server_config
+    from ..hosting.server import server_config
+    from ..stores.backends import build_backends
+    from ..telemetry import powertools as observability
 
     backends = build_backends(settings)
     if check:

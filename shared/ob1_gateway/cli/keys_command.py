@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..keys import expired, issue_key, parse_duration, parse_expiry, rotate_key
+from ..access.keys import expired, issue_key, parse_duration, parse_expiry, rotate_key
 from ..stores.base import KeyPolicy, KeyRecord
 from .common import backends_or_exit
 

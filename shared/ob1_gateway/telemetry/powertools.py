@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from .api.request_log import UnmeteredRequest
-    from .settings import Settings
-    from .stores.base import UsageRecord
+    from ..api.request_log import UnmeteredRequest
+    from ..settings import Settings
+    from ..stores.base import UsageRecord
 
 log = logging.getLogger("ob1_gateway.observability")
 
@@ -68,7 +68,7 @@ def wanted(settings: Settings | None = None) -> bool:
 
 
 def _settings(settings: Settings | None) -> Settings:
-    from .settings import load_settings
+    from ..settings import load_settings
 
     return settings if settings is not None else load_settings()
 

@@ -10,10 +10,10 @@ import time
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from ..budgets import month_of, month_start
-from ..stores.base import KeyRecord
-from .deps import caller, gateway
-from .errors import ApiError
+from ...access.budgets import month_of, month_start
+from ...stores.base import KeyRecord
+from ..deps import caller, gateway
+from ..errors import ApiError
 
 router = APIRouter()
 
