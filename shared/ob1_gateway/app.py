@@ -9,15 +9,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.telemetry import TelemetryConfig
 
 from . import __version__
-from .access.budgets import BudgetGuard
 from .api.errors import install_error_handlers
-from .api.request_log import RequestListener, RequestLog
+from .api.request_log import RequestLog
 from .api.routes import anthropic, health, openai, responses
 from .gateway import build_gateway
 from .settings import Settings, get_settings
 from .stores.backends import build_backends
 from .stores.base import Backends
 from .telemetry import powertools as observability
+from .telemetry.request_event import RequestListener
 from .upstream.token import OB1TokenManager
 
 # What API Gateway sends to StreamFunction (template.yaml: its Api events), and /health, the Web Adapter's
@@ -43,8 +43,6 @@ def create_app(
     settings = settings or get_settings()
     observability.setup(settings)
     gateway = build_gateway(settings, backends or build_backends(settings))
-    budgets = BudgetGuard(gateway.backends.usage_store)
-    gateway.recorder.listeners.append(budgets)
     tokens = gateway.upstream.tokens if isinstance(gateway.upstream.tokens, OB1TokenManager) else None
     request_listeners: list[RequestListener] = []  # told of each request that ended without a usage record
     if observability.enabled():
@@ -74,7 +72,6 @@ def create_app(
         redoc_url="/redoc" if docs else None,
     )
     app.state.gateway = gateway
-    app.state.budgets = budgets
     if settings.metrics_token is not None:
         from .telemetry.prometheus import GatewayMetrics
 

@@ -1,11 +1,14 @@
-"""The long-lived parts of a running gateway, built once per process from settings and backends."""
+"""``Gateway``: the long-lived parts of a running gateway, built once per process from settings and
+backends — the upstream client and its model catalog, admission (``access``) and the usage recorder."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .access.admission import Access
+from .access.authenticator import KeyAuthenticator
+from .access.budgets import BudgetGuard
 from .access.rate_limits import RateLimiter
-from .api.auth import KeyAuthenticator
 from .metering.recorder import UsageRecorder
 from .settings import Settings
 from .stores.base import Backends
@@ -20,9 +23,8 @@ class Gateway:
     backends: Backends
     upstream: UpstreamClient
     catalog: ModelCatalog
-    auth: KeyAuthenticator
+    access: Access
     recorder: UsageRecorder
-    limiter: RateLimiter
 
     async def aclose(self) -> None:
         await self.recorder.drain()
@@ -37,9 +39,16 @@ def token_provider(settings: Settings, backends: Backends) -> TokenProvider:
 
 def build_gateway(settings: Settings, backends: Backends) -> Gateway:
     upstream = UpstreamClient(settings, token_provider(settings, backends))
+    access = Access(
+        authenticator=KeyAuthenticator(
+            backends.key_store, settings.key_cache_ttl_seconds, settings.key_miss_cache_ttl_seconds
+        ),
+        budgets=BudgetGuard(backends.usage_store),
+        limiter=RateLimiter(backends.rate_store),
+    )
     recorder = UsageRecorder(backends.usage_store)
-    limiter = RateLimiter(backends.rate_store)
-    recorder.listeners.append(limiter)  # a finished request frees its slot and counts its tokens
+    # A finished request frees its slot and counts its tokens; its cost counts against the key's budget.
+    recorder.listeners += [access.limiter, access.budgets]
     return Gateway(
         settings=settings,
         backends=backends,
@@ -50,7 +59,6 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
             aliases=settings.model_aliases,
             family_fallback=settings.model_family_fallback,
         ),
-        auth=KeyAuthenticator(backends.key_store, settings.key_cache_ttl_seconds, settings.key_miss_cache_ttl_seconds),
+        access=access,
         recorder=recorder,
-        limiter=limiter,
     )

@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 import pytest
-from ob1_gateway.api.streaming import with_keepalive
+from ob1_gateway.api.keepalive import with_keepalive
 from ob1_gateway.settings import Settings
 from ob1_gateway.upstream.client import UpstreamClient, UpstreamError, UpstreamStreamError
 from ob1_gateway.upstream.token import StaticKey

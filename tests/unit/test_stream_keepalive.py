@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-from ob1_gateway.api.streaming import with_keepalive
+from ob1_gateway.api.keepalive import with_keepalive
 
 
 async def _source(log: list[str], *, fail: bool = False) -> AsyncIterator[str]:

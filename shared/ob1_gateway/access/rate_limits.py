@@ -95,6 +95,12 @@ class RateLimiter:
                 raise RateLimited(key.key_id, refused, limit, max(0, limit - used), window_end)
         self._admitted[request_id] = _Admission(window, parallel, policy.tpm is not None)
 
+    async def release(self, request_id: str, key_id: str) -> None:
+        """Free the slot of a request that ends without a usage record (it never went upstream)."""
+        admission = self._admitted.pop(request_id, None)
+        if admission is not None and admission.parallel:
+            await self._call(self.store.leave, key_id)
+
     # -- UsageListener --------------------------------------------------------------------------------
     def submitted(self, record: UsageRecord) -> None:
         if record.request_id not in self._admitted:

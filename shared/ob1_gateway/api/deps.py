@@ -1,52 +1,24 @@
-"""FastAPI dependencies shared by the routers: the gateway, the caller's key, admission, the model."""
+"""What the routes share besides admission (admission.py): the gateway, the model a request may use, and
+an upstream refusal as the caller's API error."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
 from typing import cast
 
 from fastapi import Request
 
-from ..access.budgets import BudgetGuard
-from ..access.rate_limits import RateLimited
 from ..gateway import Gateway
-from ..metering.recorder import RequestMeter
 from ..stores.base import KeyRecord
 from ..translate.error_bodies import client_status_for_upstream
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
-from .errors import ApiError, speaks_anthropic
-from .refusals import check_model_allowed, rate_limited_error
-from .request_id import new_request_id, remember_request_id
-from .settlement import Settlement
+from .access_errors import check_model_allowed
+from .errors import ApiError
 
 
 def gateway(request: Request) -> Gateway:
     return cast(Gateway, request.app.state.gateway)
-
-
-async def caller(request: Request) -> KeyRecord:
-    return await gateway(request).auth.authenticate(request)
-
-
-async def admit(request: Request, key: KeyRecord, *, stream: bool) -> RequestMeter:
-    """Admit the request under its key's rate limits (429 otherwise) and start metering it. From here on
-    the request ends in exactly one usage record, which also frees what the admission took."""
-    meter = RequestMeter(
-        request_id=new_request_id(), key_id=key.key_id, route=request.scope["path"], stream=stream, key_name=key.name
-    )
-    budgets: BudgetGuard | None = getattr(request.app.state, "budgets", None)
-    if budgets is not None and key.budget_usd is not None:
-        meter.budget_share = partial(budgets.share_after, key)
-    gw = gateway(request)
-    try:
-        await gw.limiter.admit(key, meter.request_id)
-    except RateLimited as exc:
-        raise rate_limited_error(speaks_anthropic(request.scope["path"], request.headers), exc) from None
-    remember_request_id(request, meter.request_id)
-    Settlement(gw, meter).register(request.scope)
-    return meter
 
 
 def upstream_api_error(error: UpstreamError) -> ApiError:

@@ -1,12 +1,15 @@
-"""The one request pipeline every chat-shaped route runs after it has read, validated and resolved its
-body: admit and meter, send upstream, then answer whole or relay the stream, and record exactly once.
-The routes differ only in how they shape the answer (``shape``) and the stream (a ``StreamTranslator``)."""
+"""The one request pipeline every chat-shaped route runs, in this order: admission (key, budget, rate
+limits: ``admit``), the body read and checked, the route's own preparation (validation, model
+resolution, translation: a ``ChatCall``), the upstream call, then the answer whole or the stream relayed,
+recorded exactly once. The routes differ only in how they prepare the call and shape the answer
+(``shape``) and the stream (a ``StreamTranslator``)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal, Protocol, TypeVar, overload
 
@@ -14,7 +17,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from ..gateway import Gateway
-from ..metering.recorder import RequestMeter
+from ..metering.meter import RequestMeter
 from ..stores.base import KeyRecord
 from ..translate.sse import Event
 from ..translate.system_hoist import hoist_system_messages
@@ -22,7 +25,9 @@ from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
-from .deps import admit, gateway, upstream_api_error
+from .admission import admit
+from .body import read_json_object
+from .deps import gateway, upstream_api_error
 from .settlement import settlement_of
 from .streaming import StreamTranslator, relay_translated, sse_response
 
@@ -35,42 +40,60 @@ MODEL_HEADER = "x-ob1gw-model"
 
 class Finisher(Protocol):
     """What a route does with its answer once it is made and recorded, before the caller gets it (the
-    Responses API stores it): ``answered`` returns the whole answer to send, ``closing`` may amend a
-    stream's closing events."""
+    Responses API stores it): ``answered`` returns the whole answer to send; ``closing`` may amend a
+    stream's closing events, given the translator that made them."""
 
     async def answered(self, result: Any) -> Any: ...
 
-    async def closing(self, events: list[Event]) -> None: ...
+    async def closing(self, translator: Any, events: list[Event]) -> None: ...
 
 
-async def complete_chat(
-    request: Request,
-    key: KeyRecord,
-    model: Model,
-    body: dict[str, Any],
-    stream: bool,
-    shape: Callable[[dict[str, Any]], tuple[Any, Usage]],
-    translator: Callable[[], StreamTranslator],
-    keepalive: bytes,
-    finisher: Finisher | None = None,
-) -> JSONResponse | StreamingResponse:
-    """Run an upstream chat ``body`` for ``key`` on ``model``: whole (``shape`` makes the caller's answer
-    and its usage from the upstream's) or streamed (through a new ``translator()``, with ``keepalive``
-    sent while the upstream is silent). Either way the answer names ``model`` in ``x-ob1gw-model``."""
+@dataclass
+class ChatCall:
+    """What a route prepared: the upstream ``body`` for ``model``, and how to answer. Whole: ``shape`` makes
+    the caller's answer and its usage from the upstream's. Streamed: through a new ``translator()``, with
+    ``keepalive`` sent while the upstream is silent. ``headers`` go on the answer."""
+
+    model: Model
+    body: dict[str, Any]
+    stream: bool
+    shape: Callable[[dict[str, Any]], tuple[Any, Usage]]
+    translator: Callable[[], StreamTranslator]
+    keepalive: bytes
+    finisher: Finisher | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Prepare = Callable[[Gateway, KeyRecord, dict[str, Any]], Awaitable[ChatCall]]
+
+
+async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | StreamingResponse:
+    """Admit the request, read its body, let the route ``prepare`` the call, then run it upstream. The
+    answer names the serving model in ``x-ob1gw-model``."""
     gw = gateway(request)
-    meter = await admit(request, key, stream=stream)
-    meter.model, meter.pricing = model.id, model.pricing
-    if not stream:
-        result = await answer(gw, meter, body, shape)
-        return JSONResponse(await finisher.answered(result) if finisher else result, headers={MODEL_HEADER: model.id})
-    meter.estimate_input = partial(estimate_chat_tokens, body)  # if the client leaves mid-stream
-    with upstream_failure_metered(gw, meter):
-        chunks = await send_chat(gw, body, stream=True)
-    settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
-    closing = finisher.closing if finisher else None
-    response = sse_response(relay_translated(gw, chunks, translator(), meter, keepalive=keepalive, on_close=closing))
-    response.headers[MODEL_HEADER] = model.id
+    key, meter = await admit(request)
+    body = await read_json_object(request, gw.settings)
+    call = await prepare(gw, key, body)
+    meter.model, meter.pricing, meter.stream = call.model.id, call.model.pricing, call.stream
+    settlement_of(request).start_metering(request)
+    response = await (_streamed(request, gw, meter, call) if call.stream else _whole(gw, meter, call))
+    response.headers.update({**call.headers, MODEL_HEADER: call.model.id})
     return response
+
+
+async def _whole(gw: Gateway, meter: RequestMeter, call: ChatCall) -> JSONResponse:
+    result = await answer(gw, meter, call.body, call.shape)
+    return JSONResponse(await call.finisher.answered(result) if call.finisher else result)
+
+
+async def _streamed(request: Request, gw: Gateway, meter: RequestMeter, call: ChatCall) -> StreamingResponse:
+    meter.estimate_input = partial(estimate_chat_tokens, call.body)  # if the client leaves mid-stream
+    with upstream_failure_metered(gw, meter):
+        chunks = await send_chat(gw, call.body, stream=True)
+    settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
+    translator = call.translator()
+    closing = partial(call.finisher.closing, translator) if call.finisher else None
+    return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=call.keepalive, on_close=closing))
 
 
 @contextmanager

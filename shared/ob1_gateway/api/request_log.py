@@ -14,18 +14,19 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import MutableMapping, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 
+from ..telemetry.request_event import RequestListener, UnmeteredRequest
 from .errors import ApiError, error_response
 from .request_id import metered_request_id, new_request_id
 from .settlement import settle_request
 
-__all__ = ["RequestLog", "UnmeteredRequest", "route_label"]
+__all__ = ["RequestLog", "route_label"]
 
 log = logging.getLogger("ob1_gateway.requests")
 log_unhandled = logging.getLogger("ob1_gateway.errors")  # where these were always logged
@@ -34,24 +35,6 @@ _QUIET = frozenset({"/health", "/metrics"})  # probes and scrapes: not logged wh
 _ERROR_BODY_LIMIT = 16_384  # an error body is a small JSON object; never buffer more than this
 _REASON_LIMIT = 160
 _PATH_LIMIT = 200
-
-
-@dataclass(frozen=True)
-class UnmeteredRequest:
-    """A request that ended without a usage record: nothing was sent upstream, nothing is billed."""
-
-    request_id: str
-    method: str
-    path: str
-    route: str  # the matched route template, or "other": a metric label that scanners cannot multiply
-    status: int
-    key_id: str = ""
-    key_name: str = ""
-    reason: str = ""
-    latency_ms: float = 0.0
-
-
-RequestListener = Callable[[UnmeteredRequest], None]
 
 
 def route_label(scope: dict[str, Any]) -> str:

@@ -1,10 +1,12 @@
-"""The guarantee that an admitted request ends in exactly one usage record, a closed upstream response
-and freed rate/parallel slots, whatever fails after admission: a header that cannot be sent, a
-translator error, a client gone, a stream whose body iterator never starts.
+"""The guarantee that an admitted request ends in exactly one usage record (or, if it never went
+upstream, in none), a closed upstream response and freed rate/parallel slots, whatever fails after
+admission: a body or model refused, a header that cannot be sent, a translator error, a client gone, a
+stream whose body iterator never starts.
 
-``admit`` registers the request's ``Settlement`` on its scope; the pipeline hands it the open upstream
-stream. The routes record as usual; the ``RequestLog`` middleware, which wraps every request, calls
-``settle`` once the response is over, and that records (and closes) only what nothing else did."""
+``admit`` registers the request's ``Settlement`` on its scope; the pipeline marks it metered just before
+it goes upstream (``start_metering``) and hands it the open upstream stream. The routes record as usual;
+the ``RequestLog`` middleware, which wraps every request, calls ``settle`` once the response is over, and
+that records (and closes, and frees) only what nothing else did."""
 
 from __future__ import annotations
 
@@ -14,10 +16,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..translate.token_usage import Usage
+from .request_id import remember_request_id
 
 if TYPE_CHECKING:
+    from fastapi import Request
+
     from ..gateway import Gateway
-    from ..metering.recorder import RequestMeter
+    from ..metering.meter import RequestMeter
 
 __all__ = ["Settlement", "settle_request", "settlement_of"]
 
@@ -29,14 +34,27 @@ _STATE_KEY = "settlement"
 class Settlement:
     gw: Gateway
     meter: RequestMeter
+    metered: bool = False  # it will end in a usage record (``start_metering``)
     close_upstream: Callable[[], Awaitable[None]] | None = None
 
     def register(self, scope: MutableMapping[str, Any]) -> None:
         scope.setdefault("state", {})[_STATE_KEY] = self
 
+    def start_metering(self, request: Request) -> None:
+        """The request goes upstream: it ends in one usage record, whose id its response carries."""
+        self.metered = True
+        remember_request_id(request, self.meter.request_id)
+
     async def settle(self, status: int) -> None:
-        """Record the request if nothing did (``status``: what the client was answered, or 499 when the
-        answer never went out), then close the upstream response (a no-op once it was read or closed)."""
+        """Free the slots of a request that never went upstream; else record it if nothing did (``status``:
+        what the client was answered, or 499 when the answer never went out), then close the upstream
+        response (a no-op once it was read or closed)."""
+        if not self.metered:
+            try:
+                await self.gw.access.release(self.meter.request_id, self.meter.key_id)
+            except Exception as exc:  # a store hiccup must not turn an answer that went out into an error
+                log.warning("request %s: its slot could not be freed: %s", self.meter.request_id, type(exc).__name__)
+            return
         try:
             if not self.meter.recorded:
                 usage, estimated = (Usage(), False)

@@ -31,9 +31,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from ..api.request_log import UnmeteredRequest
     from ..settings import Settings
     from ..stores.base import UsageRecord
+    from .request_event import UnmeteredRequest
 
 log = logging.getLogger("ob1_gateway.observability")
 

@@ -17,8 +17,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from ..access.budgets import budget_share, month_of, month_start
-from ..api.request_log import UnmeteredRequest
 from ..stores.base import Backends, UsageRecord
+from .request_event import UnmeteredRequest
 
 __all__ = ["CONTENT_TYPE", "GatewayMetrics"]
 

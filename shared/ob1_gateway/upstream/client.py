@@ -40,6 +40,7 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Literal
 
@@ -277,6 +278,39 @@ class _Session:
         self._transport = None
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    """What one try at the upstream came to: its ``response``, or its ``failure``; ``answered``: the
+    upstream answered with an error status; ``wait``: the seconds its ``retry-after`` asked for."""
+
+    response: httpx.Response | None = None
+    failure: UpstreamError | None = None
+    answered: bool = False
+    retryable: bool = False
+    wait: float | None = None
+
+
+class _Retries:
+    """The retry policy of one request: at most ``max_retries`` retries of a retryable failure, each after
+    the upstream's ``retry-after`` when it gave one (a longer wait than ``retry_max_wait_seconds`` is left
+    to the caller), else after the backoff."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.done = 0
+        self._max = settings.max_retries
+        self._max_wait = settings.retry_max_wait_seconds
+        self._delays = backoff_delays(settings.retry_backoff_seconds, settings.retry_max_wait_seconds)
+
+    def wait_before_next(self, attempt: _Attempt) -> float | None:
+        """Seconds to wait before the next try, or None: give up."""
+        if not attempt.retryable or self.done >= self._max:
+            return None
+        if attempt.wait is not None and attempt.wait > self._max_wait:
+            return None
+        self.done += 1
+        return attempt.wait if attempt.wait is not None else next(self._delays)
+
+
 class UpstreamClient:
     def __init__(self, settings: Settings, tokens: TokenProvider) -> None:
         self.settings = settings
@@ -368,75 +402,88 @@ class UpstreamClient:
         self, method: str, path: str, body: dict[str, Any] | None, *, stream: bool = False
     ) -> tuple[httpx.Response, tuple[str, ...]]:
         """The first successful response (and the credential pieces it was sent with), after at most one
-        401 refresh and ``max_retries`` retries of transient failures. Only its headers have been read:
-        once the upstream has answered, nothing is retried (it may already have charged for the answer)."""
+        401 refresh and the retries ``_Retries`` allows. Only its headers have been read: once the
+        upstream has answered, nothing is retried (it may already have charged for the answer)."""
         try:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
             raise UpstreamError(503, str(exc)) from None
         content = None if body is None else COMPACT.encode(body).encode()
         refreshed = False
-        retries = 0
-        delays = backoff_delays(self.settings.retry_backoff_seconds, self.settings.retry_max_wait_seconds)
+        retries: _Retries | None = None
         while True:
-            secrets = credential_parts(authorization)
-            headers = self._request_headers(authorization, stream)
-            failure: UpstreamError
-            wait: float | None = None
-            started = time.monotonic()
-            try:
-                response = await self._request(method, path, headers, content, stream)
-            except FAULTS as exc:
-                if is_connect_timeout(exc):
-                    # aiohttp's connect timeout also covers waiting for a free pooled connection
-                    if time.monotonic() - started > self.settings.connect_timeout + 1:
-                        raise UpstreamError(503, "too many concurrent upstream requests") from None
-                    failure = UpstreamError(504, "upstream connect timed out")
-                elif is_timeout(exc):  # the first byte, or a read
-                    raise UpstreamError(504, "upstream timed out before responding") from None
-                else:
-                    fault, retryable = transport_fault(exc)
-                    failure = UpstreamError(502, f"upstream unreachable: {fault}")
-                    if not retryable:
-                        raise failure from None
-            else:
-                status = response.status_code
-                if status < 400:
-                    return response, secrets
-                try:
-                    async with asyncio.timeout(self.settings.connect_timeout):  # an error body is small
-                        raw = await read_body(response)
-                except FAULTS:
-                    raw = b""
-                finally:
-                    await response.aclose()
-                if status == 401 and not refreshed:
-                    refreshed = True
-                    authorization = await self._fresh_authorization(authorization)
-                    continue
-                retry_after = response.headers.get("retry-after")
-                failure = UpstreamError(status, scrub(upstream_error_message(status, raw), secrets), retry_after)
-                if not is_retryable_status(status):
-                    raise failure
-                wait = retry_after_seconds(retry_after)
-            if retries >= self.settings.max_retries:
-                raise failure
+            attempt = await self._attempt(method, path, authorization, content, stream)
+            if attempt.response is not None:
+                return attempt.response, credential_parts(authorization)
+            failure = attempt.failure
+            assert failure is not None
+            if failure.status == 401 and attempt.answered and not refreshed:  # once, and not a retry
+                refreshed = True
+                authorization = await self._fresh_authorization(authorization)
+                continue
+            retries = retries or _Retries(self.settings)
+            wait = retries.wait_before_next(attempt)
             if wait is None:
-                wait = next(delays)
-            elif wait > self.settings.retry_max_wait_seconds:
-                raise failure  # asked to wait longer than we hold a caller: let the caller decide
-            retries += 1
+                raise failure
             log.warning(
                 "upstream %s %s failed before the first byte (%s %s); retry %d/%d in %.2f s",
                 method,
                 path,
                 failure.status,
                 failure.message,
-                retries,
+                retries.done,
                 self.settings.max_retries,
                 wait,
             )
             await asyncio.sleep(wait)
+
+    async def _attempt(
+        self, method: str, path: str, authorization: str, content: bytes | None, stream: bool
+    ) -> _Attempt:
+        """One try: the response if the upstream accepted the request, else the failure and whether it
+        may be retried."""
+        headers = self._request_headers(authorization, stream)
+        started = time.monotonic()
+        try:
+            response = await self._request(method, path, headers, content, stream)
+        except FAULTS as exc:
+            return self._transport_failure(exc, time.monotonic() - started)
+        if response.status_code < 400:
+            return _Attempt(response=response)
+        return await self._refusal(response, credential_parts(authorization))
+
+    def _transport_failure(self, exc: BaseException, elapsed: float) -> _Attempt:
+        """No answer: a connect that timed out is retried (unless it was a wait for a pooled connection:
+        the gateway is the bottleneck), a connection that failed before the request went out too; a
+        first byte or a read that timed out is not (the upstream may be working on it)."""
+        if is_connect_timeout(exc):
+            # aiohttp's connect timeout also covers waiting for a free pooled connection
+            if elapsed > self.settings.connect_timeout + 1:
+                return _Attempt(failure=UpstreamError(503, "too many concurrent upstream requests"))
+            return _Attempt(failure=UpstreamError(504, "upstream connect timed out"), retryable=True)
+        if is_timeout(exc):
+            return _Attempt(failure=UpstreamError(504, "upstream timed out before responding"))
+        fault, retryable = transport_fault(exc)
+        return _Attempt(failure=UpstreamError(502, f"upstream unreachable: {fault}"), retryable=retryable)
+
+    async def _refusal(self, response: httpx.Response, secrets: tuple[str, ...]) -> _Attempt:
+        """An error status: its (small) body read for the message, the connection released, and whether
+        the status may be retried and after how long the upstream asked."""
+        try:
+            async with asyncio.timeout(self.settings.connect_timeout):  # an error body is small
+                raw = await read_body(response)
+        except FAULTS:
+            raw = b""
+        finally:
+            await response.aclose()
+        status, retry_after = response.status_code, response.headers.get("retry-after")
+        failure = UpstreamError(status, scrub(upstream_error_message(status, raw), secrets), retry_after)
+        return _Attempt(
+            failure=failure,
+            answered=True,
+            retryable=is_retryable_status(status),
+            wait=retry_after_seconds(retry_after),
+        )
 
     async def _fresh_authorization(self, rejected: str) -> str:
         try:

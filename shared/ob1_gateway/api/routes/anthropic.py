@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ...gateway import Gateway
 from ...stores.base import KeyRecord
 from ...translate.anthropic_in import anthropic_to_chat
 from ...translate.anthropic_out import chat_to_anthropic
@@ -19,10 +20,9 @@ from ...translate.schema import AnthropicMessagesRequest, requested_model
 from ...translate.sse import encode_sse
 from ...translate.token_count import estimate_input_tokens
 from ...upstream.catalog import Model
-from ..body import json_body, read_json_object
-from ..budget import within_budget
-from ..deps import gateway, resolve_model
-from ..pipeline import complete_chat
+from ..body import json_body
+from ..deps import resolve_model
+from ..pipeline import ChatCall, run_chat
 
 router = APIRouter()
 
@@ -33,23 +33,24 @@ def _message_id() -> str:
     return "msg_" + uuid.uuid4().hex[:24]
 
 
-async def model_for(request: Request, body: dict[str, Any], key: KeyRecord) -> Model:
+async def model_for(gw: Gateway, body: dict[str, Any], key: KeyRecord) -> Model:
     """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
     requested = requested_model(body)
     validate = lambda: anthropic_to_chat(body, upstream_model=requested)  # noqa: E731
-    return await resolve_model(gateway(request), requested, key, validate=validate)
+    return await resolve_model(gw, requested, key, validate=validate)
 
 
 @router.post("/v1/messages", response_model=None, openapi_extra=json_body(AnthropicMessagesRequest))
 async def messages(request: Request) -> JSONResponse | StreamingResponse:
-    key = await within_budget(request)
-    gw = gateway(request)
-    body = await read_json_object(request, gw.settings)
-    model = await model_for(request, body, key)
+    return await run_chat(request, _prepare)
+
+
+async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCall:
+    model = await model_for(gw, body, key)
     plan = anthropic_to_chat(body, upstream_model=model.id, limits=model.limits)
 
     def stream() -> AnthropicStream:
         return AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
 
     answer = partial(chat_to_anthropic, plan=plan, message_id=_message_id())
-    return await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, keepalive=_PING)
+    return ChatCall(model, plan.body, plan.stream, answer, stream, keepalive=_PING)

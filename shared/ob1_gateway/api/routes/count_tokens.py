@@ -9,8 +9,9 @@ from ...stores.base import KeyRecord
 from ...translate.anthropic_in import anthropic_to_chat
 from ...translate.schema import AnthropicCountTokensRequest
 from ...translate.token_count import estimate_input_tokens
+from ..admission import caller
 from ..body import json_body, read_json_object
-from ..deps import caller, gateway
+from ..deps import gateway
 from .anthropic import model_for
 
 router = APIRouter()
@@ -23,6 +24,6 @@ async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JS
     gw = gateway(request)
     body = await read_json_object(request, gw.settings)
     as_message = {**body, "max_tokens": 1}
-    model = await model_for(request, as_message, key)
+    model = await model_for(gw, as_message, key)
     anthropic_to_chat(as_message, upstream_model=model.id, limits=model.limits)
     return JSONResponse({"input_tokens": estimate_input_tokens(body)})

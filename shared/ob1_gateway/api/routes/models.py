@@ -10,7 +10,8 @@ from ...access.keys import model_allowed
 from ...stores.base import KeyRecord
 from ...translate.anthropic_models import anthropic_model, anthropic_model_page
 from ...upstream.client import UpstreamError
-from ..deps import caller, gateway, resolve_model, upstream_api_error
+from ..admission import caller
+from ..deps import gateway, resolve_model, upstream_api_error
 from ..errors import speaks_anthropic
 
 router = APIRouter()

@@ -10,14 +10,15 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ...gateway import Gateway
+from ...stores.base import KeyRecord
 from ...translate.chat_fields import chat_upstream_fields, fallback_models
 from ...translate.chat_stream import ChatPassthrough
 from ...translate.schema import ChatCompletionsRequest, validate
 from ...translate.token_usage import Usage, usage_from_openai
-from ..body import json_body, read_json_object
-from ..budget import within_budget
-from ..deps import gateway, resolve_model
-from ..pipeline import complete_chat
+from ..body import json_body
+from ..deps import resolve_model
+from ..pipeline import ChatCall, run_chat
 from ..streaming import KEEPALIVE_COMMENT
 
 router = APIRouter()
@@ -25,9 +26,10 @@ router = APIRouter()
 
 @router.post("/v1/chat/completions", response_model=None, openapi_extra=json_body(ChatCompletionsRequest))
 async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
-    key = await within_budget(request)
-    gw = gateway(request)
-    body = await read_json_object(request, gw.settings)
+    return await run_chat(request, _prepare)
+
+
+async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCall:
     validate(ChatCompletionsRequest, body)  # a bad body: 400 before a 404 for its model
     upstream_body = chat_upstream_fields(body, gw.settings.chat_allowed_fields)
     stream = body.get("stream") is True
@@ -42,9 +44,7 @@ async def chat_completions(request: Request) -> JSONResponse | StreamingResponse
     else:
         upstream_body.pop("stream_options", None)
     passthrough = partial(ChatPassthrough, client_wants_usage=client_wants_usage)
-    return await complete_chat(
-        request, key, model, upstream_body, stream, _as_is, passthrough, keepalive=KEEPALIVE_COMMENT
-    )
+    return ChatCall(model, upstream_body, stream, _as_is, passthrough, keepalive=KEEPALIVE_COMMENT)
 
 
 def _as_is(response: dict[str, Any]) -> tuple[dict[str, Any], Usage]:

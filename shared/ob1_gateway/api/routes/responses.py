@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from ...gateway import Gateway
 from ...stores.base import KeyRecord
 from ...translate.responses_in import ResponsesPlan, responses_to_chat
 from ...translate.responses_items import stored_input_items
@@ -19,11 +22,9 @@ from ...translate.responses_out import chat_to_response, public_view
 from ...translate.responses_stream import ResponsesStream
 from ...translate.schema import ResponsesRequest, requested_model
 from ...translate.sse import Event
-from ...translate.token_usage import Usage
-from ..body import json_body, read_json_object
-from ..budget import within_budget
+from ..body import json_body
 from ..deps import gateway, resolve_model
-from ..pipeline import complete_chat
+from ..pipeline import ChatCall, run_chat
 from ..response_state import ResponseState
 from ..streaming import KEEPALIVE_COMMENT
 
@@ -39,58 +40,62 @@ def response_state(request: Request) -> ResponseState:
 
 @router.post("/v1/responses", response_model=None, openapi_extra=json_body(ResponsesRequest))
 async def responses(request: Request) -> JSONResponse | StreamingResponse:
-    key = await within_budget(request)
-    gw = gateway(request)
-    body = await read_json_object(request, gw.settings)
-    state = response_state(request)
+    return await run_chat(request, _prepare)
+
+
+async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCall:
+    state = ResponseState(gw.backends.response_store, gw.settings)
     store = body.get("store") is not False and state.available
-    continued = await state.continuation(key, body)
-    resolved = {**body, "input": continued.input}
+    continued = await state.continuation(key, body)  # what previous_response_id and item references bring
     plan = responses_to_chat(  # a bad body: 400 before a 404
-        resolved, upstream_model=requested_model(body), history=continued.history, store=store
+        {**body, "input": continued.input}, upstream_model=requested_model(body), history=continued.history, store=store
     )
     model = await resolve_model(gw, plan.model, key)
     plan.body["model"] = model.id
     # only a response that is kept needs its conversation in the shape input_items lists it
     inputs = continued.history + stored_input_items(continued.input, plan.ids) if store else []
-    kept = _Keeper(state, key, plan, inputs)
-    created_at = int(time.time())
-
-    def answer(upstream: dict[str, Any]) -> tuple[Any, Usage]:
-        return chat_to_response(upstream, plan, created_at=created_at)
-
-    def stream() -> ResponsesStream:
-        kept.stream = ResponsesStream(plan, created_at=created_at)
-        return kept.stream
-
-    response = await complete_chat(request, key, model, plan.body, plan.stream, answer, stream, KEEPALIVE_COMMENT, kept)
+    headers = {}
     if plan.tools.omitted:  # hosted tools the request offered but did not need (see translate.responses_tools)
-        response.headers["x-ob1gw-omitted-tools"] = ",".join(plan.tools.omitted)
+        headers["x-ob1gw-omitted-tools"] = ",".join(plan.tools.omitted)
         log.info("POST /v1/responses: hosted tools omitted: %s", ", ".join(plan.tools.omitted))
-    return response
+    created_at = int(time.time())
+    return ChatCall(
+        model,
+        plan.body,
+        plan.stream,
+        shape=partial(chat_to_response, plan=plan, created_at=created_at),
+        translator=partial(ResponsesStream, plan, created_at=created_at),
+        keepalive=KEEPALIVE_COMMENT,
+        finisher=_Storing(state, key, plan, inputs),
+        headers=headers,
+    )
 
 
-class _Keeper:
-    """Stores a response once it is made (``pipeline.Finisher``); the answer says ``store: false`` when
-    that failed, and the caller sees ``encrypted_content`` only if it asked for it."""
+@dataclass
+class _Storing:
+    """Stores a response once it is made and recorded, before the caller has it (``pipeline.Finisher``):
+    the answer says ``store: false`` when that failed, and the caller sees ``encrypted_content`` only if it
+    asked for it."""
 
-    def __init__(self, state: ResponseState, key: KeyRecord, plan: ResponsesPlan, inputs: list[dict[str, Any]]):
-        self.state, self.key, self.plan, self.inputs = state, key, plan, inputs
-        self.stream: ResponsesStream | None = None
+    state: ResponseState
+    key: KeyRecord
+    plan: ResponsesPlan
+    inputs: list[dict[str, Any]]
 
     async def _keep(self, response: dict[str, Any]) -> None:
         if self.plan.echo["store"] and not await self.state.keep(self.key, response, self.inputs):
             response["store"] = False
 
-    async def answered(self, result: Any) -> Any:
+    async def answered(self, result: dict[str, Any]) -> dict[str, Any]:
         await self._keep(result)
         return public_view(result, include_encrypted=self.plan.include_encrypted)
 
-    async def closing(self, events: list[Event]) -> None:
-        final = self.stream.response if self.stream is not None else None
-        if final is None:
+    async def closing(self, stream: ResponsesStream, events: list[Event]) -> None:
+        """Store the streamed response (the translator's last word) and say in its terminal event
+        whether it was kept."""
+        if stream.response is None:
             return
-        await self._keep(final)
+        await self._keep(stream.response)
         for name, data in events:
             if name in _TERMINAL and isinstance(data, dict):
-                data["response"]["store"] = final["store"]
+                data["response"]["store"] = stream.response["store"]

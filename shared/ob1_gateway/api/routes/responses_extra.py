@@ -14,8 +14,9 @@ from ...translate.responses_in import responses_to_chat
 from ...translate.responses_out import public_view
 from ...translate.schema import ResponsesRequest
 from ...translate.token_count import estimate_chat_tokens
+from ..admission import caller
 from ..body import json_body, read_json_object
-from ..deps import caller, gateway, resolve_model
+from ..deps import gateway, resolve_model
 from ..errors import ApiError
 from .responses import response_state
 

@@ -12,7 +12,8 @@ from fastapi.responses import JSONResponse
 
 from ...access.budgets import month_of, month_start
 from ...stores.base import KeyRecord
-from ..deps import caller, gateway
+from ..admission import caller
+from ..deps import gateway
 from ..errors import ApiError
 
 router = APIRouter()

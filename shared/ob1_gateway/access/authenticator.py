@@ -1,4 +1,5 @@
-"""Caller authentication: ``x-api-key`` or ``Authorization: Bearer`` checked against the key store.
+"""Caller authentication: a presented key checked against the key store (the HTTP layer finds the key in
+the request: ``api/admission.py``).
 
 A key that could not have been issued (``keys.parse_key``: prefix, length, alphabet) is refused without
 a store read. Otherwise two per-process caches keep the store off the path, each bounded, so a flood of
@@ -17,32 +18,30 @@ made-up key ids cannot grow memory:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from cachetools import TTLCache
-from fastapi import Request
 
-from ..access.keys import expired, parse_key, secret_matches
 from ..stores.base import KeyRecord, KeyStore
-from .errors import ApiError
-from .request_id import remember_key
+from .keys import expired, parse_key, secret_matches
+
+__all__ = ["KeyAuthenticator", "KeyRefused"]
 
 
-def presented_key(request: Request) -> str | None:
-    key = request.headers.get("x-api-key")
-    if key:
-        return key.strip()
-    scheme, _, value = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return None
+class KeyRefused(Exception):
+    """The presented key opens nothing: ``status`` 401 (missing, invalid, expired) or 403 (revoked)."""
+
+    def __init__(self, status: int, message: str, code: str) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code = status, message, code
 
 
 _NOT_CACHED = object()
 
 
-def _invalid() -> ApiError:
-    return ApiError(401, "invalid API key", code="invalid_api_key")
+def _invalid() -> KeyRefused:
+    return KeyRefused(401, "invalid API key", "invalid_api_key")
 
 
 def _cache(ttl_seconds: float, max_entries: int) -> TTLCache[str, KeyRecord | None] | None:
@@ -81,20 +80,21 @@ class KeyAuthenticator:
             raise _invalid()
         return record
 
-    async def authenticate(self, request: Request) -> KeyRecord:
-        key = presented_key(request)
-        if key is None:
-            raise ApiError(
-                401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'", code="missing_api_key"
+    async def authenticate(self, presented: str | None, on_key: Callable[[KeyRecord], None]) -> KeyRecord:
+        """The record of the ``presented`` key, if it may be used; ``on_key`` is told of the record as soon
+        as its secret matched, so even a revoked or expired key's refusal can be logged under its id."""
+        if presented is None:
+            raise KeyRefused(
+                401, "missing API key: send it as 'x-api-key' or 'Authorization: Bearer'", "missing_api_key"
             )
-        parsed = parse_key(key)
+        parsed = parse_key(presented)
         if parsed is None:
             raise _invalid()
         record = await self._verified(*parsed)
-        remember_key(request, record)
+        on_key(record)
         if record.disabled:
-            raise ApiError(403, f"API key {record.key_id} has been revoked", code="key_revoked")
+            raise KeyRefused(403, f"API key {record.key_id} has been revoked", "key_revoked")
         if expired(record.policy):
             when = datetime.fromtimestamp(record.policy.expires_at or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
-            raise ApiError(401, f"API key {record.key_id} expired at {when}", code="key_expired")
+            raise KeyRefused(401, f"API key {record.key_id} expired at {when}", "key_expired")
         return record

@@ -1,16 +1,31 @@
-"""A key's admin limits as the caller's API states them: a rate-limit refusal is a 429 with ``retry-after``
-(the anthropic and openai SDKs and Claude Code back off on it) and the rate-limit headers each API
-defines; a model outside the key's list is a 403 naming the model and what the key may use."""
+"""Admission's refusals (``access/``) in the caller's API: a key that opens nothing is a 401/403; a spent
+budget a 429 with ``x-should-retry: false`` (the official SDKs must not retry a refusal that lasts until
+the month ends or an admin raises the budget); a rate-limit refusal a 429 with ``retry-after`` (the
+anthropic and openai SDKs and Claude Code back off on it) and the rate-limit headers each API defines; a
+model outside the key's list a 403 naming the model and what the key may use."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ..access.authenticator import KeyRefused
+from ..access.budgets import BudgetExceeded
 from ..access.keys import model_allowed
 from ..access.rate_limits import RateLimited
 from ..stores.base import KeyRecord
 from ..upstream.catalog import Model
 from .errors import ApiError
+
+__all__ = ["admission_error", "check_model_allowed", "rate_limited_error"]
+
+
+def admission_error(exc: KeyRefused | BudgetExceeded | RateLimited, anthropic: bool) -> ApiError:
+    """The refusal ``exc`` as the caller's API words it (``anthropic``: see ``speaks_anthropic``)."""
+    if isinstance(exc, KeyRefused):
+        return ApiError(exc.status, exc.message, code=exc.code)
+    if isinstance(exc, BudgetExceeded):
+        return ApiError(429, str(exc), code="budget_exceeded", headers={"x-should-retry": "false"})
+    return rate_limited_error(anthropic, exc)
 
 
 def rate_limited_error(anthropic: bool, exc: RateLimited) -> ApiError:
