@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .anthropic_tools import loaded_tool_names, tools_to_functions
+from .chat_fields import with_usage
 from .context_edits import apply_context_edits
 from .invalid import InvalidRequest
 from .model_limits import ModelLimits
@@ -90,70 +91,85 @@ class _Builder:
         self.names = ToolNameMap()
 
     def build(self) -> ChatPlan:
+        """Refusals of what the gateway cannot offer first, then the messages, then each group of fields."""
         req = self.req  # its shape is AnthropicMessagesRequest's (schema.py)
-        model: str = req["model"]
-        max_tokens: int = req["max_tokens"]
-        raw_messages: list[dict[str, Any]] = req["messages"]
+        _refuse_unoffered(req)
+        requested_max: int = req["max_tokens"]
+        max_tokens = self.limits.clamp_output(requested_max)
+        stops = self._stop_sequences(req.get("stop_sequences"))
+        body: dict[str, Any] = {"model": self.upstream_model, "messages": self._messages(), "max_tokens": max_tokens}
+        body |= self._sampling(stops)
+        body |= self._tools()
+        body |= self._output(requested_max, max_tokens)
         stream = req.get("stream") is True
+        return ChatPlan(
+            body=with_usage(body, stream),
+            tool_names=self.names,
+            stop_sequences=stops,
+            stream=stream,
+            model=req["model"],
+        )
 
+    def _messages(self) -> list[dict[str, Any]]:
+        """The system prompt and the messages, at least one of them not a system message."""
         messages: list[dict[str, Any]] = []
-        system = self._system(req.get("system"), "system")
+        system = self._system(self.req.get("system"), "system")
         if system is not None:
             messages.append(system)
-        for i, msg in enumerate(raw_messages):
+        for i, msg in enumerate(self.req["messages"]):
             messages.extend(self._message(msg, f"messages.{i}"))
         if all(m["role"] == "system" for m in messages):
             raise InvalidRequest("messages: at least one message with role 'user' is required", "messages")
-        if self.claude and isinstance(req.get("cache_control"), dict):
-            _cache_last_part(messages, req["cache_control"])
-        if req.get("mcp_servers"):
-            raise InvalidRequest(
-                "mcp_servers: MCP servers are connected by Anthropic's servers and are not available through "
-                "this gateway; connect them in the client (e.g. Claude Code's MCP settings)",
-                "mcp_servers",
-            )
-        _refuse_container(req.get("container"))
+        if self.claude and isinstance(self.req.get("cache_control"), dict):
+            _cache_last_part(messages, self.req["cache_control"])
+        return messages
 
-        requested_max, max_tokens = max_tokens, self.limits.clamp_output(max_tokens)
-        body: dict[str, Any] = {"model": self.upstream_model, "messages": messages, "max_tokens": max_tokens}
+    def _sampling(self, stops: list[str]) -> dict[str, Any]:
+        """Sampling, stop sequences, the end user and the service tier, as chat names them."""
+        req = self.req
+        fields: dict[str, Any] = {}
         for key in ("temperature", "top_p", "top_k"):
             value = req.get(key)
             if isinstance(value, int | float) and not isinstance(value, bool):
-                body[key] = value
-        stops = self._stop_sequences(req.get("stop_sequences"))
+                fields[key] = value
         if stops:
-            body["stop"] = stops
+            fields["stop"] = stops
         metadata = req.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str) and metadata["user_id"]:
-            body["user"] = metadata["user_id"]
-        choice = req.get("tool_choice")
+            fields["user"] = metadata["user_id"]
+        tier = req.get("service_tier")
+        if tier is not None and "service_tier" in (self.limits.supported_parameters or ()):
+            fields["service_tier"] = _SERVICE_TIERS[tier]
+        return fields
+
+    def _tools(self) -> dict[str, Any]:
+        """The tools as functions (a deferred tool only once it is loaded or forced) and the tool choice."""
+        choice = self.req.get("tool_choice")
         forced = choice.get("name") if isinstance(choice, dict) and isinstance(choice.get("name"), str) else None
-        loaded = loaded_tool_names(raw_messages) | ({forced} if forced else set())
-        tools = tools_to_functions(req.get("tools"), self.names, loaded=loaded)
-        if tools:
-            body["tools"] = tools
-            self._tool_choice(choice, body)
-        output_config = req.get("output_config")
-        if output_config is not None and not isinstance(output_config, dict):
-            raise InvalidRequest("output_config: must be an object", "output_config")
-        reasoning = self._reasoning(req.get("thinking"), output_config)
+        loaded = loaded_tool_names(self.req["messages"]) | ({forced} if forced else set())
+        tools = tools_to_functions(self.req.get("tools"), self.names, loaded=loaded)
+        if not tools:
+            return {}
+        fields: dict[str, Any] = {"tools": tools}
+        self._tool_choice(choice, fields)
+        return fields
+
+    def _output(self, requested_max: int, max_tokens: int) -> dict[str, Any]:
+        """Thinking as ``reasoning`` (a budget scaled down with a clamped ``max_tokens``) and the output
+        format as ``response_format``."""
+        output_config = self.req.get("output_config") or {}
+        fields: dict[str, Any] = {}
+        reasoning = self._reasoning(self.req.get("thinking"), output_config)
         if reasoning is not None:
             budget = reasoning.get("max_tokens")
             if budget is not None and max_tokens < requested_max and budget >= max_tokens:
                 # keep the client's share of thinking, below the clamped limit
                 reasoning["max_tokens"] = max(min(budget * max_tokens // requested_max, max_tokens - 1), 1)
-            body["reasoning"] = reasoning
-        response_format = self._response_format(req.get("output_format") or (output_config or {}).get("format"))
+            fields["reasoning"] = reasoning
+        response_format = self._response_format(self.req.get("output_format") or output_config.get("format"))
         if response_format is not None:
-            body["response_format"] = response_format
-        tier = req.get("service_tier")
-        if tier is not None and "service_tier" in (self.limits.supported_parameters or ()):
-            body["service_tier"] = _SERVICE_TIERS[tier]
-        body["usage"] = {"include": True}
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
-        return ChatPlan(body=body, tool_names=self.names, stop_sequences=stops, stream=stream, model=model)
+            fields["response_format"] = response_format
+        return fields
 
     # -- top-level fields -------------------------------------------------------------------------
 
@@ -449,6 +465,21 @@ class _Builder:
             raise InvalidRequest(f"{path}.source: unsupported document source {kind!r}", f"{path}.source")
         part = {"type": "file", "file": {"filename": title or "document.pdf", "file_data": file_data}}
         return self._with_cache(part, block)
+
+
+def _refuse_unoffered(req: dict[str, Any]) -> None:
+    """What Anthropic's servers run and this gateway cannot: MCP servers, containers; and an
+    ``output_config`` that is not an object."""
+    if req.get("mcp_servers"):
+        raise InvalidRequest(
+            "mcp_servers: MCP servers are connected by Anthropic's servers and are not available through "
+            "this gateway; connect them in the client (e.g. Claude Code's MCP settings)",
+            "mcp_servers",
+        )
+    _refuse_container(req.get("container"))
+    output_config = req.get("output_config")
+    if output_config is not None and not isinstance(output_config, dict):
+        raise InvalidRequest("output_config: must be an object", "output_config")
 
 
 def _refuse_container(container: Any) -> None:

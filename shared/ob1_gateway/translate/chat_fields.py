@@ -11,7 +11,7 @@ from typing import Any
 
 from .invalid import InvalidRequest
 
-__all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models"]
+__all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models", "with_usage"]
 
 # OpenAI's chat completions fields (the openai SDK's CompletionCreateParams) and OpenRouter's sampling
 # fields: each reaches the upstream as given. ``usage`` is the gateway's own (always asked for).
@@ -61,3 +61,13 @@ def _printable(name: str) -> str:
     """A field name fit to quote in an error (a client's key may hold anything)."""
     clean = "".join(c if c.isprintable() and c.isascii() else "?" for c in name[:64])
     return clean + ("…" if len(name) > 64 else "")
+
+
+def with_usage(body: dict[str, Any], stream: bool) -> dict[str, Any]:
+    """A translated upstream body's common tail: it asks for its usage (every answer is metered), in the
+    stream's last chunk too when ``stream``."""
+    body["usage"] = {"include": True}
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body

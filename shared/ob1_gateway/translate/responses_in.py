@@ -30,6 +30,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .chat_fields import with_usage
 from .invalid import InvalidRequest
 from .json_codec import COMPACT_UTF8
 from .responses_items import ItemIds, new_response_id
@@ -103,6 +104,18 @@ def responses_to_chat(
     return _Builder(req, upstream_model, history or [], store, response_id or new_response_id()).build()
 
 
+def _refuse_unoffered(req: dict[str, Any]) -> None:
+    """What this gateway does not offer: the Conversations API, stored prompts, moderation, background."""
+    for name, why in _NOT_OFFERED.items():
+        if req.get(name) not in (None, ""):
+            raise InvalidRequest(f"{name} is not supported: {why}", name)
+    if req.get("background") is True:
+        raise InvalidRequest(
+            "background is not supported: this gateway answers every response at once (stream it instead)",
+            "background",
+        )
+
+
 class _Builder:
     def __init__(
         self, req: dict[str, Any], upstream_model: str, history: list[dict[str, Any]], store: bool, response_id: str
@@ -119,77 +132,82 @@ class _Builder:
         self.tool_images: list[dict[str, Any]] = []  # images from tool outputs, waiting for a user message
 
     def build(self) -> ResponsesPlan:
+        """Refusals of what the gateway cannot offer first, then the conversation, then each group of fields."""
         req = self.req  # its shape is ResponsesRequest's (schema.py)
-        model: str = req["model"]
-        for name, why in _NOT_OFFERED.items():
-            if req.get(name) not in (None, ""):
-                raise InvalidRequest(f"{name} is not supported: {why}", name)
-        if req.get("background") is True:
-            raise InvalidRequest(
-                "background is not supported: this gateway answers every response at once (stream it instead)",
-                "background",
-            )
-        stream = req.get("stream")
-        instructions = req.get("instructions")
-        if instructions:
-            self.messages.append({"role": "system", "content": instructions})
-        self._input(self.history, "previous_response")
-        self._input(req["input"])
-        if not any(m["role"] != "system" for m in self.messages):
-            raise InvalidRequest("input: must contain at least one message or item", "input")
-
-        body: dict[str, Any] = {"model": self.upstream_model, "messages": self.messages}
-        max_tokens = req.get("max_output_tokens")
-        if max_tokens is not None:
-            body["max_tokens"] = max_tokens
-        for name in ("temperature", "top_p"):
-            if req.get(name) is not None:
-                body[name] = req[name]
-        tools = self.tools.to_chat(req.get("tools"), req.get("tool_choice"))
-        if tools:
-            body["tools"] = tools
-            choice = self.tools.choice_to_chat(req.get("tool_choice"))
-            if choice is not None:
-                body["tool_choice"] = choice
-        parallel = req.get("parallel_tool_calls")
-        if parallel is not None and tools:
-            body["parallel_tool_calls"] = parallel
-        user = req.get("user") or req.get("safety_identifier")
-        if isinstance(user, str) and user:
-            body["user"] = user
-        reasoning = self._reasoning(req.get("reasoning"))
-        if reasoning is not None:
-            body["reasoning"] = reasoning
-        response_format = self._text_format(req.get("text"))
-        if response_format is not None:
-            body["response_format"] = response_format
-        text = req.get("text")
-        if isinstance(text, dict) and isinstance(text.get("verbosity"), str):
-            body["verbosity"] = text["verbosity"]
+        _refuse_unoffered(req)
+        body: dict[str, Any] = {"model": self.upstream_model, "messages": self._conversation()}
+        body |= self._sampling()
+        body |= self._tools()
+        body |= self._output()
+        body |= {name: req[name] for name in _PASSED_ON if req.get(name) is not None}
+        stream = bool(req.get("stream"))
         include = req.get("include")
-        top = req.get("top_logprobs")
-        if (isinstance(include, list) and LOGPROBS in include) or top:
-            body["logprobs"] = True
-            if isinstance(top, int) and not isinstance(top, bool) and top > 0:
-                body["top_logprobs"] = top
-        for name in _PASSED_ON:
-            if req.get(name) is not None:
-                body[name] = req[name]
-        body["usage"] = {"include": True}
-        if stream:
-            body["stream"] = True
-            body["stream_options"] = {"include_usage": True}
         return ResponsesPlan(
-            body=body,
+            body=with_usage(body, stream),
             tools=self.tools,
-            stream=bool(stream),
-            model=model,
+            stream=stream,
+            model=req["model"],
             echo=self._echo(),
             include_encrypted=isinstance(include, list) and "reasoning.encrypted_content" in include,
             keep_reasoning=self.store,
             response_id=self.response_id,
             ids=ItemIds(self.response_id),
         )
+
+    def _conversation(self) -> list[dict[str, Any]]:
+        """The instructions, the previous response's conversation, then this input: at least one item
+        that is not a system message."""
+        if self.req.get("instructions"):
+            self.messages.append({"role": "system", "content": self.req["instructions"]})
+        self._input(self.history, "previous_response")
+        self._input(self.req["input"])
+        if not any(m["role"] != "system" for m in self.messages):
+            raise InvalidRequest("input: must contain at least one message or item", "input")
+        return self.messages
+
+    def _sampling(self) -> dict[str, Any]:
+        """The output limit, sampling and the end user, as chat names them."""
+        req = self.req
+        fields: dict[str, Any] = {name: req[name] for name in ("temperature", "top_p") if req.get(name) is not None}
+        if req.get("max_output_tokens") is not None:
+            fields["max_tokens"] = req["max_output_tokens"]
+        user = req.get("user") or req.get("safety_identifier")
+        if isinstance(user, str) and user:
+            fields["user"] = user
+        return fields
+
+    def _tools(self) -> dict[str, Any]:
+        """The tools that run (``responses_tools``), their choice and parallelism; none without tools."""
+        tools = self.tools.to_chat(self.req.get("tools"), self.req.get("tool_choice"))
+        if not tools:
+            return {}
+        fields: dict[str, Any] = {"tools": tools}
+        choice = self.tools.choice_to_chat(self.req.get("tool_choice"))
+        if choice is not None:
+            fields["tool_choice"] = choice
+        if self.req.get("parallel_tool_calls") is not None:
+            fields["parallel_tool_calls"] = self.req["parallel_tool_calls"]
+        return fields
+
+    def _output(self) -> dict[str, Any]:
+        """Reasoning, the text format and verbosity, and log probabilities."""
+        req = self.req
+        fields: dict[str, Any] = {}
+        reasoning = self._reasoning(req.get("reasoning"))
+        if reasoning is not None:
+            fields["reasoning"] = reasoning
+        response_format = self._text_format(req.get("text"))
+        if response_format is not None:
+            fields["response_format"] = response_format
+        text = req.get("text")
+        if isinstance(text, dict) and isinstance(text.get("verbosity"), str):
+            fields["verbosity"] = text["verbosity"]
+        include, top = req.get("include"), req.get("top_logprobs")
+        if (isinstance(include, list) and LOGPROBS in include) or top:
+            fields["logprobs"] = True
+            if isinstance(top, int) and not isinstance(top, bool) and top > 0:
+                fields["top_logprobs"] = top
+        return fields
 
     def _echo(self) -> dict[str, Any]:
         """Request fields a Response object repeats back (with the API's defaults)."""
