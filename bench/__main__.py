@@ -318,7 +318,7 @@ ROUTES = {
 
 def direct_request(route: str) -> tuple[str, dict[str, Any]]:
     """What the gateway itself sends upstream for ``route``: the same work, minus the gateway."""
-    from ob1_gateway.translate.anthropic_in import anthropic_to_chat
+    from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
 
     path, body, _ = ROUTES[route]
     if path == "/v1/messages":

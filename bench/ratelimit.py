@@ -17,9 +17,9 @@ from pathlib import Path
 from ob1_gateway.access.keys import issue_key
 from ob1_gateway.access.rate_limits import RateLimiter
 from ob1_gateway.cli import local_aws as devstack
-from ob1_gateway.stores.aws_rates import DynamoRateStore
+from ob1_gateway.stores.aws.aws_rates import DynamoRateStore
 from ob1_gateway.stores.base import KeyPolicy, RateStore, UsageRecord
-from ob1_gateway.stores.memory_rates import MemoryRateStore
+from ob1_gateway.stores.local.memory_rates import MemoryRateStore
 
 from bench.stats import fmt, markdown_table, percentile
 

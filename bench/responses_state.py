@@ -23,11 +23,11 @@ from ob1_gateway.access.keys import issue_key
 from ob1_gateway.api.response_state import ResponseState
 from ob1_gateway.cli import local_aws as devstack
 from ob1_gateway.settings import Settings
+from ob1_gateway.stores.aws.s3_responses import S3ResponseStore
 from ob1_gateway.stores.base import ResponseStore, StoredResponse
-from ob1_gateway.stores.local import SqliteDatabase
-from ob1_gateway.stores.s3_responses import S3ResponseStore
-from ob1_gateway.stores.sqlite_responses import SqliteResponseStore
-from ob1_gateway.translate.responses_items import new_response_id
+from ob1_gateway.stores.local.local_stores import SqliteDatabase
+from ob1_gateway.stores.local.sqlite_responses import SqliteResponseStore
+from ob1_gateway.translate.responses.responses_items import new_response_id
 
 from bench.stats import fmt, markdown_table
 

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ob1_gateway.translate.anthropic_in import anthropic_to_chat
-from ob1_gateway.translate.anthropic_stream import AnthropicStream
+from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_stream import AnthropicStream
 from ob1_gateway.translate.schema import AnthropicMessagesRequest, validate
 from ob1_gateway.translate.sse import SSEDecoder, encode_sse
 

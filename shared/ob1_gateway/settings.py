@@ -175,7 +175,7 @@ class Settings(BaseSettings):
     def _field_names(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        from .translate.chat_fields import ADMIN_FIELDS
+        from .translate.chat.chat_fields import ADMIN_FIELDS
 
         names = frozenset(n.strip() for n in value.split(",") if n.strip())
         unknown = sorted(names - ADMIN_FIELDS)

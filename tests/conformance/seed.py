@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from ob1_gateway.stores.base import StoredResponse
-from ob1_gateway.stores.local import SqliteDatabase
-from ob1_gateway.stores.sqlite_responses import SqliteResponseStore
+from ob1_gateway.stores.local.local_stores import SqliteDatabase
+from ob1_gateway.stores.local.sqlite_responses import SqliteResponseStore
 
 PLACEHOLDER = "resp_677efb5139a88190b512bc3fef8e535d"
 SEED_FILE = "conformance-seed.gz"

@@ -12,7 +12,7 @@ import uuid
 import pytest
 from ob1_gateway.cli.stack import StackError, resolve_stack
 from ob1_gateway.settings import Settings
-from ob1_gateway.stores.aws import build_aws_backends
+from ob1_gateway.stores.aws.aws_backends import build_aws_backends
 from ob1_gateway.stores.base import OB1Token
 
 from tests.fixtures.moto_server import aws, load_template

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from ob1_gateway.settings import Settings
-from ob1_gateway.stores.aws import DuplicateKeyError, SecretsManagerTokenStore, build_aws_backends
+from ob1_gateway.stores.aws.aws_backends import DuplicateKeyError, SecretsManagerTokenStore, build_aws_backends
 from ob1_gateway.stores.backends import build_backends
 from ob1_gateway.stores.base import Backends, KeyRecord, OB1Token, UsageRecord
 
@@ -92,7 +92,7 @@ def test_lease_is_exclusive_and_expires(aws_settings: Settings) -> None:
     assert isinstance(a, SecretsManagerTokenStore) and isinstance(b, SecretsManagerTokenStore)
     a.lease_seconds = 1.0
     b.lease_wait_seconds = 0.3
-    from ob1_gateway.stores.aws import LeaseTimeout
+    from ob1_gateway.stores.aws.aws_backends import LeaseTimeout
 
     with a.lease():
         with pytest.raises(LeaseTimeout), b.lease():
@@ -164,7 +164,7 @@ def test_usage_exactly_once_and_totals(backends: Backends) -> None:
 
 def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None:
     """Same records into SQLite and DynamoDB give the same totals for every grouping."""
-    from ob1_gateway.stores.local import SqliteDatabase, SqliteUsageStore
+    from ob1_gateway.stores.local.local_stores import SqliteDatabase, SqliteUsageStore
 
     local = SqliteUsageStore(SqliteDatabase(tmp_path / "db.sqlite3"))  # type: ignore[operator]
     base = datetime(2026, 1, 30, 22, tzinfo=UTC).timestamp()
@@ -200,7 +200,7 @@ def test_clients_load_the_models_botocore_would(service: str) -> None:
     """``aws_client``'s loader (plain-dict parsing, no scan of botocore's data folders) gives each client the
     same operations, request and response shapes and endpoint as botocore's stock loader."""
     import botocore.session
-    from ob1_gateway.stores.aws import aws_client
+    from ob1_gateway.stores.aws.aws_backends import aws_client
 
     ours = aws_client(service, region_name="us-east-1").meta
     stock = botocore.session.Session().create_client(service, region_name="us-east-1").meta
@@ -214,7 +214,7 @@ def test_clients_load_the_models_botocore_would(service: str) -> None:
 
 def test_an_unknown_service_is_botocores_own_error() -> None:
     from botocore.exceptions import UnknownServiceError
-    from ob1_gateway.stores.aws import aws_client
+    from ob1_gateway.stores.aws.aws_backends import aws_client
 
     with pytest.raises(UnknownServiceError, match="dynamodbx"):
         aws_client("dynamodbx", region_name="us-east-1")

@@ -203,7 +203,7 @@ def _exercise_guard(store: Any) -> None:
 
 
 def test_guard_on_sqlite(tmp_path: Path) -> None:
-    from ob1_gateway.stores.local import SqliteDatabase, SqliteUsageStore
+    from ob1_gateway.stores.local.local_stores import SqliteDatabase, SqliteUsageStore
 
     _exercise_guard(SqliteUsageStore(SqliteDatabase(tmp_path / "db.sqlite3")))
 

@@ -20,7 +20,7 @@ import openai
 import pytest
 from ob1_gateway.access.keys import issue_key
 from ob1_gateway.app import create_app
-from ob1_gateway.stores.aws import DynamoKeyStore, aws_client, build_aws_backends
+from ob1_gateway.stores.aws.aws_backends import DynamoKeyStore, aws_client, build_aws_backends
 
 from tests.fakes.ob1_fake import FakeOB1Server
 from tests.fixtures.gateway import GatewayHandle, UvicornThread, gateway_settings, seed_login_and_key

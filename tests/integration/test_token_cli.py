@@ -11,7 +11,7 @@ import typer
 from ob1_gateway.cli.token_command import login, token_app
 from ob1_gateway.settings import get_settings
 from ob1_gateway.stores.base import OB1Token
-from ob1_gateway.stores.local import FileTokenStore
+from ob1_gateway.stores.local.local_stores import FileTokenStore
 from typer.testing import CliRunner
 
 from tests.fakes.ob1_fake import FakeOB1Server

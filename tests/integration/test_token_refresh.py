@@ -10,7 +10,7 @@ import httpx
 import pytest
 from ob1_gateway.settings import Settings, load_settings
 from ob1_gateway.stores.base import OB1Token
-from ob1_gateway.stores.local import FileTokenStore
+from ob1_gateway.stores.local.local_stores import FileTokenStore
 from ob1_gateway.upstream.token import (
     AuthUnavailable,
     LoginExpired,

@@ -11,7 +11,7 @@ import pytest
 from ob1_gateway.access.authenticator import KeyAuthenticator, KeyRefused
 from ob1_gateway.access.keys import issue_key
 from ob1_gateway.stores.base import KeyRecord
-from ob1_gateway.stores.local import SqliteDatabase, SqliteKeyStore
+from ob1_gateway.stores.local.local_stores import SqliteDatabase, SqliteKeyStore
 
 
 class CountingStore(SqliteKeyStore):

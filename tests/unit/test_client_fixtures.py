@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ob1_gateway.translate.anthropic_in import ChatPlan, anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_in import ChatPlan, anthropic_to_chat
 from ob1_gateway.translate.invalid import InvalidRequest
 from ob1_gateway.upstream.catalog import Model, ModelCatalog
 

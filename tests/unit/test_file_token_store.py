@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from ob1_gateway.stores.base import OB1Token
-from ob1_gateway.stores.local import FileTokenStore
+from ob1_gateway.stores.local.local_stores import FileTokenStore
 
 
 def _token(n: int = 0, size: int = 10) -> OB1Token:

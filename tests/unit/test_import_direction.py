@@ -71,7 +71,7 @@ def test_every_room_of_the_core_is_checked() -> None:
     [
         ("from ..api.errors import ApiError", "ob1_gateway.access.budgets", "ob1_gateway.api.errors"),
         ("from .. import app", "ob1_gateway.metering.meter", "ob1_gateway.app"),
-        ("if TYPE_CHECKING:\n    from ...gateway import Gateway", "ob1_gateway.stores.aws.x", "ob1_gateway.gateway"),
+        ("if TYPE_CHECKING:\n    from ...gateway import G", "ob1_gateway.stores.aws.aws_usage", "ob1_gateway.gateway"),
         ("def f():\n    from fastapi import Request", "ob1_gateway.translate.schema", "fastapi"),
         ("import starlette.requests", "ob1_gateway.upstream.client", "starlette.requests"),
         ("from ..stores.base import KeyRecord\nfrom .keys import parse_key", "ob1_gateway.access.authenticator", None),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ob1_gateway.access.keys import issue_key, parse_key, secret_matches
 from ob1_gateway.stores.base import UsageRecord
-from ob1_gateway.stores.local import SqliteDatabase, SqliteKeyStore, SqliteUsageStore
+from ob1_gateway.stores.local.local_stores import SqliteDatabase, SqliteKeyStore, SqliteUsageStore
 
 
 def test_key_roundtrip_and_rejections() -> None:

@@ -7,11 +7,11 @@ import copy
 from typing import Any
 
 import pytest
-from ob1_gateway.translate.anthropic_in import anthropic_to_chat
-from ob1_gateway.translate.context_edits import CLEARED_TOOL_RESULT
+from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
+from ob1_gateway.translate.anthropic.context_edits import CLEARED_TOOL_RESULT
+from ob1_gateway.translate.chat.system_hoist import hoist_system_messages
 from ob1_gateway.translate.invalid import InvalidRequest
 from ob1_gateway.translate.model_limits import ModelLimits
-from ob1_gateway.translate.system_hoist import hoist_system_messages
 
 CLAUDE = "anthropic/claude-opus-4.5"
 GPT = "openai/gpt-5"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ob1_gateway.translate.anthropic_in import InvalidRequest, anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_in import InvalidRequest, anthropic_to_chat
 from ob1_gateway.translate.model_limits import ModelLimits
 
 README = Path(__file__).resolve().parents[2] / "README.md"

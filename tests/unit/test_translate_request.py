@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from ob1_gateway.translate.anthropic_in import InvalidRequest, anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_in import InvalidRequest, anthropic_to_chat
 
 CLAUDE = "anthropic/claude-sonnet-4.6"
 GPT = "openai/gpt-5"

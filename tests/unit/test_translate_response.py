@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ob1_gateway.translate.anthropic_in import anthropic_to_chat
-from ob1_gateway.translate.anthropic_out import chat_to_anthropic, parse_arguments
-from ob1_gateway.translate.finish import stop_reason_for
+from ob1_gateway.translate.answers.finish import stop_reason_for
+from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_out import chat_to_anthropic, parse_arguments
 from ob1_gateway.translate.token_usage import Usage
 
 LONG = "mcp__a_very_long_server_name__and_an_even_longer_tool_name_that_goes_past_64"

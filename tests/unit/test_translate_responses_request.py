@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ob1_gateway.translate.anthropic_in import InvalidRequest
-from ob1_gateway.translate.responses_in import (
+from ob1_gateway.translate.anthropic.anthropic_in import InvalidRequest
+from ob1_gateway.translate.responses.responses_in import (
     ENCRYPTED_PREFIX,
     decode_reasoning,
     encode_reasoning,

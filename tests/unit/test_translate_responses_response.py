@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ob1_gateway.translate.responses_in import ResponsesPlan, decode_reasoning, responses_to_chat
-from ob1_gateway.translate.responses_out import chat_to_response, responses_usage
-from ob1_gateway.translate.responses_stream import ResponsesStream
+from ob1_gateway.translate.responses.responses_in import ResponsesPlan, decode_reasoning, responses_to_chat
+from ob1_gateway.translate.responses.responses_out import chat_to_response, responses_usage
+from ob1_gateway.translate.responses.responses_stream import ResponsesStream
 from ob1_gateway.translate.sse import SSEDecoder, encode_sse
 from ob1_gateway.translate.token_usage import Usage
 from openai._models import validate_type

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from ob1_gateway.app import create_app
 from ob1_gateway.settings import load_settings
-from ob1_gateway.translate.anthropic_in import anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
 from ob1_gateway.translate.invalid import InvalidRequest
-from ob1_gateway.translate.responses_in import responses_to_chat
+from ob1_gateway.translate.responses.responses_in import responses_to_chat
 from ob1_gateway.translate.schema import (
     AnthropicMessagesRequest,
     ChatCompletionsRequest,

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ob1_gateway.translate.anthropic_in import ChatPlan, anthropic_to_chat
-from ob1_gateway.translate.anthropic_stream import AnthropicStream
+from ob1_gateway.translate.anthropic.anthropic_in import ChatPlan, anthropic_to_chat
+from ob1_gateway.translate.anthropic.anthropic_stream import AnthropicStream
 from ob1_gateway.translate.sse import SSEDecoder
 from ob1_gateway.translate.token_usage import Usage
 

@@ -19,8 +19,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ..gateway import Gateway
 from ..metering.meter import RequestMeter
 from ..stores.base import KeyRecord
+from ..translate.chat.system_hoist import hoist_system_messages
 from ..translate.sse import Event
-from ..translate.system_hoist import hoist_system_messages
 from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
 from ..upstream.catalog import Model

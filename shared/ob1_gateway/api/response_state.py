@@ -14,7 +14,7 @@ from typing import Any
 
 from ..settings import Settings
 from ..stores.base import KeyRecord, ResponseStore, StoredResponse
-from ..translate.responses_items import find_item, is_response_id, reference_of, response_of
+from ..translate.responses.responses_items import find_item, is_response_id, reference_of, response_of
 from .errors import ApiError
 
 log = logging.getLogger("ob1_gateway.responses")

@@ -8,13 +8,13 @@ from .base import Backends
 
 def build_backends(settings: Settings) -> Backends:
     if settings.backend == "aws":
-        from .aws import build_aws_backends  # boto3 clients only where they are used
+        from .aws.aws_backends import build_aws_backends  # boto3 clients only where they are used
 
         return build_aws_backends(settings)
-    from .local import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
-    from .memory_rates import MemoryRateStore
-    from .sqlite_rates import SqliteRateStore
-    from .sqlite_responses import SqliteResponseStore
+    from .local.local_stores import FileTokenStore, SqliteDatabase, SqliteKeyStore, SqliteUsageStore
+    from .local.memory_rates import MemoryRateStore
+    from .local.sqlite_rates import SqliteRateStore
+    from .local.sqlite_responses import SqliteResponseStore
 
     db = SqliteDatabase(settings.database_file)
     return Backends(

@@ -13,9 +13,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...gateway import Gateway
 from ...stores.base import KeyRecord
-from ...translate.anthropic_in import anthropic_to_chat
-from ...translate.anthropic_out import chat_to_anthropic
-from ...translate.anthropic_stream import AnthropicStream
+from ...translate.anthropic.anthropic_in import anthropic_to_chat
+from ...translate.anthropic.anthropic_out import chat_to_anthropic
+from ...translate.anthropic.anthropic_stream import AnthropicStream
 from ...translate.schema import AnthropicMessagesRequest, requested_model
 from ...translate.sse import encode_sse
 from ...translate.token_count import estimate_input_tokens

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from ...stores.base import KeyRecord
-from ...translate.anthropic_in import anthropic_to_chat
+from ...translate.anthropic.anthropic_in import anthropic_to_chat
 from ...translate.schema import AnthropicCountTokensRequest
 from ...translate.token_count import estimate_input_tokens
 from ..admission import caller

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from ...access.keys import model_allowed
 from ...stores.base import KeyRecord
-from ...translate.anthropic_models import anthropic_model, anthropic_model_page
+from ...translate.anthropic.anthropic_models import anthropic_model, anthropic_model_page
 from ...upstream.client import UpstreamError
 from ..admission import caller
 from ..deps import gateway, resolve_model, upstream_api_error

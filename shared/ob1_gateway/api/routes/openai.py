@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...gateway import Gateway
 from ...stores.base import KeyRecord
-from ...translate.chat_fields import chat_upstream_fields, fallback_models
-from ...translate.chat_stream import ChatPassthrough
+from ...translate.chat.chat_fields import chat_upstream_fields, fallback_models
+from ...translate.chat.chat_stream import ChatPassthrough
 from ...translate.schema import ChatCompletionsRequest, validate
 from ...translate.token_usage import Usage, usage_from_openai
 from ..body import json_body

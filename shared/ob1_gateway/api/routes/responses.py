@@ -16,10 +16,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from ...gateway import Gateway
 from ...stores.base import KeyRecord
-from ...translate.responses_in import ResponsesPlan, responses_to_chat
-from ...translate.responses_items import stored_input_items
-from ...translate.responses_out import chat_to_response, public_view
-from ...translate.responses_stream import ResponsesStream
+from ...translate.responses.responses_in import ResponsesPlan, responses_to_chat
+from ...translate.responses.responses_items import stored_input_items
+from ...translate.responses.responses_out import chat_to_response, public_view
+from ...translate.responses.responses_stream import ResponsesStream
 from ...translate.schema import ResponsesRequest, requested_model
 from ...translate.sse import Event
 from ..body import json_body

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from ...stores.base import KeyRecord
-from ...translate.responses_in import responses_to_chat
-from ...translate.responses_out import public_view
+from ...translate.responses.responses_in import responses_to_chat
+from ...translate.responses.responses_out import public_view
 from ...translate.schema import ResponsesRequest
 from ...translate.token_count import estimate_chat_tokens
 from ..admission import caller

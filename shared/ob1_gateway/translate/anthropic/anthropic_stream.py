@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..answers.finish import stop_reason_for
+from ..answers.sequencer import Block, Kind, Part, SequencedStream
+from ..error_bodies import anthropic_error_body
+from ..sse import Event
+from ..token_usage import Usage, usage_from_openai
 from .anthropic_in import ChatPlan
-from .error_bodies import anthropic_error_body
-from .finish import stop_reason_for
-from .sequencer import Block, Kind, Part, SequencedStream
-from .sse import Event
-from .token_usage import Usage, usage_from_openai
 
 __all__ = ["AnthropicStream", "Event"]
 

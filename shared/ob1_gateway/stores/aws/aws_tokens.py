@@ -20,9 +20,9 @@ from typing import Any, cast
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 
-from ..backoff import backoff_delays
+from ...backoff import backoff_delays
+from ..base import OB1Token
 from .aws_items import LEASE_PK, LEASE_SK, error_code, serialize
-from .base import OB1Token
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .invalid import InvalidRequest
+from ..invalid import InvalidRequest
 
 __all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models", "with_usage"]
 

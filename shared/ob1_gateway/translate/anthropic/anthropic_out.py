@@ -11,10 +11,10 @@ import json
 import uuid
 from typing import Any
 
+from ..answers.finish import stop_reason_for
+from ..answers.reasoning import reasoning_items, thinking_blocks
+from ..token_usage import Usage, usage_from_openai
 from .anthropic_in import ChatPlan
-from .finish import stop_reason_for
-from .reasoning import reasoning_items, thinking_blocks
-from .token_usage import Usage, usage_from_openai
 
 __all__ = ["chat_to_anthropic", "new_message_id", "parse_arguments"]
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .error_bodies import openai_error_body
-from .sequencer import NO_FINISH_REASON, Block, Part, Sequencer
-from .sse import Event
-from .token_usage import Usage, usage_from_openai
+from ..answers.sequencer import NO_FINISH_REASON, Block, Part, Sequencer
+from ..error_bodies import openai_error_body
+from ..sse import Event
+from ..token_usage import Usage, usage_from_openai
 
 __all__ = ["ChatPassthrough"]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .invalid import InvalidRequest
-from .tool_names import ToolNameMap
+from ..invalid import InvalidRequest
+from ..tool_names import ToolNameMap
 
 __all__ = ["loaded_tool_names", "tools_to_functions"]
 

@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from .error_bodies import chunk_error
+from ..error_bodies import chunk_error
+from ..sse import Event
+from ..token_usage import Usage, usage_from_openai
 from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
-from .sse import Event
-from .token_usage import Usage, usage_from_openai
 
 __all__ = [
     "NO_FINISH_REASON",

@@ -22,6 +22,8 @@ import json
 import time
 from typing import Any
 
+from ..answers.sequencer import Block, Kind, Part, SequencedStream
+from ..sse import Event
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
@@ -34,8 +36,6 @@ from .responses_out import (
     responses_usage,
     token_logprobs,
 )
-from .sequencer import Block, Kind, Part, SequencedStream
-from .sse import Event
 
 __all__ = ["Event", "ResponsesStream"]
 

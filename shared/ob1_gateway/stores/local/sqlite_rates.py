@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .local import SqliteDatabase
+from .local_stores import SqliteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rate_windows (

@@ -42,13 +42,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..chat.chat_fields import with_usage
+from ..invalid import InvalidRequest
+from ..model_limits import ModelLimits
+from ..schema import AnthropicMessagesRequest, validate
+from ..tool_names import ToolNameMap
 from .anthropic_tools import loaded_tool_names, tools_to_functions
-from .chat_fields import with_usage
 from .context_edits import apply_context_edits
-from .invalid import InvalidRequest
-from .model_limits import ModelLimits
-from .schema import AnthropicMessagesRequest, validate
-from .tool_names import ToolNameMap
 
 __all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat"]
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from .invalid import InvalidRequest
-from .token_count import estimate_input_tokens
+from ..invalid import InvalidRequest
+from ..token_count import estimate_input_tokens
 
 __all__ = ["CLEARED_TOOL_RESULT", "apply_context_edits"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..base import KeyPolicy, KeyRecord
 from .aws_items import GSI1, KEYS_PARTITION, deserialize, key_pk, serialize, to_float
-from .base import KeyPolicy, KeyRecord
 
 _META = "META"
 

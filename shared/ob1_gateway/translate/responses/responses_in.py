@@ -30,12 +30,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .chat_fields import with_usage
-from .invalid import InvalidRequest
-from .json_codec import COMPACT_UTF8
+from ..chat.chat_fields import with_usage
+from ..invalid import InvalidRequest
+from ..json_codec import COMPACT_UTF8
+from ..schema import ResponsesRequest, validate
 from .responses_items import ItemIds, new_response_id
 from .responses_tools import ResponsesTools
-from .schema import ResponsesRequest, validate
 
 __all__ = ["ENCRYPTED_PREFIX", "ResponsesPlan", "decode_reasoning", "encode_reasoning", "responses_to_chat"]
 

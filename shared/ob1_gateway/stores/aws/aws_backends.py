@@ -16,12 +16,12 @@ import botocore.session
 from botocore.config import Config
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
-from ..settings import Settings, SettingsError
+from ...settings import Settings, SettingsError
+from ..base import Backends
 from .aws_keys import DuplicateKeyError, DynamoKeyStore
 from .aws_rates import DynamoRateStore
 from .aws_tokens import LeaseTimeout, SecretsManagerTokenStore
 from .aws_usage import DynamoUsageStore
-from .base import Backends
 from .s3_responses import S3ResponseStore
 
 __all__ = [

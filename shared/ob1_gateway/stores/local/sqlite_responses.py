@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from .base import StoredResponse
-from .local import SqliteDatabase
+from ..base import StoredResponse
+from .local_stores import SqliteDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS responses (

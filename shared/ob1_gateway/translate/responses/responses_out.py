@@ -22,9 +22,9 @@ import time
 import uuid
 from typing import Any
 
-from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
+from ..answers.reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
+from ..token_usage import Usage, usage_from_openai
 from .responses_in import ResponsesPlan, encode_reasoning
-from .token_usage import Usage, usage_from_openai
 
 __all__ = [
     "chat_to_response",

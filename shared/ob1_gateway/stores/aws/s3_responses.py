@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .base import StoredResponse
+from ..base import StoredResponse
 
 PREFIX = "responses/"
 _MISSING = frozenset({"NoSuchKey", "404", "NotFound"})

@@ -14,7 +14,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from ..backoff import backoff_delays
+from ...backoff import backoff_delays
+from ..base import USAGE_COUNTERS, UsageRecord, UsageTotal, utc_day
 from .aws_items import (
     GSI1,
     USAGE_PARTITION,
@@ -25,7 +26,6 @@ from .aws_items import (
     serialize,
     to_int,
 )
-from .base import USAGE_COUNTERS, UsageRecord, UsageTotal, utc_day
 
 _COUNTERS = USAGE_COUNTERS
 _GROUPABLE = ("key_id", "model", "day")

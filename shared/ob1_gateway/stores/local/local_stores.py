@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .base import KeyPolicy, KeyRecord, OB1Token, UsageRecord, UsageTotal, utc_day
+from ..base import KeyPolicy, KeyRecord, OB1Token, UsageRecord, UsageTotal, utc_day
 
 
 class FileTokenStore:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .invalid import InvalidRequest
+from ..invalid import InvalidRequest
 
 __all__ = ["LIFECYCLES", "anthropic_model", "anthropic_model_page"]
 

@@ -22,9 +22,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .invalid import InvalidRequest
-from .json_codec import COMPACT_UTF8
-from .tool_names import ToolNameMap
+from ..invalid import InvalidRequest
+from ..json_codec import COMPACT_UTF8
+from ..tool_names import ToolNameMap
 
 __all__ = ["SHELL_PARAMETERS", "CallKind", "ResponsesTools"]
 
