@@ -2,7 +2,7 @@
 
 The app is built once per execution environment (module scope), so warm invocations pay nothing for
 settings, backends or the model-list cache. Deployed with SnapStart (template.yaml): that init runs
-once per published version, and restored environments get ``after_restore`` (lambda_app.py).
+once per published version, and restored environments get ``after_restore`` (ob1_gateway/hosting/aws_lambda.py).
 """
 
 from ob1_gateway.hosting.cold_imports import lean_imports

@@ -57,8 +57,8 @@ def create_app(
         await gateway.aclose()
 
     # FastAPI's native OpenTelemetry stays off: the gateway reports through Powertools (EMF, X-Ray), and
-    # the check alone (is an OTel provider configured?) read os.environ on every request, ~3 % of the CPU
-    # at 750 requests in flight (bench/README.md, "Why aiohttp").
+    # the check alone (is an OTel provider configured?) read os.environ on every request
+    # (bench/README.md, "Since aiohttp and forked workers").
     off = TelemetryConfig(tracing=False, metrics=False, logs=False)
     # The API documentation answers only where the admin asked for it (never by default, so not on AWS).
     docs = settings.api_docs and not stream_only

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         default=120.0, gt=0, description="Longest time to receive a whole request body (408 after)."
     )
-    # ob1gw serve's HTTP server (server.py)
+    # ob1gw serve's HTTP server (hosting/server.py)
     max_header_bytes: int = Field(
         default=64 * 1024, ge=1024, description="Largest request head (request line + headers); 431 beyond."
     )

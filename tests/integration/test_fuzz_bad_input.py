@@ -170,7 +170,7 @@ def test_unknown_extra_fields_are_ignored(gw: GatewayHandle, path: str, body: di
 
 def test_unknown_chat_completions_fields_are_refused_by_name(gw: GatewayHandle, fake_ob1: Any) -> None:
     """The chat completions body is passed on, so an unknown top-level field would reach the upstream
-    unchecked: it is refused by name, as OpenAI refuses it (translate/chat_fields.py)."""
+    unchecked: it is refused by name, as OpenAI refuses it (translate/chat/chat_fields.py)."""
     extra = {**O_OK, "x_future_field": {"nested": [1, 2]}}
     response = send(gw, O_PATH, extra)
     assert response.status_code == 400, response.text

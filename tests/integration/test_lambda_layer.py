@@ -131,6 +131,7 @@ def test_the_layer_holds_the_package_and_not_the_runtime_sdk(lambda_python: tupl
     python, path_tail = lambda_python
     layer = Path(path_tail.split(os.pathsep)[0])
     assert (layer / "ob1_gateway" / "__pycache__").is_dir()  # precompiled: /opt is read-only in Lambda
+    assert not (layer / "ob1_gateway" / "cli").exists()  # the admin's command is not a function's code
     assert not [p.name for p in layer.iterdir() if p.name.split("-")[0] in {"boto3", "botocore", "s3transfer"}]
     probe = "import importlib.util as u; print([m for m in ('moto', 'pytest', 'httpx2', 'typer') if u.find_spec(m)])"
     out = subprocess.run(

@@ -14,7 +14,7 @@ from tests.fixtures.moto_server import load_template
 from tests.unit.test_template import _of_type, _transformed
 
 PSEUDO = {"AWS::Region": "us-east-1", "AWS::StackName": "teststack", "AWS::URLSuffix": "amazonaws.com"}
-# What observability.py (and the token keeper) emit; the dashboard may chart nothing else.
+# What telemetry/powertools.py (and the token keeper) emit; the dashboard may chart nothing else.
 EMITTED_METRICS = {
     "Requests", "Errors", "InputTokens", "OutputTokens", "CacheReadTokens", "CostUSD", "UpstreamLatency",
     "TimeToFirstToken", "TokenRefreshes", "BudgetUsedPercent", "TokenRefreshed",
@@ -130,7 +130,7 @@ def test_every_widget_names_real_resources(cfn: dict[str, Any]) -> None:
 
 
 def test_metric_names_match_what_observability_emits() -> None:
-    """The dashboard's metric names are the ones observability.py passes to Powertools."""
+    """The dashboard's metric names are the ones telemetry/powertools.py passes to Powertools."""
     import inspect
 
     from ob1_gateway.telemetry import powertools as observability

@@ -26,8 +26,8 @@ from .errors import ApiError
 
 MAX_DEPTH = 128
 # What one body may hold: strings, and outside them JSON objects and arrays, and values (commas). A real
-# conversation stays far below (bench/README.md, "Bounded work before admission"); the parse of a body at
-# these bounds takes milliseconds, where 16 MB of ``[{},{},…]`` took seconds and 0.5 GB of memory.
+# conversation stays far below (bench/README.md, "Bounded work before admission"); a body at these
+# bounds parses quickly, where an unbounded one of ``[{},{},…]`` took seconds and most of the memory.
 MAX_CONTAINERS = 100_000
 MAX_VALUES = 500_000
 MAX_STRINGS = 100_000  # object keys included
@@ -74,7 +74,8 @@ def _without_escapes(raw: bytes) -> bytes:
 
 def _structure(plain: bytes) -> bytes:
     """The JSON of ``plain`` (see ``_without_escapes``) with every string emptied: what is left is its
-    structure. Costs ~0.2 µs per string, which is why strings are counted first."""
+    structure. It costs time per string (bench/README.md, "Bounded work before admission"), which is why
+    strings are counted first."""
     return _STRING.sub(b'""', plain)
 
 

@@ -1,12 +1,12 @@
 """Every request is visible to the operator, refused ones too.
 
-A metered request (one that reached ``admit``) ends in a usage record, which is its log line ("usage",
-metering.py) and its metrics. Every other request — a malformed body, an unknown or forged key, an unknown
-model, an exhausted budget, ``GET /v1/models`` — is described here as it ends: one ``request`` log line
-(method, path, status, the key's name when its secret matched, the reason in a few words, never a secret)
-and one event for the metric listeners (Prometheus on ``ob1gw serve``, EMF on AWS). The reason is the
-error message the client got (shortened), so the log says exactly what the caller was told. Successful
-``/health`` and ``/metrics`` calls (probes and scrapes) are not logged.
+A metered request (admitted, and its body prepared for the upstream: ``settlement.start_metering``) ends in
+a usage record, which is its log line ("usage", metering/) and its metrics. Every other request — a
+malformed body, an unknown or forged key, an unknown model, an exhausted budget, ``GET /v1/models`` — is
+described here as it ends: one ``request`` log line (method, path, status, the key's name when its secret
+matched, the reason in a few words, never a secret) and one event for the metric listeners (Prometheus on
+``ob1gw serve``, EMF on AWS). The reason is the error message the client got (shortened), so the log says
+exactly what the caller was told. Successful ``/health`` and ``/metrics`` calls (probes and scrapes) are not logged.
 """
 
 from __future__ import annotations

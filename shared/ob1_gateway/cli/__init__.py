@@ -1,4 +1,15 @@
-"""``ob1gw``: run the gateway and administer its login, keys and usage."""
+"""``ob1gw``: run the gateway and administer its login, keys and usage.
+
+Modules:
+    serve_command      ob1gw serve
+    token_command      ob1gw login, ob1gw token import|status|refresh
+    keys_command       ob1gw keys create|list|update|rotate|revoke|set-budget
+    usage_command      ob1gw usage
+    dev_stack_command  ob1gw dev-stack
+    local_aws          moto's server with the stack's table and secret, made from template.yaml
+    stack              --stack NAME: a deployed stack's resources from its CloudFormation outputs
+    common             settings and backends for every admin command
+"""
 
 from __future__ import annotations
 
@@ -13,7 +24,8 @@ from .serve_command import serve
 from .token_command import login, token_app
 from .usage_command import usage
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+_HELP = "Run the gateway and administer its login, keys and usage."
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=_HELP)
 
 
 @app.callback()

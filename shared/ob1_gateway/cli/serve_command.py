@@ -40,7 +40,7 @@ def serve(
         return
     typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
     with tempfile.TemporaryDirectory(prefix="ob1gw-metrics-") as counts:
-        if settings.metrics_token is not None:  # every worker's counts in one scrape (prom.py); set
+        if settings.metrics_token is not None:  # every worker's counts in one scrape (telemetry/prometheus.py); set
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts  # before prometheus_client is first imported
         # Imported here, before the workers are forked, so they share the modules (server.run_workers).
         from .. import app  # noqa: F401

@@ -1,11 +1,11 @@
 """Lambda glue for the AWS deployment: make usage writes finish before the invocation does.
 
-The app writes usage off the client's critical path (tracked tasks, see metering.py). On a server
+The app writes usage off the client's critical path (tracked tasks, see metering/recorder.py). On a server
 that is fine; on Lambda the execution environment is frozen as soon as the response ends (Mangum
 returns, or LWA sees the last streamed byte), so a write still in flight would stall until some
 later invocation thaws it, or be lost with the environment. This wrapper holds the final body
 message until pending writes are done: the client has every content byte already, only the end of
-the response waits (one DynamoDB transaction, ~10 ms), and the record is durable when Lambda freezes.
+the response waits (one DynamoDB transaction), and the record is durable when Lambda freezes.
 """
 
 from __future__ import annotations

@@ -3,18 +3,19 @@
 ``lean_imports()`` runs first in each Lambda entry point, before anything imports FastAPI or aiohttp:
 
 - ``fastapi.params`` imports ``fastapi.openapi.models``: ~40 pydantic models describing an OpenAPI
-  document, each built (validator and serializer) as its class is defined, ~50 ms, for a document only
+  document, each built (validator and serializer) as its class is defined, for a document only
   ``/openapi.json`` makes (FastAPI's own change to defer them, #10546, was not merged). FastAPI is
   imported with pydantic's ``defer_build`` on by default for exactly that import: those models are built
   when a document is first made; every model defined later (the gateway's request contract) is built at
   definition as before. The default lives in a private pydantic module; if it moves, FastAPI is imported
   as usual.
 - ``aiohttp.connector`` makes two TLS contexts at import and loads the system's CA bundle into both,
-  ~20 ms each, although one of them never verifies anything (``ssl=False``). It is imported with
+  although one of them never verifies anything (``ssl=False``). It is imported with
   ``set_default_verify_paths`` skipped for a context that does not verify; the verifying one, which the
   gateway's connections use, loads the bundle as before.
 
-``tests/unit/test_cold_imports.py`` fails if either stops working.
+``tests/unit/test_cold_imports.py`` fails if either stops working; what each saves: bench/README.md,
+"StreamFunction's init".
 """
 
 from __future__ import annotations

@@ -128,7 +128,7 @@ def run_workers(settings: Settings, *, host: str, port: int, serve: Callable[[so
     Forked, not spawned: this process has imported the app's modules but holds no event loop, thread or
     database connection, so a worker starts from a clean state and shares the imported code with its
     siblings copy-on-write (``gc.freeze`` keeps the collector from touching, and so copying, those
-    pages). Two workers need ~100 MB less than two fresh interpreters (bench/README.md)."""
+    pages). Forked workers need less memory than fresh interpreters (bench/README.md, "More than one process")."""
     stopping = False
 
     def stop(signum: int, frame: Any) -> None:

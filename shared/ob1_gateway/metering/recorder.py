@@ -25,7 +25,7 @@ def _fields(record: UsageRecord) -> dict[str, object]:
 
 
 class UsageListener(Protocol):
-    """Told about records as they are submitted and when their write has settled (budgets.py)."""
+    """Told about records as they are submitted and when their write has settled (access/budgets.py)."""
 
     def submitted(self, record: UsageRecord) -> None: ...
 

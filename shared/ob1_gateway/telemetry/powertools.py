@@ -14,7 +14,7 @@ logging, no metrics on stdout. The app talks to this module through these calls 
 Metrics use ``EphemeralMetrics`` and are flushed as each request finishes, so nothing waits for a
 handler decorator (there is none under the Lambda Web Adapter) and concurrent requests never share
 dimensions. Dimensions are low-cardinality only: model, route, status (plus Powertools' service).
-Per-key figures are in the ``usage`` log line (metering.py), which the dashboard's Logs Insights
+Per-key figures are in the ``usage`` log line (metering/recorder.py), which the dashboard's Logs Insights
 and Contributor Insights widgets read.
 """
 

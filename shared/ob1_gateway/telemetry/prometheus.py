@@ -2,7 +2,7 @@
 of: requests and errors (refused ones too, with model "none"), tokens and cost by model and key, latency
 and time-to-first-token histograms, OB-1 token refreshes and failed refreshes; and, read from the stores
 at scrape time, the login's expiry and each budgeted key's share of its budget used this month (what
-deploy/prometheus-alerts.yml alerts on). On AWS the same figures are CloudWatch metrics (observability.py)
+deploy/prometheus-alerts.yml alerts on). On AWS the same figures are CloudWatch metrics (powertools.py)
 instead."""
 
 from __future__ import annotations

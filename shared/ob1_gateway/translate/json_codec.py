@@ -1,5 +1,5 @@
 """The JSON encoders the hot path uses, each made once: ``json.dumps`` with any option set builds a new
-``JSONEncoder`` on every call (~1.3 µs of a 3.3 µs SSE event's encoding; bench/README.md, "CPU per
+``JSONEncoder`` on every call, a large part of an SSE event's encoding (bench/README.md, "CPU per
 request")."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The one redaction of secrets in text: caller keys, bearer tokens, JWTs, ``sk-`` keys and credential
 fields (``refresh_token=…``, ``"api_key": …``). Used for upstream error text shown to callers and for
-every log line (``redaction.py``), so what a log hides a caller never sees either."""
+every log line (``telemetry/log_redaction.py``), so what a log hides a caller never sees either."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Heuristic token estimates for ``/v1/messages/count_tokens`` and ``message_start``, and for the usage
-record of a stream the client left before the upstream reported its usage (metering.py).
+record of a stream the client left before the upstream reported its usage (metering/meter.py).
 
 No tokenizer can be shipped, so the count is documented arithmetic (about 4 characters per token for
 English and code):

@@ -1,10 +1,9 @@
 """One pooled HTTP client for the upstream's chat and model endpoints: httpx requests on httpx-aiohttp's
 transport (``upstream/http.py``).
 
-aiohttp under httpx because the upstream call is most of the gateway's CPU under load: at 750 requests in
-flight to a model that answers in 1.5 s, httpx2's own transport (httpcore2's pool, h11 and anyio) cost
-0.6-0.75 ms of CPU per request against 0.15 ms for aiohttp's session; bench/README.md, "Why aiohttp" and
-"httpx on aiohttp".
+aiohttp under httpx because the upstream call is most of the gateway's CPU under load, and aiohttp's
+session costs a fraction of httpx2's own transport per request (figures: bench/README.md, "Why aiohttp" and
+"httpx on aiohttp").
 
 Streams are handed back unbuffered, chunk by chunk. A 401 triggers one token refresh (shared with
 every concurrent request that saw the same token) and one retry with the new token.

@@ -9,7 +9,7 @@ from ... import __version__
 router = APIRouter()
 
 
-# No response model: building one imports pydantic.v1 (FastAPI checks for v1 models), ~20 ms of a cold start.
+# No response model: building one imports pydantic.v1 (FastAPI checks for v1 models) on a cold start.
 @router.get("/health", response_model=None)
 async def health() -> dict[str, str]:
     return {"status": "ok", "version": __version__}

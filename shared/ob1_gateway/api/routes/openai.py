@@ -1,5 +1,5 @@
 """OpenAI ingress: ``POST /v1/chat/completions`` (the fields the gateway understands passed on, with
-model resolution; translate/chat_fields.py says which; usage is always requested upstream, and the
+model resolution; translate/chat/chat_fields.py says which; usage is always requested upstream, and the
 usage-only chunk is forwarded only when the client asked for it). The model list is in models.py."""
 
 from __future__ import annotations

@@ -53,7 +53,8 @@ class _PlainJSONFileLoader(JSONFileLoader):  # type: ignore[misc]
 class _ModelLoader(Loader):  # type: ignore[misc]
     """botocore's loader, except that every folder of its data path counts as a service: the stock one
     lists each of ~450 service folders and their versions to learn which exist, once per kind of model,
-    ~25 ms of each cold start. A folder without the model asked for still ends in botocore's own error."""
+    on every cold start (bench/README.md, "StreamFunction's init"). A folder without the model asked for
+    still ends in botocore's own error."""
 
     @instance_cache  # type: ignore[untyped-decorator]
     def list_available_services(self, type_name: str) -> list[str]:
@@ -63,7 +64,7 @@ class _ModelLoader(Loader):  # type: ignore[misc]
 @cache
 def _session() -> boto3.session.Session:
     """One session per process: its loader caches botocore's service and endpoint data, which a session
-    per client would read again (~30 ms of every Lambda cold start). ``AWS_DATA_PATH`` is honoured."""
+    per client would read again on every cold start. ``AWS_DATA_PATH`` is honoured."""
     core = botocore.session.Session()
     data_path = core.get_config_variable("data_path")
     core.register_component(

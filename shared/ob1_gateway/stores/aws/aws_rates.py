@@ -1,4 +1,4 @@
-"""Rate-limit counters in DynamoDB, shared by every Lambda instance (see ``ratelimit.py``).
+"""Rate-limit counters in DynamoDB, shared by every Lambda instance (see ``access/rate_limits.py``).
 
   KEY#<key_id> / RATE#<minute>   requests, tokens of one UTC minute (TTL ``expires_at``: 5 minutes later)
   KEY#<key_id> / INFLIGHT        requests in flight

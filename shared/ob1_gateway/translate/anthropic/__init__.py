@@ -1,1 +1,3 @@
-"""TODO"""
+"""The Anthropic Messages API on a chat-completions upstream: the request in (``anthropic_in``, with
+``anthropic_tools`` and ``context_edits``), the answer out (``anthropic_out`` whole, ``anthropic_stream`` as
+SSE), and the Models API's list (``anthropic_models``)."""
