@@ -64,3 +64,9 @@ def test_the_checks_catch_a_missing_or_stale_entry(tmp_path: Path) -> None:
     assert translate_modules(tmp_path) - index_entries(text) == {"forgotten"}
     assert index_entries(text) - translate_modules(tmp_path) == {"gone"}
     assert unnamed("kept and sub/ are here", members(tmp_path)) == ["forgotten"]
+
+
+def test_no_two_modules_share_a_name() -> None:
+    """A name says which room: ``usage.py`` in three packages made a reader open all three."""
+    stems = [p.stem for p in PACKAGE.rglob("*.py") if p.stem not in {"__init__", "__main__"}]
+    assert sorted({s for s in stems if stems.count(s) > 1}) == []

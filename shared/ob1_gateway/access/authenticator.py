@@ -1,5 +1,5 @@
 """Caller authentication: a presented key checked against the key store (the HTTP layer finds the key in
-the request: ``api/admission.py``).
+the request: ``api/request_admission.py``).
 
 A key that could not have been issued (``keys.parse_key``: prefix, length, alphabet) is refused without
 a store read. Otherwise two per-process caches keep the store off the path, each bounded, so a flood of

@@ -25,9 +25,9 @@ from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
-from .admission import admit
 from .body import read_json_object
 from .deps import gateway, upstream_api_error
+from .request_admission import admit
 from .settlement import settlement_of
 from .streaming import StreamTranslator, relay_translated, sse_response
 

@@ -9,9 +9,9 @@ from ...stores.base import KeyRecord
 from ...translate.anthropic.anthropic_in import anthropic_to_chat
 from ...translate.schema import AnthropicCountTokensRequest
 from ...translate.token_count import estimate_input_tokens
-from ..admission import caller
 from ..body import json_body, read_json_object
 from ..deps import gateway
+from ..request_admission import caller
 from .anthropic import model_for
 
 router = APIRouter()

@@ -10,9 +10,9 @@ from ...access.keys import model_allowed
 from ...stores.base import KeyRecord
 from ...translate.anthropic.anthropic_models import anthropic_model, anthropic_model_page
 from ...upstream.client import UpstreamError
-from ..admission import caller
 from ..deps import gateway, resolve_model, upstream_api_error
 from ..errors import speaks_anthropic
+from ..request_admission import caller
 
 router = APIRouter()
 

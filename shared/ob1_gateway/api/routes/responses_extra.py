@@ -14,10 +14,10 @@ from ...translate.responses.responses_in import responses_to_chat
 from ...translate.responses.responses_out import public_view
 from ...translate.schema import ResponsesRequest
 from ...translate.token_count import estimate_chat_tokens
-from ..admission import caller
 from ..body import json_body, read_json_object
 from ..deps import gateway, resolve_model
 from ..errors import ApiError
+from ..request_admission import caller
 from .responses import response_state
 
 router = APIRouter()

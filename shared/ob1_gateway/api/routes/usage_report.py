@@ -12,9 +12,9 @@ from fastapi.responses import JSONResponse
 
 from ...access.budgets import month_of, month_start
 from ...stores.base import KeyRecord
-from ..admission import caller
 from ..deps import gateway
 from ..errors import ApiError
+from ..request_admission import caller
 
 router = APIRouter()
 
