@@ -161,7 +161,7 @@ ANTHROPIC_TYPES = [
     (429, "rate_limit_error"),
     (500, "api_error"),
     (502, "api_error"),
-    (503, "api_error"),
+    (503, "overloaded_error"),
     (504, "timeout_error"),
     (529, "overloaded_error"),
     (599, "api_error"),
@@ -211,9 +211,10 @@ CLIENT_STATUS = [
     (504, 504),
     (529, 529),
     (402, 400),
-    (408, 400),
+    (408, 408),  # a timeout stays retryable (Claude Code and the SDKs retry 408, never 400)
+    (409, 409),
     (422, 400),
-    (503, 502),
+    (503, 503),
     (520, 502),
     (200, 502),
 ]

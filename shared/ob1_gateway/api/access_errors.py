@@ -21,8 +21,8 @@ __all__ = ["admission_error", "check_model_allowed", "rate_limited_error"]
 
 def admission_error(exc: KeyRefused | BudgetExceeded | RateLimited, anthropic: bool) -> ApiError:
     """The refusal ``exc`` as the caller's API words it (``anthropic``: see ``speaks_anthropic``)."""
-    if isinstance(exc, KeyRefused):
-        return ApiError(exc.status, exc.message, code=exc.code)
+    if isinstance(exc, KeyRefused):  # the same key will be refused again: the SDKs and Claude Code stop here
+        return ApiError(exc.status, exc.message, code=exc.code, headers={"x-should-retry": "false"})
     if isinstance(exc, BudgetExceeded):
         return ApiError(429, str(exc), code="budget_exceeded", headers={"x-should-retry": "false"})
     return rate_limited_error(anthropic, exc)

@@ -1,9 +1,10 @@
-"""What the routes share besides admission (admission.py): the gateway, the model a request may use, and
-an upstream refusal as the caller's API error."""
+"""What the routes share besides admission (request_admission.py): the gateway, the model a request may use,
+and an upstream refusal as the caller's API error."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import cast
 
 from fastapi import Request
@@ -11,6 +12,7 @@ from fastapi import Request
 from ..gateway import Gateway
 from ..stores.base import KeyRecord
 from ..translate.error_bodies import client_status_for_upstream
+from ..translate.upstream_refusals import CONTEXT_LENGTH_EXCEEDED, context_overflow
 from ..upstream.catalog import Model, ModelNotFound
 from ..upstream.client import UpstreamError
 from .access_errors import check_model_allowed
@@ -21,9 +23,37 @@ def gateway(request: Request) -> Gateway:
     return cast(Gateway, request.app.state.gateway)
 
 
-def upstream_api_error(error: UpstreamError) -> ApiError:
-    headers = {"retry-after": error.retry_after} if error.retry_after else None
-    return ApiError(client_status_for_upstream(error.status), error.message, headers=headers)
+@dataclass(frozen=True)
+class PromptSize:
+    """What the gateway knows of a prompt's size, for an overflow the upstream words without numbers."""
+
+    context_length: int | None
+    estimate: Callable[[], int]
+
+
+# Statuses a client retries on its own (the SDKs and Claude Code: 408, 409, 429, >= 500).
+_RETRYABLE = frozenset({408, 409, 429})
+
+
+def upstream_api_error(error: UpstreamError, *, anthropic: bool = False, prompt: PromptSize | None = None) -> ApiError:
+    """An upstream refusal in the words the caller's API (``anthropic`` or OpenAI's) uses for it, so that a
+    client's own recovery matches: an overflow as Anthropic's ``prompt is too long: N tokens > M maximum`` or
+    OpenAI's ``context_length_exceeded``; overload as Anthropic's 529 ``overloaded_error`` or OpenAI's 503;
+    the retryable statuses marked ``x-should-retry: true`` with the upstream's ``retry-after``. Any other
+    refusal keeps the upstream's message, which names the field or capability it refused."""
+    status = client_status_for_upstream(error.status)
+    overflow = context_overflow(error.message) if status in (400, 413) else None
+    if overflow is not None:
+        if not anthropic:
+            return ApiError(400, error.message, param="messages", code=CONTEXT_LENGTH_EXCEEDED)
+        size = prompt or PromptSize(None, lambda: 0)
+        return ApiError(400, overflow.anthropic_message(size.estimate(), size.context_length))
+    if status in (503, 529):
+        status = 529 if anthropic else 503
+    headers = {"retry-after": error.retry_after} if error.retry_after else {}
+    if status in _RETRYABLE or status >= 500:
+        headers["x-should-retry"] = "true"
+    return ApiError(status, error.message, headers=headers)
 
 
 async def resolve_model(

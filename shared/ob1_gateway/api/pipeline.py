@@ -23,13 +23,15 @@ from ..translate.chat.system_hoist import hoist_system_messages
 from ..translate.sse import Event
 from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
+from ..translate.upstream_refusals import about_system_messages
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
 from .body import read_json_object
-from .deps import gateway, upstream_api_error
+from .deps import PromptSize, gateway, upstream_api_error
+from .errors import speaks_anthropic
 from .request_admission import admit
 from .settlement import settlement_of
-from .streaming import StreamTranslator, relay_translated, sse_response
+from .streaming import KEEPALIVE_SECONDS, StreamTranslator, relay_translated, sse_response
 
 log = logging.getLogger("ob1_gateway.api")
 R = TypeVar("R")
@@ -76,48 +78,65 @@ async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | Streami
     call = await prepare(gw, key, body)
     meter.model, meter.pricing, meter.stream = call.model.id, call.model.pricing, call.stream
     settlement_of(request).start_metering(request)
-    response = await (_streamed(request, gw, meter, call) if call.stream else _whole(gw, meter, call))
+    refusals = _Refusals(gw, meter, speaks_anthropic(request.scope["path"], request.headers), call)
+    response = await (_streamed(request, gw, meter, call, refusals) if call.stream else _whole(gw, call, refusals))
     response.headers.update({**call.headers, MODEL_HEADER: call.model.id})
     return response
 
 
-async def _whole(gw: Gateway, meter: RequestMeter, call: ChatCall) -> JSONResponse:
-    result = await answer(gw, meter, call.body, call.shape)
+async def _whole(gw: Gateway, call: ChatCall, refusals: _Refusals) -> JSONResponse:
+    result = await answer(gw, refusals, call.body, call.shape)
     return JSONResponse(await call.finisher.answered(result) if call.finisher else result)
 
 
-async def _streamed(request: Request, gw: Gateway, meter: RequestMeter, call: ChatCall) -> StreamingResponse:
+async def _streamed(
+    request: Request, gw: Gateway, meter: RequestMeter, call: ChatCall, refusals: _Refusals
+) -> StreamingResponse:
     meter.estimate_input = partial(estimate_chat_tokens, call.body)  # if the client leaves mid-stream
-    with upstream_failure_metered(gw, meter):
+    with refusals.metered():
         chunks = await send_chat(gw, call.body, stream=True)
     settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
+    with refusals.metered(charged=chunks.opened_usage):  # a failure before the first word is a plain error
+        await chunks.opening(KEEPALIVE_SECONDS)
     translator = call.translator()
     closing = partial(call.finisher.closing, translator) if call.finisher else None
     return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=call.keepalive, on_close=closing))
 
 
-@contextmanager
-def upstream_failure_metered(gw: Gateway, meter: RequestMeter) -> Iterator[None]:
-    """A request that fails before any byte is still a request: an upstream refusal is recorded (no
-    tokens) with its status and answered with the API's own error; a gateway bug is recorded as 500
-    and left to the catch-all, which answers 500 in the API's shape."""
-    try:
-        yield
-    except UpstreamError as exc:
-        gw.recorder.submit(meter.record(Usage(), exc.status, gw.settings.pricing))
-        raise upstream_api_error(exc) from None
-    except Exception:
-        gw.recorder.submit(meter.record(Usage(), 500, gw.settings.pricing))
-        raise
+@dataclass
+class _Refusals:
+    """How a request that fails before any byte is recorded and answered: an upstream refusal is recorded (with
+    what it charged, usually nothing) with its status and answered in the caller's API's words
+    (``upstream_api_error``); a gateway bug is recorded as 500 and left to the catch-all, which answers 500 in
+    the API's shape."""
+
+    gw: Gateway
+    meter: RequestMeter
+    anthropic: bool
+    call: ChatCall
+
+    @contextmanager
+    def metered(self, charged: Callable[[], dict[str, Any] | None] = lambda: None) -> Iterator[None]:
+        pricing = self.gw.settings.pricing
+        try:
+            yield
+        except UpstreamError as exc:
+            self.gw.recorder.submit(self.meter.record(usage_from_openai(charged()), exc.status, pricing))
+            prompt = PromptSize(self.call.model.limits.context_length, partial(estimate_chat_tokens, self.call.body))
+            raise upstream_api_error(exc, anthropic=self.anthropic, prompt=prompt) from None
+        except Exception:
+            self.gw.recorder.submit(self.meter.record(Usage(), 500, pricing))
+            raise
 
 
 async def answer(
-    gw: Gateway, meter: RequestMeter, body: dict[str, Any], shape: Callable[[dict[str, Any]], tuple[R, Usage]]
+    gw: Gateway, refusals: _Refusals, body: dict[str, Any], shape: Callable[[dict[str, Any]], tuple[R, Usage]]
 ) -> R:
     """A non-stream request: send it, ``shape`` the upstream's answer for the caller, and return only once
     its usage record is durable (a crash after the caller has its answer must not lose the record).
     If shaping fails, what the upstream charged is still recorded, with status 500."""
-    with upstream_failure_metered(gw, meter):
+    meter = refusals.meter
+    with refusals.metered():
         response = await send_chat(gw, body, stream=False)
     try:
         result, usage = shape(response)
@@ -133,13 +152,14 @@ async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[False]
 @overload
 async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: Literal[True]) -> ChatStream: ...
 async def send_chat(gw: Gateway, body: dict[str, Any], *, stream: bool) -> dict[str, Any] | ChatStream:
-    """Send a chat body upstream. An upstream that refuses (400) a body with system messages after the
-    first turn gets it once more with them merged into the leading one (a 400 is not charged)."""
+    """Send a chat body upstream. An upstream that refuses (400) system messages after the first turn gets the
+    body once more with them merged into the leading one (a 400 is not charged); any other refusal is final."""
     send = gw.upstream.open_chat_stream if stream else gw.upstream.chat
     try:
         return await send(body)
     except UpstreamError as exc:
-        hoisted = hoist_system_messages(body) if exc.status == 400 else None
+        about_system = exc.status == 400 and about_system_messages(exc.message)
+        hoisted = hoist_system_messages(body) if about_system else None
         if hoisted is None:
             raise
     log.info("upstream refused system messages after the first turn; sending them merged into the first")

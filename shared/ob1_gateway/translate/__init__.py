@@ -7,6 +7,7 @@ The request contract and what every path shares
     schema                       the request contract of the three APIs (pydantic models; OpenAPI is made from it)
     invalid                      InvalidRequest, the one error of every request translator
     error_bodies                 status mapping and error bodies of both APIs
+    upstream_refusals            what an upstream refusal means (an overflow, system messages) from its words
     redact                       the one redaction of secrets in text (error messages and log lines)
     sse                          SSE framing (decode upstream bytes, encode client events)
     json_codec                   the hot path's JSON encoders, each made once

@@ -1,12 +1,14 @@
 """Error statuses and bodies of both APIs, and safe messages from upstream error bodies.
 
 Decisions:
-- 504 maps to Anthropic ``timeout_error`` (the type Anthropic documents for 504); 502/503 and any other
-  5xx to ``api_error``; 402 to ``billing_error``; other 4xx to ``invalid_request_error``.
+- 504 maps to Anthropic ``timeout_error`` (the type Anthropic documents for 504), and 408 with it; 503 and 529
+  to ``overloaded_error`` (what Claude Code backs off on); 502 and any other 5xx to ``api_error``; 402 to
+  ``billing_error``; other 4xx to ``invalid_request_error``.
 - OpenAI bodies use OpenAI's type names; every 5xx is ``server_error``.
-- The client sees the upstream status when it is one of this list (400 401 403 404 413 429 500 502
-  504 529); any other 4xx becomes 400 and anything else (5xx, or a non-error status we could not use)
-  becomes 502.
+- The client sees the upstream status when it is one of this list (400 401 403 404 408 409 413 429 500
+  502 503 504 529): 408, 409, 429 and the 5xx stay what a client retries; any other 4xx becomes 400 and
+  anything else (another 5xx, or a non-error status we could not use) becomes 502. (Which of 503 and 529
+  an overload is depends on the caller's API: ``api/deps.py upstream_api_error``.)
 """
 
 from __future__ import annotations
@@ -31,11 +33,12 @@ _ANTHROPIC_TYPES = {
     402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "timeout_error",
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
     502: "api_error",
-    503: "api_error",
+    503: "overloaded_error",
     504: "timeout_error",
     529: "overloaded_error",
 }
@@ -45,13 +48,14 @@ _OPENAI_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    408: "timeout_error",
     409: "conflict_error",
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
 }
 
-_PASSTHROUGH = frozenset({400, 401, 403, 404, 413, 429, 500, 502, 504, 529})
+_PASSTHROUGH = frozenset({400, 401, 403, 404, 408, 409, 413, 429, 500, 502, 503, 504, 529})
 _MAX_MESSAGE = 2000
 
 

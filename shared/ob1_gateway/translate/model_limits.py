@@ -16,6 +16,7 @@ __all__ = ["ModelLimits"]
 class ModelLimits:
     max_output_tokens: int | None = None
     supported_parameters: frozenset[str] | None = None
+    context_length: int | None = None
 
     @classmethod
     def from_catalog_entry(cls, entry: dict[str, Any]) -> ModelLimits:
@@ -23,9 +24,13 @@ class ModelLimits:
         cap = top.get("max_completion_tokens") if isinstance(top, dict) else None
         params = entry.get("supported_parameters")
         listed = frozenset(p for p in params if isinstance(p, str)) if isinstance(params, list) else None
+        context = entry.get("context_length")
+        if not _positive(context) and isinstance(top, dict):
+            context = top.get("context_length")
         return cls(
-            max_output_tokens=cap if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0 else None,
+            max_output_tokens=cap if _positive(cap) else None,
             supported_parameters=listed,
+            context_length=context if _positive(context) else None,
         )
 
     def supports(self, *parameters: str) -> bool:
@@ -34,3 +39,7 @@ class ModelLimits:
 
     def clamp_output(self, requested: int) -> int:
         return min(requested, self.max_output_tokens) if self.max_output_tokens else requested
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -38,7 +38,7 @@ import functools
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final, Literal
@@ -159,8 +159,56 @@ class ChatStream:
         self._secrets = secrets
         self._malformed = False
         self._failure: UpstreamStreamError | None = None
+        self._chunks: AsyncGenerator[dict[str, Any], None] | None = None  # set by ``opening``
+        self._opened: list[dict[str, Any]] = []  # what ``opening`` read, handed on first
+        self._pending: asyncio.Future[dict[str, Any]] | None = None  # ``opening``'s read still under way
+
+    async def opening(self, wait: float) -> None:
+        """Read ahead, for at most ``wait`` seconds, to the first chunk that says something (text, reasoning, a
+        tool call, a finish reason), so that a stream that fails before it — an error chunk, a cut, an end with
+        nothing said — fails here, before the caller was sent a byte: as ``UpstreamError`` (with what the upstream
+        reported it charged, if anything). What was read is handed on first by iteration; a read still under way
+        when ``wait`` runs out is continued by it."""
+        self._chunks = self._iterate()
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            self._pending = asyncio.ensure_future(anext(self._chunks))
+            left = deadline - asyncio.get_running_loop().time()
+            done, _ = await asyncio.wait({self._pending}, timeout=max(left, 0))
+            if not done:
+                return None
+            read, self._pending = self._pending, None
+            try:
+                chunk = read.result()
+            except StopAsyncIteration:
+                raise UpstreamError(502, "upstream ended the stream without a response") from None
+            except UpstreamStreamError as exc:
+                raise UpstreamError(exc.status, exc.message) from None
+            self._opened.append(chunk)
+            if _says_something(chunk):
+                return
+
+    def opened_usage(self) -> dict[str, Any] | None:
+        """The last usage the chunks read by ``opening`` carried (what a stream that failed there charged)."""
+        found = [c["usage"] for c in self._opened if isinstance(c.get("usage"), dict)]
+        return found[-1] if found else None
 
     async def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        if self._chunks is None:
+            self._chunks = self._iterate()
+        for chunk in self._opened:
+            yield chunk
+        self._opened = []
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            try:
+                yield await pending
+            except StopAsyncIteration:
+                return
+        async for chunk in self._chunks:
+            yield chunk
+
+    async def _iterate(self) -> AsyncGenerator[dict[str, Any], None]:
         decoder = SSEDecoder()
         raw_chunks = body_chunks(self._response).__aiter__()
         drained = 0  # bytes read after a malformed chunk, looking for the usage
@@ -227,7 +275,25 @@ class ChatStream:
             raise UpstreamStreamError("upstream sent a malformed stream chunk")
 
     async def aclose(self) -> None:
+        if self._pending is not None:  # ``opening``'s read, never taken up: stopped before the response closes
+            self._pending.cancel()
+            await asyncio.wait({self._pending})
+            self._pending = None
         await self._response.aclose()  # back to the pool when the body was read to its end, else closed
+
+
+def _says_something(chunk: dict[str, Any]) -> bool:
+    """Whether a chunk carries part of an answer, not only a role, an empty delta or usage."""
+    for choice in chunk.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        if choice.get("finish_reason") or (isinstance(delta, dict) and any(delta.get(k) for k in _ANSWER_FIELDS)):
+            return True
+    return False
+
+
+_ANSWER_FIELDS = ("content", "reasoning", "reasoning_content", "reasoning_details", "tool_calls", "refusal", "audio")
 
 
 async def _read_answer(response: httpx.Response, deadline: float) -> bytes:

@@ -23,6 +23,7 @@ from ..answers.sequencer import Block, Kind, Part, SequencedStream
 from ..error_bodies import anthropic_error_body
 from ..sse import Event
 from ..token_usage import Usage, usage_from_openai
+from ..upstream_refusals import context_overflow
 from .anthropic_in import ChatPlan
 
 __all__ = ["AnthropicStream", "Event"]
@@ -98,6 +99,9 @@ class AnthropicStream(SequencedStream):
         return out
 
     def _failure(self, status: int, message: str) -> list[Event]:
+        overflow = context_overflow(message)  # in Anthropic's words when the upstream gave both figures
+        if overflow is not None and overflow.requested and overflow.maximum:
+            status, message = 400, overflow.anthropic_message(overflow.requested, overflow.maximum)
         return [("error", anthropic_error_body(status, message))]
 
     # -- the Emitter: content blocks ----------------------------------------------------------------

@@ -12,6 +12,7 @@ from ..answers.sequencer import NO_FINISH_REASON, Block, Part, Sequencer
 from ..error_bodies import openai_error_body
 from ..sse import Event
 from ..token_usage import Usage, usage_from_openai
+from ..upstream_refusals import CONTEXT_LENGTH_EXCEEDED, context_overflow
 
 __all__ = ["ChatPassthrough"]
 
@@ -90,4 +91,5 @@ class ChatPassthrough:
             return []
         self.finished = True
         self.failed_status = status
-        return [(None, openai_error_body(status, message))]
+        code = CONTEXT_LENGTH_EXCEEDED if context_overflow(message) else None
+        return [(None, openai_error_body(status, message, code=code))]

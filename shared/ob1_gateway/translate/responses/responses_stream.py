@@ -24,6 +24,7 @@ from typing import Any
 
 from ..answers.sequencer import Block, Kind, Part, SequencedStream
 from ..sse import Event
+from ..upstream_refusals import CONTEXT_LENGTH_EXCEEDED, context_overflow
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
@@ -90,7 +91,8 @@ class ResponsesStream(SequencedStream):
         for item in items:
             if item.get("status") == "in_progress":
                 item["status"] = "incomplete"
-        error = {"code": _error_code(status), "message": message}
+        code = CONTEXT_LENGTH_EXCEEDED if context_overflow(message) else _error_code(status)
+        error = {"code": code, "message": message}
         response = self._final(self._envelope("failed", items, error=error, whole=True))
         raw_usage = self._seq.raw_usage
         response["usage"] = responses_usage(raw_usage) if raw_usage else None
