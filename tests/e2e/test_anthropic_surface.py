@@ -4,6 +4,7 @@ refused, and the upstream model that served each answer named in ``x-ob1gw-model
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,19 @@ import pytest
 from ob1_gateway.app import create_app
 from ob1_gateway.stores.backends import build_backends
 
+from tests.fakes import scripts as S
 from tests.fakes.ob1_fake import MODELS
 from tests.fixtures.gateway import GatewayHandle, UvicornThread, gateway_settings, seed_login_and_key
 
-NEWEST_FIRST = [m["id"] for m in sorted(MODELS, key=lambda m: m["created"], reverse=True)]
+
+def anthropic_style(upstream_id: str) -> str:
+    """How Anthropic names a model (``claude-opus-4-6``), which Claude Code's model-family logic keys on."""
+    if not upstream_id.startswith("anthropic/"):
+        return upstream_id
+    return re.sub(r"(?<=\d)\.(?=\d)", "-", upstream_id.removeprefix("anthropic/"))
+
+
+NEWEST_FIRST = [anthropic_style(m["id"]) for m in sorted(MODELS, key=lambda m: m["created"], reverse=True)]
 
 
 def client(gw: GatewayHandle, *, strict: bool = True) -> anthropic.Anthropic:
@@ -43,8 +53,21 @@ def test_models_list_validates_strictly_and_lists_newest_first(gateway: GatewayH
 
 def test_models_retrieve_has_the_lifecycle(gateway: GatewayHandle) -> None:
     model = client(gateway).models.retrieve("claude-haiku-4-5")
-    assert (model.id, model.lifecycle, model.type) == ("anthropic/claude-haiku-4.5", "active", "model")
+    assert (model.id, model.lifecycle, model.type) == ("claude-haiku-4-5", "active", "model")
+    assert model.upstream_id == "anthropic/claude-haiku-4.5"  # type: ignore[attr-defined]
     assert model.display_name == "Anthropic: Claude Haiku 4.5"
+
+
+def test_every_listed_anthropic_style_id_is_served_by_its_upstream_model(gateway: GatewayHandle, fake_ob1: Any) -> None:
+    listed = client(gateway).models.list(limit=1000).data
+    claude_ids = [m for m in listed if m.id.startswith("claude-")]
+    assert claude_ids and all("/" not in m.id and "." not in m.id for m in claude_ids)
+    for model in claude_ids:
+        fake_ob1.enqueue(S.completion("ok", model=model.upstream_id))  # type: ignore[attr-defined]
+        answer = client(gateway).messages.with_raw_response.create(
+            model=model.id, max_tokens=16, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert answer.headers["x-ob1gw-model"] == model.upstream_id  # type: ignore[attr-defined]
 
 
 def test_the_sdk_pager_walks_every_page_forwards(gateway: GatewayHandle) -> None:

@@ -3,7 +3,12 @@ and the one 400 (system messages after the first turn) worth sending again."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
+from ob1_gateway.translate.invalid import InvalidRequest
+from ob1_gateway.translate.model_limits import ModelLimits
 from ob1_gateway.translate.upstream_refusals import ContextOverflow, about_system_messages, context_overflow
 
 OVERFLOWS = [
@@ -91,3 +96,24 @@ def test_anthropic_words_fill_in_what_the_upstream_left_out() -> None:
 )
 def test_only_a_refusal_about_system_messages_is_worth_a_merge(message: str, about: bool) -> None:
     assert about_system_messages(message) is about
+
+
+@pytest.mark.parametrize(
+    ("fields", "marker"),
+    [
+        (
+            {"output_config": {"format": {"type": "json_schema", "schema": {"type": "object"}}}},
+            "capability_rejected: structured_outputs_unsupported",
+        ),
+        ({"thinking": {"type": "interleaved"}}, "capability_rejected: thinking_type:interleaved"),
+    ],
+)
+def test_the_gateways_own_capability_refusals_name_the_class_claude_code_drops(
+    fields: dict[str, Any], marker: str
+) -> None:
+    """Claude Code strips a feature and sends again when a gateway's own 400 says ``capability_rejected: <class>``."""
+    request = {"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}], **fields}
+    no_structured_outputs = ModelLimits(supported_parameters=frozenset({"max_tokens", "reasoning"}))
+    with pytest.raises(InvalidRequest) as caught:
+        anthropic_to_chat(request, upstream_model="acme/model-1", limits=no_structured_outputs)
+    assert marker in caught.value.message

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..settings import Settings
 from ..stores.base import KeyRecord, ResponseStore, StoredResponse
-from ..translate.responses.responses_items import find_item, is_response_id, reference_of, response_of
+from ..translate.responses.responses_items import find_item, is_response_id, reference_of, response_of, unkept_by
 from .errors import ApiError
 
 log = logging.getLogger("ob1_gateway.responses")
@@ -32,6 +32,7 @@ class Continuation:
 
     history: list[dict[str, Any]] = field(default_factory=list)
     input: Any = None
+    omitted: list[str] = field(default_factory=list)  # ids of items left out (see ``_resolve``)
 
 
 class ResponseState:
@@ -85,15 +86,20 @@ class ResponseState:
         if isinstance(out.input, list) and any(reference_of(item) is not None for item in out.input):
             known = {item.get("id") for item in out.history}
             resolved = [await self._resolve(key, item, i, loaded) for i, item in enumerate(out.input)]
+            out.omitted = [raw["id"] for item, raw in zip(resolved, out.input, strict=True) if item is None]
             # a reference to an item the previous response's conversation already holds adds nothing
             out.input = [
                 item
                 for item, raw in zip(resolved, out.input, strict=True)
-                if item is raw or item.get("id") not in known
+                if item is raw or (item is not None and item.get("id") not in known)
             ]
         return out
 
     async def _resolve(self, key: KeyRecord, item: Any, index: int, loaded: dict[str, StoredResponse]) -> Any:
+        """The item ``item`` stands for; None for an item sent back by id from a response of this key that
+        was not kept (``store: false``), which carries nothing the upstream could use (llm sends its reasoning
+        items back so, without ``encrypted_content``): it is left out, and named in a header. An
+        ``item_reference`` to such a response, or an id never issued to this key, is a 404."""
         item_id = reference_of(item)
         if item_id is None:
             return item
@@ -101,6 +107,8 @@ class ResponseState:
         owner = response_of(item_id)
         if owner is None:
             raise ApiError(404, f"Item with id '{item_id}' not found.", param=param, code="not_found")
+        if item.get("type") != "item_reference" and unkept_by(item_id, key.key_id):
+            return None
         if owner not in loaded:
             try:
                 loaded[owner] = await self.load(key, owner)

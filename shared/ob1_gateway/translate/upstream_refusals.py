@@ -15,11 +15,18 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "CAPABILITY_REJECTED",
     "CONTEXT_LENGTH_EXCEEDED",
     "ContextOverflow",
     "about_system_messages",
     "context_overflow",
 ]
+
+CAPABILITY_REJECTED = "capability_rejected"
+"""The marker Claude Code looks for in a gateway's own 400: ``capability_rejected: <class>`` (its classes:
+``structured_outputs_unsupported``, ``thinking_type:<type>``, ``effort_unsupported``, ``cache_control_field``,
+``mid_conv_system``, ``thinking_signature``, ``media_budget``, ``beta_header:<value>``) makes it drop that feature
+and send the request again."""
 
 CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"
 """OpenAI's error code for an overflow (chat completions and Responses); Codex compacts on it."""

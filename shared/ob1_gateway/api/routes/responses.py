@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from ...gateway import Gateway
 from ...stores.base import KeyRecord
 from ...translate.responses.responses_in import ResponsesPlan, responses_to_chat
-from ...translate.responses.responses_items import stored_input_items
+from ...translate.responses.responses_items import new_response_id, stored_input_items
 from ...translate.responses.responses_out import chat_to_response, public_view
 from ...translate.responses.responses_stream import ResponsesStream
 from ...translate.schema import ResponsesRequest, requested_model
@@ -48,7 +48,11 @@ async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCal
     store = body.get("store") is not False and state.available
     continued = await state.continuation(key, body)  # what previous_response_id and item references bring
     plan = responses_to_chat(  # a bad body: 400 before a 404
-        {**body, "input": continued.input}, upstream_model=requested_model(body), history=continued.history, store=store
+        {**body, "input": continued.input},
+        upstream_model=requested_model(body),
+        history=continued.history,
+        store=store,
+        response_id=new_response_id(key.key_id, kept=store),
     )
     model = await resolve_model(gw, plan.model, key)
     plan.body["model"] = model.id
@@ -58,6 +62,9 @@ async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCal
     if plan.tools.omitted:  # hosted tools the request offered but did not need (see translate.responses_tools)
         headers["x-ob1gw-omitted-tools"] = ",".join(plan.tools.omitted)
         log.info("POST /v1/responses: hosted tools omitted: %s", ", ".join(plan.tools.omitted))
+    if continued.omitted:  # items of an unkept response, sent back by id without their content
+        headers["x-ob1gw-omitted-items"] = ",".join(continued.omitted)
+        log.info("POST /v1/responses: items of an unkept response omitted: %s", ", ".join(continued.omitted))
     created_at = int(time.time())
     return ChatCall(
         model,

@@ -47,6 +47,7 @@ from ..invalid import InvalidRequest
 from ..model_limits import ModelLimits
 from ..schema import AnthropicMessagesRequest, validate
 from ..tool_names import ToolNameMap
+from ..upstream_refusals import CAPABILITY_REJECTED
 from .anthropic_tools import loaded_tool_names, tools_to_functions
 from .context_edits import apply_context_edits
 
@@ -232,7 +233,9 @@ class _Builder:
                 raise InvalidRequest("thinking.budget_tokens: must be a positive integer", "thinking.budget_tokens")
             return {"max_tokens": budget}
         if kind not in (None, "adaptive"):
-            raise InvalidRequest(f"thinking: unknown type {kind!r}", "thinking.type")
+            raise InvalidRequest(
+                f"thinking: unknown type {kind!r} ({CAPABILITY_REJECTED}: thinking_type:{kind})", "thinking.type"
+            )
         if effort is not None:
             effort = _EFFORT_ALIASES.get(effort, effort)
             return {"effort": effort if effort in _EFFORT_SCALE else _UNKNOWN_EFFORT}
@@ -249,7 +252,8 @@ class _Builder:
             )
         if not self.limits.supports("structured_outputs", "response_format"):
             raise InvalidRequest(
-                f"output_config.format: the model {self.upstream_model} does not support structured outputs",
+                f"output_config.format: the model {self.upstream_model} does not support structured outputs "
+                f"({CAPABILITY_REJECTED}: structured_outputs_unsupported)",
                 "output_config.format",
             )
         schema = {"name": "output", "strict": True, "schema": fmt["schema"]}

@@ -6,6 +6,10 @@ Decisions:
   honoured on that basis (asking only for ``deprecated`` or ``retired`` models lists none).
 - ``created_at`` is the upstream's ``created`` (the epoch when it has none, as the API documents for an
   unknown release date); ``display_name`` its ``name``; ``max_input_tokens``/``max_tokens`` its limits.
+- An Anthropic model is listed by its Anthropic-style id (``anthropic/claude-opus-4.6`` as ``claude-opus-4-6``):
+  Claude Code's model-family logic keys on that shape, and every such id resolves back to the model
+  (``upstream/catalog.py claude_candidates``). The upstream's id stays in ``upstream_id``. Other models keep
+  their upstream id.
 - Newest first, as the API lists them. ``after_id``/``before_id`` are the ids of the previous page's
   ``last_id``/``first_id``; a cursor that names no listed model is a 400 naming the parameter (there is no
   position to page from). ``before_id`` pages backwards: the ``limit`` models just before it.
@@ -13,23 +17,33 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from ..invalid import InvalidRequest
 
-__all__ = ["LIFECYCLES", "anthropic_model", "anthropic_model_page"]
+__all__ = ["LIFECYCLES", "anthropic_model", "anthropic_model_page", "anthropic_style_id"]
 
 LIFECYCLES = ("active", "deprecated", "retired")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 1000
+_VERSION_DOT = re.compile(r"(?<=\d)\.(?=\d)")
+
+
+def anthropic_style_id(upstream_id: str) -> str:
+    """``anthropic/claude-opus-4.6`` → ``claude-opus-4-6``; any other id as it is."""
+    if not upstream_id.startswith("anthropic/"):
+        return upstream_id
+    return _VERSION_DOT.sub("-", upstream_id.removeprefix("anthropic/"))
 
 
 def anthropic_model(entry: dict[str, Any]) -> dict[str, Any]:
     """One upstream catalog entry as a ``ModelInfo``."""
     model: dict[str, Any] = {
         "type": "model",
-        "id": entry["id"],
+        "id": anthropic_style_id(entry["id"]),
+        "upstream_id": entry["id"],
         "display_name": entry.get("name") if isinstance(entry.get("name"), str) else entry["id"],
         "created_at": _iso(entry.get("created")),
         "lifecycle": "active",
@@ -60,7 +74,8 @@ def anthropic_model_page(
         if stage not in LIFECYCLES:
             raise InvalidRequest(f"lifecycle: must be one of {', '.join(LIFECYCLES)}, not {stage!r}", "lifecycle")
     wanted = set(lifecycle) if lifecycle else {"active", "deprecated"}
-    models = sorted((anthropic_model(e) for e in entries), key=lambda m: (m["created_at"], m["id"]), reverse=True)
+    listed = {m["id"]: m for m in map(anthropic_model, entries)}  # one entry per id, however the upstream spells it
+    models = sorted(listed.values(), key=lambda m: (m["created_at"], m["id"]), reverse=True)
     models = [m for m in models if m["lifecycle"] in wanted]
     ids = [m["id"] for m in models]
     start, end = 0, len(models)

@@ -3,12 +3,18 @@
 Every item id the gateway makes names its response: ``<kind>_<the response's 32 hex digits><4 hex
 digits>``. An ``item_reference`` (or an input item given only by such an id) therefore leads to its
 stored response with one read and no index; an id of any other shape was not made here and cannot be
-found. Input items are stored in the shape ``input_items`` lists them: with ids, content as parts, and
-only the fields the gateway uses (``_KEPT_FIELDS``).
+found. A response that is not kept (``store: false``) gets an id that says so, for its key only: its last 16
+hex digits are a digest of the key id and the first 16 (``new_response_id``), so a later turn that sends one of
+its items back by id can be told from an id never issued, or issued to another key (``unkept_by``).
+
+Input items are stored in the shape ``input_items`` lists them: with ids, content as parts, and only the
+fields the gateway uses (``_KEPT_FIELDS``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import uuid
 from typing import Any
@@ -21,6 +27,7 @@ __all__ = [
     "reference_of",
     "response_of",
     "stored_input_items",
+    "unkept_by",
 ]
 
 _RESPONSE_ID = re.compile(r"resp_([0-9a-f]{32})")
@@ -70,8 +77,25 @@ def _kept(item: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def new_response_id() -> str:
-    return f"resp_{uuid.uuid4().hex}"
+def new_response_id(key_id: str | None = None, *, kept: bool = True) -> str:
+    """A fresh response id; for a response that is not ``kept``, one ``unkept_by(…, key_id)`` recognises."""
+    if kept or key_id is None:
+        return f"resp_{uuid.uuid4().hex}"
+    nonce = uuid.uuid4().hex[:16]
+    return f"resp_{nonce}{_unkept_digest(key_id, nonce)}"
+
+
+def unkept_by(item_id: object, key_id: str) -> bool:
+    """Whether an item id was issued to ``key_id`` for a response that was not kept."""
+    match = _ITEM_ID.fullmatch(item_id) if isinstance(item_id, str) else None
+    if match is None:
+        return False
+    digits = match.group(1)
+    return hmac.compare_digest(digits[16:], _unkept_digest(key_id, digits[:16]))
+
+
+def _unkept_digest(key_id: str, nonce: str) -> str:
+    return hashlib.sha256(f"unkept:{key_id}:{nonce}".encode()).hexdigest()[:16]
 
 
 def is_response_id(value: object) -> bool:
