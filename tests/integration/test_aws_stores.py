@@ -177,11 +177,14 @@ def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None
             input_tokens=i,
             cost_micros=i * 7,
             estimated=i % 5 == 0,  # a stream the client left
+            session_id=f"session-{i % 4}" if i % 7 else "",  # some requests name no session
         )
         assert local.record(rec) == backends.usage_store.record(rec)
     assert list(backends.usage_store.records()) == list(local.records())
     day = datetime(2026, 1, 31, tzinfo=UTC).timestamp()
-    for group_by in [("key_id", "model"), ("day",), ("key_id", "model", "day"), ()]:
+    groupings = [("key_id", "model"), ("day",), ("key_id", "model", "day"), ()]
+    groupings += [("session_id",), ("key_id", "session_id")]
+    for group_by in groupings:
         for window in [{}, {"since": day}, {"since": day, "until": day + 86_400}, {"since": base + 7_200}]:
             for key in [None, "k1"]:
                 kwargs = dict(group_by=group_by, key_id=key, **window)

@@ -168,3 +168,5 @@ def test_key_widgets_name_the_key_with_its_id_beside_it(cfn: dict[str, Any]) -> 
     assert "by request.status as status, request.reason as reason, request.key_name as key" in refused
     budget = next(q for t, q in queries.items() if t.startswith("Budget used per key"))
     assert "latest(usage.budget_used_pct)" in budget and "usage.key_name as key, usage.key_id as key_id" in budget
+    sessions = next(q for t, q in queries.items() if t.startswith("Most expensive sessions"))
+    assert "by usage.session_id as session, usage.key_name as key" in sessions and "sort cost_usd desc" in sessions

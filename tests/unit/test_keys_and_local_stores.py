@@ -115,3 +115,23 @@ def test_a_database_from_before_estimated_records_is_migrated(tmp_path: Path) ->
     assert {r.request_id: r.estimated for r in store.records()} == {"old": False, "new": True}
     [total] = store.totals(group_by=("key_id",))
     assert (total.requests, total.estimated_requests, total.cost_micros) == (2, 1, 16)
+
+
+def test_a_database_made_before_session_ids_is_migrated(tmp_path: Path) -> None:
+    """An existing gateway.sqlite3 (usage without ``session_id``) opens, keeps its rows, and records sessions."""
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE usage (request_id TEXT PRIMARY KEY, key_id TEXT NOT NULL, model TEXT NOT NULL,"
+        " route TEXT NOT NULL, stream INTEGER NOT NULL, status INTEGER NOT NULL, input_tokens INTEGER NOT NULL,"
+        " output_tokens INTEGER NOT NULL, cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,"
+        " cost_micros INTEGER NOT NULL, latency_ms REAL NOT NULL, ts REAL NOT NULL, day TEXT NOT NULL,"
+        " estimated INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO usage VALUES ('old', 'k', 'm', '/v1/messages', 0, 200, 1, 1, 0, 0, 5, 1.0, 1.0, '1970-01-01', 0);"
+    )
+    old.commit()
+    old.close()
+    store = SqliteUsageStore(SqliteDatabase(path))
+    assert store.record(UsageRecord("new", "k", "m", "/v1/messages", False, 200, session_id="s-1"))
+    by_session = {t.session_id: t.requests for t in store.totals(group_by=("session_id",))}
+    assert by_session == {"": 1, "s-1": 1}

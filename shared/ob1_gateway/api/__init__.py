@@ -13,6 +13,7 @@ Modules:
     errors             ApiError and the error handlers, in the calling API's shape
     request_log        every request's line and metric event; the last resort for an exception
     request_id         the request-id headers, and the key a refusal's line names
+    client_session     the client's session id (Claude Code's, opencode's, Codex's header), validated
     response_state     the Responses API's stored state, per key
     unsupported        what the SDKs offer and the gateway does not, refused by name
 """

@@ -14,6 +14,7 @@ from ..access.rate_limits import RateLimited
 from ..metering.meter import RequestMeter
 from ..stores.base import KeyRecord
 from .access_errors import admission_error
+from .client_session import client_session
 from .deps import gateway
 from .errors import speaks_anthropic
 from .request_id import new_request_id, remember_key
@@ -61,6 +62,7 @@ async def admit(request: Request) -> tuple[KeyRecord, RequestMeter]:
         stream=False,
         key_name=key.name,
         budget_share=gw.access.budget_share(key),
+        session_id=client_session(request.headers),
     )
     Settlement(gw, meter).register(request.scope)
     return key, meter

@@ -1,5 +1,5 @@
 """``ob1gw usage``: usage totals from the configured store (SQLite, or a stack's DynamoDB table with
-``--stack``), grouped by any of day, model and key, as a table, JSON or CSV."""
+``--stack``), grouped by any of day, model, key and session, as a table, JSON or CSV."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from rich.table import Table
 from ..stores.base import USAGE_COUNTERS, UsageTotal
 from .common import backends_or_exit, use_stack
 
-DIMENSIONS = {"day": "day", "model": "model", "key": "key_id"}  # --by value -> UsageStore group field
+# --by value -> UsageStore group field
+DIMENSIONS = {"day": "day", "model": "model", "key": "key_id", "session": "session_id"}
 COUNTERS = USAGE_COUNTERS  # estimated_requests: of the requests, those whose tokens are estimated
 
 
@@ -37,7 +38,7 @@ def _group_by(by: list[str] | None) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in DIMENSIONS:
-                raise typer.BadParameter(f"{name!r}: choose from day, model, key", param_hint="--by")
+                raise typer.BadParameter(f"{name!r}: choose from day, model, key, session", param_hint="--by")
             if DIMENSIONS[name] not in names:
                 names.append(DIMENSIONS[name])
     return tuple(names) or ("key_id", "model")
@@ -68,7 +69,11 @@ def usage(
     key: Annotated[str | None, typer.Option("--key", help="Only this key id.")] = None,
     by: Annotated[
         list[str] | None,
-        typer.Option("--by", help="Group by day, model and/or key (repeat or comma-separate). Default: key,model."),
+        typer.Option(
+            "--by",
+            help="Group by day, model, key and/or session (the client's session id; repeat or comma-separate). "
+            "Default: key,model.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print the rows as CSV.")] = False,
@@ -134,7 +139,7 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
         if "key_id" in r:
             ids_by_name.setdefault(r.get("key_name") or "?", set()).add(r["key_id"])
     shared_names = {name for name, ids in ids_by_name.items() if len(ids) > 1 or name == "?"}
-    titles = {"key_id": "key", "day": "day", "model": "model"}
+    titles = {"key_id": "key", "day": "day", "model": "model", "session_id": "session"}
     for i, field in enumerate(group_by):
         # model ids are read whole (a cut one names another model); anything else may wrap
         widest = max((len(str(r.get(field) or "")) for r in rows), default=0) if field == "model" else None
@@ -154,7 +159,7 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
                 name = r.get("key_name") or "?"
                 labels.append(f"{name} ({r['key_id']})" if name in shared_names else name)
             else:
-                labels.append(str(r[field] or ""))
+                labels.append(str(r[field] or ("(none)" if field == "session_id" else "")))
         cells = [_count(r[c]) for _, c in counters]
         if with_cache:
             cells.append(f"{_count(r['cache_read_tokens'])}/{_count(r['cache_write_tokens'])}")

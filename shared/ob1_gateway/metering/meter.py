@@ -32,6 +32,7 @@ class RequestMeter:
     estimate_input: Callable[[], int] | None = None
     # The share of the key's monthly budget used once a cost (micro-USD) counts (BudgetGuard.share_after).
     budget_share: Callable[[int], float | None] | None = None
+    session_id: str = ""  # the client's session (api/client_session.py), "" when it named none
     recorded: bool = False  # its one record is made: nothing else may record it (api/settlement.py)
 
     def mark_first_byte(self) -> None:
@@ -72,6 +73,7 @@ class RequestMeter:
             key_name=self.key_name,
             ttft_ms=self.ttft_ms,
             estimated=estimated,
+            session_id=self.session_id,
             budget_used_pct=None if share is None else round(share * 100, 3),
         )
         return record

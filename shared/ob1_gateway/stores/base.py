@@ -109,6 +109,8 @@ class UsageRecord:
     # The tokens are the gateway's estimate, not the upstream's figure: the client left a stream before
     # the upstream reported its usage (the prompt as count_tokens estimates it, the text relayed so far).
     estimated: bool = False
+    # The client's session id ("" when it named none): what a session cost can be asked (``--by session``).
+    session_id: str = ""
     # For logs and metrics only, never stored: the key's name, the first upstream chunk's delay (streams),
     # and how much of the key's budget is used.
     key_name: str = field(default="", compare=False)
@@ -123,7 +125,7 @@ class UsageRecord:
 
 @dataclass(frozen=True)
 class UsageTotal:
-    """Summed usage for one (key, model, day) group; fields not grouped on are ``None``."""
+    """Summed usage for one (key, model, day, session) group; fields not grouped on are ``None``."""
 
     key_id: str | None
     model: str | None
@@ -135,6 +137,7 @@ class UsageTotal:
     cache_write_tokens: int
     cost_micros: int
     estimated_requests: int = 0  # of ``requests``, how many carry estimated tokens (UsageRecord.estimated)
+    session_id: str | None = None
 
     @property
     def cost_usd(self) -> float:
@@ -142,7 +145,8 @@ class UsageTotal:
 
 
 # UsageTotal's summed fields, in order (the CLI's columns, the DynamoDB DAY counters).
-USAGE_COUNTERS = tuple(name for name in UsageTotal.__dataclass_fields__ if name not in ("key_id", "model", "day"))
+USAGE_GROUPS = ("key_id", "model", "day", "session_id")
+USAGE_COUNTERS = tuple(name for name in UsageTotal.__dataclass_fields__ if name not in USAGE_GROUPS)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ def describe_usage(usage: dict[str, Any]) -> str:
         parts.append("stream" + (f" ttft {float(ttft):.0f} ms" if ttft is not None else ""))
     if usage.get("estimated"):
         parts.append("estimated (client left mid-stream)")
+    if usage.get("session_id"):
+        parts.append(f"session={usage['session_id']}")
     return " ".join(parts)
 
 

@@ -1,5 +1,6 @@
-"""``GET /v1/usage``: the calling key's own usage this UTC month (or ``?month=YYYY-MM``), by day and
-model. Only ever the caller's key: there is no parameter that selects another one."""
+"""``GET /v1/usage``: the calling key's own usage this UTC month (or ``?month=YYYY-MM``), by day and model
+(or ``?by=`` any of day, model, session: the client's session id). Only ever the caller's key: there is no
+parameter that selects another one."""
 
 from __future__ import annotations
 
@@ -27,22 +28,34 @@ def _next_month(month: str) -> str:
     return f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
 
 
+_GROUPS = {"day": "day", "model": "model", "session": "session_id"}
+
+
+def _group_by(by: str) -> tuple[str, ...]:
+    names = [name.strip() for name in by.split(",") if name.strip()]
+    if not names or len(names) > len(_GROUPS) or any(name not in _GROUPS for name in names):
+        raise ApiError(400, "'by' must be a comma-separated list of day, model, session", param="by")
+    return tuple(dict.fromkeys(_GROUPS[name] for name in names))
+
+
 @router.get("/v1/usage")
-async def usage(request: Request, month: str | None = None, key: KeyRecord = Depends(caller)) -> JSONResponse:
+async def usage(
+    request: Request, month: str | None = None, by: str = "day,model", key: KeyRecord = Depends(caller)
+) -> JSONResponse:
     month = month or month_of(time.time())
     if not _MONTH.match(month) or month >= "9999-12":
         raise ApiError(400, "'month' must look like YYYY-MM (1970-01 to 9999-11)", param="month")
+    group_by = _group_by(by)
     totals = await asyncio.to_thread(
         gateway(request).backends.usage_store.totals,
         since=month_start(month),
         until=month_start(_next_month(month)),
         key_id=key.key_id,
-        group_by=("day", "model"),
+        group_by=group_by,
     )
     rows = [
         {
-            "day": t.day,
-            "model": t.model,
+            **{field: getattr(t, field) for field in group_by},
             "requests": t.requests,
             "input_tokens": t.input_tokens,
             "output_tokens": t.output_tokens,

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ...backoff import backoff_delays
-from ..base import USAGE_COUNTERS, UsageRecord, UsageTotal, utc_day
+from ..base import USAGE_COUNTERS, USAGE_GROUPS, UsageRecord, UsageTotal, utc_day
 from .aws_items import (
     GSI1,
     USAGE_PARTITION,
@@ -28,7 +28,7 @@ from .aws_items import (
 )
 
 _COUNTERS = USAGE_COUNTERS
-_GROUPABLE = ("key_id", "model", "day")
+_GROUPABLE = USAGE_GROUPS
 _RETRYABLE = {
     "TransactionConflict",
     "ThrottlingError",
@@ -79,6 +79,7 @@ class DynamoUsageStore:
             "latency_ms": float(usage.latency_ms),
             "ts": float(usage.ts),
             "estimated": usage.estimated,
+            "session_id": usage.session_id,
             "day": day,
             "expires_at": int(usage.ts) + self.retention_days * _DAY_SECONDS,
         }
@@ -207,12 +208,12 @@ class DynamoUsageStore:
         group_by: tuple[str, ...] = ("key_id", "model"),
     ) -> list[UsageTotal]:
         """Sums per group. Whole-UTC-day windows read the DAY counters (cheap, kept forever);
-        a window cut mid-day sums the REQ items instead, which is exact but limited to the TTL
-        window (``retention_days``)."""
+        a window cut mid-day, or sums by session (the counters are per key, model and day), sum the REQ items
+        instead, which is exact but limited to the TTL window (``retention_days``)."""
         unknown = set(group_by) - set(_GROUPABLE)
         if unknown:
             raise ValueError(f"cannot group usage by {sorted(unknown)}")
-        if _whole_day(since) and _whole_day(until):
+        if _whole_day(since) and _whole_day(until) and "session_id" not in group_by:
             items: Iterable[dict[str, Any]] = self._day_items(since, until, key_id)
         else:
             items = (
@@ -221,7 +222,7 @@ class DynamoUsageStore:
             )
         sums: dict[tuple[str, ...], list[int]] = defaultdict(lambda: [0] * len(_COUNTERS))
         for item in items:
-            acc = sums[tuple(str(item[g]) for g in group_by)]
+            acc = sums[tuple(str(item.get(g, "")) for g in group_by)]  # items older than session ids have none
             for i, name in enumerate(_COUNTERS):
                 acc[i] += to_int(item.get(name))
         totals = []
@@ -235,6 +236,7 @@ class DynamoUsageStore:
                     key_id=values.get("key_id"),
                     model=values.get("model"),
                     day=values.get("day"),
+                    session_id=values.get("session_id"),
                     **dict(zip(_COUNTERS, acc, strict=True)),
                 )
             )
@@ -265,4 +267,5 @@ class DynamoUsageStore:
                 latency_ms=float(item.get("latency_ms", 0)),
                 ts=float(item["ts"]),
                 estimated=bool(item.get("estimated", False)),
+                session_id=str(item.get("session_id", "")),
             )

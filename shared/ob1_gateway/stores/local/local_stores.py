@@ -79,7 +79,8 @@ CREATE TABLE IF NOT EXISTS usage (
     latency_ms REAL NOT NULL,
     ts REAL NOT NULL,
     day TEXT NOT NULL,
-    estimated INTEGER NOT NULL DEFAULT 0
+    estimated INTEGER NOT NULL DEFAULT 0,
+    session_id TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS usage_key_ts ON usage (key_id, ts);
 """
@@ -107,6 +108,8 @@ class SqliteDatabase:
             usage_columns = {row["name"] for row in conn.execute("PRAGMA table_info(usage)")}
             if "estimated" not in usage_columns:  # a database made before estimated records
                 conn.execute("ALTER TABLE usage ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0")
+            if "session_id" not in usage_columns:  # a database made before session ids
+                conn.execute("ALTER TABLE usage ADD COLUMN session_id TEXT NOT NULL DEFAULT ''")
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -176,7 +179,7 @@ class SqliteKeyStore:
         return cur.rowcount == 1
 
 
-_GROUPABLE = {"key_id": "key_id", "model": "model", "day": "day"}
+_GROUPABLE = {"key_id": "key_id", "model": "model", "day": "day", "session_id": "session_id"}
 _USAGE_COLUMNS = (
     "request_id",
     "key_id",
@@ -192,6 +195,7 @@ _USAGE_COLUMNS = (
     "latency_ms",
     "ts",
     "estimated",
+    "session_id",
 )
 
 
@@ -266,6 +270,7 @@ class SqliteUsageStore:
                 key_id=row["key_id"] if "key_id" in group_by else None,
                 model=row["model"] if "model" in group_by else None,
                 day=row["day"] if "day" in group_by else None,
+                session_id=row["session_id"] if "session_id" in group_by else None,
                 requests=row["requests"],
                 input_tokens=row["input_tokens"] or 0,
                 output_tokens=row["output_tokens"] or 0,
