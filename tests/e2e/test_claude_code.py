@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.clients.capture import claude_env as offline_claude_env
+from tests.fakes import scripts as S
 from tests.fakes.ob1_fake import EFFORTS, MODELS_BY_ID
 from tests.fixtures.gateway import GatewayHandle
 
@@ -165,3 +167,61 @@ def test_pinned_sonnet_4_5_older_request_shape(gateway: GatewayHandle, fake_ob1:
     assert first["model"] == "anthropic/claude-sonnet-4.5"
     assert first["reasoning"]["max_tokens"] < first["max_tokens"], "the thinking budget stays below max_tokens"
     assert any(m["role"] == "tool" for m in second["messages"])
+
+
+# OpenRouter's words for an overflow, as the upstream answers it (``../shared/DESIGN.md`` §12).
+OVERFLOW = (
+    "This endpoint's maximum context length is 200000 tokens. However, you requested about 250123 tokens "
+    "(250000 of text input, 123 of tool input, 0 in the output). Please reduce the length of either one, or use "
+    'the "middle-out" transform to compress your prompt automatically.'
+)
+
+
+def test_an_overflow_mid_conversation_is_compacted_and_the_turn_finishes(
+    gateway: GatewayHandle, fake_ob1: Any, project: Path
+) -> None:
+    """The upstream overflows once, on the second turn: Claude Code, told ``prompt is too long: N tokens > M
+    maximum``, compacts the conversation (its next request) and then answers the turn."""
+    run_claude(gateway, project, "remember the word pelican")
+    fake_ob1.enqueue(S.http_error(400, OVERFLOW))
+    result = run_claude(gateway, project, "which word was it", "--continue")
+    assert "which word was it" in result.stdout
+    sequence = [(r.get("status", 200), len(r["body"]["messages"])) for r in fake_ob1.chat_requests]
+    print("the fake saw (status, messages):", sequence)
+    _, refused, *after = fake_ob1.chat_requests
+    assert refused["status"] == 400 and len(after) >= 2, sequence
+    compaction, *_, answer = after
+    assert "summar" in json.dumps(compaction["body"]["messages"]).lower(), "the request after the 400 compacts"
+    assert "which word was it" in json.dumps(answer["body"]["messages"])
+    records = gateway.usage_records(len(fake_ob1.chat_requests))
+    assert sorted(r.status for r in records).count(400) == 1
+
+
+def test_model_discovery_lists_the_gateways_models_in_anthropic_style(
+    gateway: GatewayHandle, fake_ob1: Any, project: Path
+) -> None:
+    """With ``CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY=1`` Claude Code lists ``GET /v1/models`` and keeps the
+    ids that start with claude or anthropic (its model picker's cache); they are the Anthropic-style ids its
+    model-family logic keys on, each one the gateway serves."""
+    home = project.parent / "home"
+    env = {**claude_env(gateway.base_url, gateway.key, home), "CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    assert CLAUDE is not None
+    result = subprocess.run(
+        [CLAUDE, "-p", "hello", "--dangerously-skip-permissions"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    cache = json.loads((home / ".claude" / "cache" / "gateway-models.json").read_text())
+    discovered = [m["id"] for m in cache["models"]]
+    claude_models = sorted(
+        re.sub(r"(?<=\d)\.(?=\d)", "-", m["id"].removeprefix("anthropic/"))
+        for m in MODELS_BY_ID.values()
+        if m["id"].startswith("anthropic/")
+    )
+    assert sorted(discovered) == claude_models
+    assert all(m["display_name"] for m in cache["models"])

@@ -233,3 +233,30 @@ def test_a_400_about_something_else_is_sent_once_and_keeps_its_words(gw: Gateway
         gpt(gw).chat.completions.create(model="gpt-4o-mini", messages=late_system)  # type: ignore[arg-type]
     assert "cache_control" in caught.value.message
     assert len(fake_ob1.chat_requests) == 1
+
+
+# ---- a prompt clearly past the context is refused before any upstream call ------------------------------------
+def test_a_prompt_clearly_past_the_context_is_refused_without_an_upstream_call(
+    gw: GatewayHandle, fake_ob1: Any
+) -> None:
+    context = MODELS_BY_ID["openai/gpt-4o-mini"]["context_length"]
+    huge = "lorem ipsum " * (context // 3 * 2)  # ~2.7x the context by the 4-characters-a-token estimate
+    with pytest.raises(openai.BadRequestError) as caught:
+        gpt(gw).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": huge}])
+    assert caught.value.code == "context_length_exceeded"
+    with pytest.raises(anthropic.BadRequestError) as told:
+        claude(gw).messages.create(
+            model="claude-3-5-haiku", max_tokens=64, messages=[{"role": "user", "content": huge * 2}]
+        )
+    requested, maximum = _figures(told.value.body["error"]["message"])
+    assert maximum == MODELS_BY_ID["anthropic/claude-3.5-haiku"]["context_length"] and requested > 2 * maximum
+    assert fake_ob1.chat_requests == []  # neither went upstream
+    assert gw.usage_records(0) == []  # nor was billed
+
+
+def test_a_prompt_near_the_context_still_goes_to_the_upstream(gw: GatewayHandle, fake_ob1: Any) -> None:
+    context = MODELS_BY_ID["openai/gpt-4o-mini"]["context_length"]
+    near = "lorem ipsum " * (context // 3)  # ~1.3x by the estimate: only the upstream can say
+    fake_ob1.enqueue(S.completion("fits after all", model="openai/gpt-4o-mini"))
+    answer = gpt(gw).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": near}])
+    assert answer.choices[0].message.content == "fits after all"
