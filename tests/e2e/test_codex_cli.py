@@ -137,3 +137,53 @@ def test_codex_replays_signed_reasoning_with_the_tool_result(
         {"type": "reasoning.text", "text": "I should run it.", "signature": "SIG-codex",
          "format": "anthropic-claude-v1", "index": 0}
     ]  # fmt: skip
+
+
+def resume_codex(gw: GatewayHandle, root: Path, workdir: Path, prompt: str) -> subprocess.CompletedProcess[str]:
+    """``codex exec resume --last PROMPT``: the next turn of the conversation ``run_codex`` began."""
+    assert CODEX is not None, "CI must install Codex (npm install)"
+    env = {"PATH": os.environ["PATH"], "HOME": str(root), "CODEX_HOME": str(root / "codex-home"), KEY_ENV: gw.key}
+    return subprocess.run(
+        [
+            CODEX, "exec", "--skip-git-repo-check", "--dangerously-bypass-approvals-and-sandbox",
+            "-C", str(workdir), "resume", "--last", prompt,
+        ],
+        cwd=workdir, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+OVERFLOW = (
+    "This endpoint's maximum context length is 400000 tokens. However, you requested about 450123 tokens "
+    "(450000 of text input, 123 of tool input, 0 in the output). Please reduce the length of either one."
+)
+
+
+def test_an_overflow_reaches_codex_as_its_context_window_error(
+    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
+) -> None:
+    """``code: context_length_exceeded`` is what Codex maps to its ContextWindowExceeded (it then tells the user
+    to compact or start a new thread; in ``exec`` it does not compact on its own)."""
+    work = tmp_path / "project"
+    work.mkdir()
+    assert run_codex(gateway, tmp_path, work, "remember the word pelican").returncode == 0
+    fake_ob1.enqueue(scripts.http_error(400, OVERFLOW))  # type: ignore[attr-defined]
+    result = resume_codex(gateway, tmp_path, work, "which word was it")
+    assert "ran out of room in the model's context window" in result.stdout + result.stderr, result.stderr[-2000:]
+
+
+def test_codex_compacts_a_long_conversation_through_the_gateway_and_finishes(
+    gateway: GatewayHandle, fake_ob1: object, tmp_path: Path
+) -> None:
+    """Codex compacts when its context fills (here: a low ``model_auto_compact_token_limit``): the compaction
+    goes through ``/v1/responses`` like any turn, then the turn is answered."""
+    work = tmp_path / "project"
+    work.mkdir()
+    first = run_codex(gateway, tmp_path, work, "remember the word pelican", "model_auto_compact_token_limit = 1000")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = resume_codex(gateway, tmp_path, work, "which word was it")
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "context compacted" in second.stdout + second.stderr
+    assert "Echo: which word was it" in second.stdout
+    sent = [r["body"]["messages"][-1]["content"] for r in fake_ob1.chat_requests]  # type: ignore[attr-defined]
+    print("the fake saw (last message of each request):", [str(s)[:60] for s in sent])
+    assert "COMPACTION" in str(sent[1]) and sent[-1] == "which word was it"
