@@ -186,7 +186,7 @@ def test_an_overflow_mid_conversation_is_compacted_and_the_turn_finishes(
     fake_ob1.enqueue(S.http_error(400, OVERFLOW))
     result = run_claude(gateway, project, "which word was it", "--continue")
     assert "which word was it" in result.stdout
-    sequence = [(r.get("status", 200), len(r["body"]["messages"])) for r in fake_ob1.chat_requests]
+    sequence = [(r.get("status", 200), len(r["body"]["messages"]), _gist(r["body"])) for r in fake_ob1.chat_requests]
     print("the fake saw (status, messages):", sequence)
     _, refused, *after = fake_ob1.chat_requests
     assert refused["status"] == 400 and len(after) >= 2, sequence
@@ -225,3 +225,15 @@ def test_model_discovery_lists_the_gateways_models_in_anthropic_style(
     )
     assert sorted(discovered) == claude_models
     assert all(m["display_name"] for m in cache["models"])
+
+
+def _gist(body: dict[str, Any]) -> str:
+    """The start of a request's last user text, to show the sequence a test saw."""
+    last = next((m for m in reversed(body["messages"]) if m["role"] == "user"), {})
+    content = last.get("content")
+    text = (
+        content
+        if isinstance(content, str)
+        else " ".join(p.get("text", "") for p in content or [] if isinstance(p, dict))
+    )
+    return text.strip()[:70]
