@@ -169,6 +169,7 @@ def test_count_tokens_validates_the_body_before_the_model(gateway: GatewayHandle
 
 def test_models_retrieve_has_the_anthropic_shape(gateway: GatewayHandle) -> None:
     model = client(gateway).models.retrieve("anthropic/claude-sonnet-4.5")
-    assert model.type == "model" and model.id == "anthropic/claude-sonnet-4.5"
+    assert model.type == "model" and model.id == "claude-sonnet-4-5"  # Anthropic's own shape of the id
+    assert model.upstream_id == "anthropic/claude-sonnet-4.5"  # type: ignore[attr-defined]
     assert model.display_name == "Anthropic: Claude Sonnet 4.5"
     assert model.created_at.year >= 2025

@@ -260,3 +260,19 @@ def test_a_prompt_near_the_context_still_goes_to_the_upstream(gw: GatewayHandle,
     fake_ob1.enqueue(S.completion("fits after all", model="openai/gpt-4o-mini"))
     answer = gpt(gw).chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": near}])
     assert answer.choices[0].message.content == "fits after all"
+
+
+def test_a_gateway_without_a_login_is_not_an_overloaded_upstream(gw: GatewayHandle, fake_ob1: Any) -> None:
+    """Only an upstream's own 503/529 is an overload a client should back off and retry on: the gateway's
+    503 for a dead login stays a 503 ``api_error`` without ``x-should-retry: true``."""
+    fake_ob1.revoke_refresh_tokens()
+    fake_ob1.expire_all_tokens()
+    response = httpx.post(
+        gw.base_url + "/v1/messages",
+        headers={"x-api-key": gw.key, "anthropic-version": "2023-06-01"},
+        json={"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": HI},
+        timeout=30,
+    )
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["type"] == "api_error"
+    assert response.headers.get("x-should-retry") != "true"

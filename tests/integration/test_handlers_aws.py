@@ -102,7 +102,10 @@ def test_api_function_routes(name: str, lambda_env: LambdaEnv, api_handler: Any)
     assert response["statusCode"] == API_EVENTS[name], response
     body = json.loads(response["body"])
     if name == "models.json":
-        assert any(m["id"] == "anthropic/claude-sonnet-4.5" for m in body["data"])
+        # the event is an Anthropic caller's (x-api-key): Anthropic-style ids, the upstream's beside them
+        assert any(
+            m["id"] == "claude-sonnet-4-5" and m["upstream_id"] == "anthropic/claude-sonnet-4.5" for m in body["data"]
+        )
     if name == "count_tokens.json":
         assert body["input_tokens"] > 0
 

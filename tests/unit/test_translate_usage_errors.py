@@ -161,7 +161,7 @@ ANTHROPIC_TYPES = [
     (429, "rate_limit_error"),
     (500, "api_error"),
     (502, "api_error"),
-    (503, "overloaded_error"),
+    (503, "api_error"),
     (504, "timeout_error"),
     (529, "overloaded_error"),
     (599, "api_error"),

@@ -48,10 +48,10 @@ def upstream_api_error(error: UpstreamError, *, anthropic: bool = False, prompt:
             return ApiError(400, error.message, param="messages", code=CONTEXT_LENGTH_EXCEEDED)
         size = prompt or PromptSize(None, lambda: 0)
         return ApiError(400, overflow.anthropic_message(size.estimate(), size.context_length))
-    if status in (503, 529):
+    if status in (503, 529) and error.answered:  # an overloaded upstream (not the gateway without a login)
         status = 529 if anthropic else 503
     headers = {"retry-after": error.retry_after} if error.retry_after else {}
-    if status in _RETRYABLE or status >= 500:
+    if error.answered and (status in _RETRYABLE or status >= 500):
         headers["x-should-retry"] = "true"
     return ApiError(status, error.message, headers=headers)
 

@@ -1,8 +1,9 @@
 """Error statuses and bodies of both APIs, and safe messages from upstream error bodies.
 
 Decisions:
-- 504 maps to Anthropic ``timeout_error`` (the type Anthropic documents for 504), and 408 with it; 503 and 529
-  to ``overloaded_error`` (what Claude Code backs off on); 502 and any other 5xx to ``api_error``; 402 to
+- 504 maps to Anthropic ``timeout_error`` (the type Anthropic documents for 504), and 408 with it; 529 to
+  ``overloaded_error`` (what Claude Code backs off on: an upstream's 503 reaches an Anthropic caller as 529,
+  ``api/deps.py``); 502, 503 (the gateway's own: no login) and any other 5xx to ``api_error``; 402 to
   ``billing_error``; other 4xx to ``invalid_request_error``.
 - OpenAI bodies use OpenAI's type names; every 5xx is ``server_error``.
 - The client sees the upstream status when it is one of this list (400 401 403 404 408 409 413 429 500
@@ -38,7 +39,7 @@ _ANTHROPIC_TYPES = {
     429: "rate_limit_error",
     500: "api_error",
     502: "api_error",
-    503: "overloaded_error",
+    503: "api_error",
     504: "timeout_error",
     529: "overloaded_error",
 }

@@ -84,11 +84,12 @@ _DRAIN_LIMIT_BYTES = 1 << 20
 class UpstreamError(Exception):
     """The upstream answered with an error status (or could not be reached) before any byte was sent."""
 
-    def __init__(self, status: int, message: str, retry_after: str | None = None) -> None:
+    def __init__(self, status: int, message: str, retry_after: str | None = None, *, answered: bool = True) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.retry_after = retry_after
+        self.answered = answered  # the upstream said so (False: the gateway could not ask it, e.g. no login)
 
 
 class UpstreamStreamError(Exception):
@@ -472,7 +473,7 @@ class UpstreamClient:
         try:
             authorization = await self.tokens.authorization()
         except TokenUnavailable as exc:
-            raise UpstreamError(503, str(exc)) from None
+            raise UpstreamError(503, str(exc), answered=False) from None
         content = None if body is None else COMPACT.encode(body).encode()
         refreshed = False
         retries: _Retries | None = None
@@ -554,4 +555,4 @@ class UpstreamClient:
         try:
             return await self.tokens.after_rejection(rejected)
         except TokenUnavailable as exc:
-            raise UpstreamError(503, str(exc)) from None
+            raise UpstreamError(503, str(exc), answered=False) from None
