@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import openai
 import pytest
@@ -161,3 +162,18 @@ def test_upstream_error_before_first_byte_keeps_its_status(gateway: GatewayHandl
         )
     assert caught.value.status_code in (502, 503)
     assert "no capacity" in caught.value.message
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_chat_completions_echo_the_model_asked_for_as_every_route_does(
+    gateway: GatewayHandle, fake_ob1: Any, stream: bool
+) -> None:
+    """The body's ``model`` is the name asked for on every route; the model that served is in ``x-ob1gw-model``."""
+    oai = openai.OpenAI(base_url=gateway.base_url + "/v1", api_key=gateway.key, max_retries=0)
+    raw = oai.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=stream
+    )
+    assert raw.headers["x-ob1gw-model"] == "openai/gpt-4o-mini"
+    parsed = raw.parse()
+    models = {chunk.model for chunk in parsed} if stream else {parsed.model}  # type: ignore[union-attr]
+    assert models == {"gpt-4o-mini"}

@@ -160,3 +160,18 @@ def test_refused_requests_are_visible_and_never_billed(tmp_path: Path, fake_ob1:
     assert f'ob1gw_requests_total{{key="served",model="none",{route},status="404"}} 1.0' in metrics
     assert 'ob1gw_errors_total{key="none",model="none",route="/v1/messages",status="401"} 1.0' in metrics
     print(lines["404"])  # the closing note quotes one
+
+
+def test_a_successful_requests_line_names_its_request_id(tmp_path: Path, fake_ob1: Any) -> None:
+    """ "request-id X failed" can be traced from the log: a success's line carries ``id=`` like a refusal's."""
+    home = tmp_path / "home"
+    with served(home, fake_ob1) as gw:
+        answered = httpx.post(
+            gw.base_url + "/v1/messages",
+            headers={"x-api-key": gw.key, "anthropic-version": "2023-06-01"},
+            json=A_BODY,
+            timeout=30,
+        )
+        assert answered.status_code == 200, answered.text
+        line = _log_line(home, f"id={answered.headers['request-id']}")
+    assert "POST /v1/messages 200 key=served" in line

@@ -32,6 +32,7 @@ def describe_usage(usage: dict[str, Any]) -> str:
         parts.append("estimated (client left mid-stream)")
     if usage.get("session_id"):
         parts.append(f"session={usage['session_id']}")
+    parts.append(f"id={usage.get('request_id')}")  # the request-id header the caller got, as on a refusal's line
     return " ".join(parts)
 
 

@@ -43,10 +43,14 @@ async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCal
         upstream_body["stream_options"] = {**stream_options, "include_usage": True}
     else:
         upstream_body.pop("stream_options", None)
-    passthrough = partial(ChatPassthrough, client_wants_usage=client_wants_usage)
-    return ChatCall(model, upstream_body, stream, _as_is, passthrough, keepalive=KEEPALIVE_COMMENT)
+    asked = body["model"]
+    passthrough = partial(ChatPassthrough, client_wants_usage=client_wants_usage, model=asked)
+    return ChatCall(model, upstream_body, stream, partial(_as_is, asked), passthrough, keepalive=KEEPALIVE_COMMENT)
 
 
-def _as_is(response: dict[str, Any]) -> tuple[dict[str, Any], Usage]:
-    """A chat completion goes back unchanged; its usage is metered."""
+def _as_is(asked: str, response: dict[str, Any]) -> tuple[dict[str, Any], Usage]:
+    """A chat completion goes back as it came, its ``model`` the name asked for (as every route answers; the
+    serving model is in ``x-ob1gw-model``); its usage is metered."""
+    if "model" in response:
+        response["model"] = asked
     return response, usage_from_openai(response.get("usage"))

@@ -38,8 +38,9 @@ _SILENT = _Silent()
 class ChatPassthrough:
     """A ``StreamTranslator`` that changes nothing but the usage a caller did not ask for."""
 
-    def __init__(self, *, client_wants_usage: bool) -> None:
+    def __init__(self, *, client_wants_usage: bool, model: str | None = None) -> None:
         self._client_wants_usage = client_wants_usage
+        self._model = model  # the name the client asked for, echoed in each chunk as every route echoes it
         self._usage = Usage()
         self._choices: dict[Any, Sequencer] = {}
         self.finished = False
@@ -77,6 +78,8 @@ class ChatPassthrough:
             if not chunk.get("choices"):
                 return []
             chunk = {k: v for k, v in chunk.items() if k != "usage"}
+        if self._model is not None and "model" in chunk:
+            chunk["model"] = self._model
         return [(None, chunk)]
 
     def finish(self) -> list[Event]:
