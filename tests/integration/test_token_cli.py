@@ -156,8 +156,21 @@ def test_import_default_path_and_errors(fake_ob1: FakeOB1Server, ob1_env: Path, 
 def test_status_when_logged_out(ob1_env: Path) -> None:
     result = runner.invoke(app, ["token", "status"])
     assert result.exit_code == 1 and "ob1gw login" in result.output
+    # every way forward is named: the device login, the OB-1 CLI's file, a static upstream key
+    assert "token import" in result.output and "OB1GW_UPSTREAM_API_KEY" in result.output
     as_json = runner.invoke(app, ["token", "status", "--json"])
-    assert json.loads(as_json.output.splitlines()[0]) == {"logged_in": False}
+    assert json.loads(as_json.output.splitlines()[0]) == {"mode": "login", "logged_in": False}
+
+
+def test_status_names_a_static_upstream_key(ob1_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With OB1GW_UPSTREAM_API_KEY no login is needed: status says so and succeeds (it said "no login", rc 1)."""
+    monkeypatch.setenv("OB1GW_UPSTREAM_API_KEY", "sk-or-static-0123456789")
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["token", "status"])
+    assert result.exit_code == 0 and "static key (OB1GW_UPSTREAM_API_KEY)" in result.output
+    assert "sk-or-static" not in result.output
+    as_json = runner.invoke(app, ["token", "status", "--json"])
+    assert json.loads(as_json.output) == {"mode": "static_key", "logged_in": False}
 
 
 def test_status_of_an_expired_login(fake_ob1: FakeOB1Server, ob1_env: Path) -> None:

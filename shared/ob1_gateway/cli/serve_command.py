@@ -8,6 +8,7 @@ import socket
 import tempfile
 from typing import Annotated
 
+import httpx
 import typer
 
 from ..access.keys import expired
@@ -29,12 +30,14 @@ def serve(
     from ..telemetry.log_format import ReadableFormatter
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
+    _exit_if_port_taken(host, port)
     handler = logging.StreamHandler()
     handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler])
     install_redaction()
     processes = f", {settings.workers} workers" if settings.workers > 1 else ""
-    where = f"backend: {settings.backend}, upstream: {settings.upstream_url}{processes}"
+    credential = "a static key (OB1GW_UPSTREAM_API_KEY)" if settings.upstream_api_key else "the OB-1 login"
+    where = f"backend: {settings.backend}, upstream: {settings.upstream_url} with {credential}{processes}"
     if settings.workers == 1:
         run_server(settings, host, port, banner=f"ob1-gateway on http://{host}:{port} ({where})")
         return
@@ -64,7 +67,7 @@ def run_server(
 
     backends = build_backends(settings)
     if check:
-        for problem in readiness(settings, backends):
+        for problem in [*readiness(settings, backends), *upstream_unreachable(settings)]:
             typer.echo(f"warning: {problem}", err=True)
     if banner:
         typer.echo(banner)
@@ -89,3 +92,30 @@ def readiness(settings: Settings, backends: Backends, now: float | None = None) 
     if not any(not k.disabled and not expired(k.policy, now) for k in backends.key_store.list()):
         problems.append(f"no active caller keys: nobody can call the gateway; run `ob1gw{stack} keys create NAME`")
     return problems
+
+
+def upstream_unreachable(settings: Settings, timeout: float = 3.0) -> list[str]:
+    """One request to the upstream at start (its model list): any answer, even a refusal, means it can be reached;
+    a connection that fails is said now, naming the URL and the setting, not found per request (502s)."""
+    url = f"{settings.upstream_url}/models"
+    try:
+        httpx.get(url, timeout=timeout)
+    except httpx.TransportError as exc:
+        reason = type(exc).__name__
+        return [
+            f"the upstream {settings.upstream_url} (OB1GW_UPSTREAM_URL) cannot be reached ({reason}): every request "
+            "will fail with 502 until it can"
+        ]
+    return []
+
+
+def _exit_if_port_taken(host: str, port: int) -> None:
+    """A port in use is one clear line, before any banner (uvicorn's own error comes after the start-up lines)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no conflict
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            typer.echo(f"error: cannot listen on {host}:{port} ({exc.strerror}); choose another with --port", err=True)
+            raise typer.Exit(1) from None

@@ -18,7 +18,7 @@ from ..settings import Settings
 from ..stores.backends import build_backends
 from ..stores.base import OB1Token, TokenStore
 from ..upstream.token import OB1TokenManager, TokenUnavailable
-from ..upstream.workos import WorkOSClient, jwt_expiry
+from ..upstream.workos import LOGIN_HINT, WorkOSClient, jwt_expiry
 from .common import load_or_exit
 
 token_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Inspect and manage the OB-1 login.")
@@ -152,7 +152,8 @@ def _parse_credentials(data: Any) -> OB1Token:
 def import_(
     path: Annotated[Path, typer.Argument(help="The OB-1 CLI's credentials file.")] = DEFAULT_CREDENTIALS,
 ) -> None:
-    """Import the login of the official OB-1 CLI (``~/.ob1/credentials.json``)."""
+    """Import the login of the official OB-1 CLI (``~/.ob1/credentials.json``: {"oauth": {"access_token",
+    "refresh_token", "expires_at" (ms since the epoch), "organization_id", "user": {"id", "email"}}})."""
     path = path.expanduser()
     try:
         data = json.loads(path.read_text())
@@ -172,16 +173,24 @@ def import_(
 
 @token_app.command("status")
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """Show the stored login: expiry, organisation, user, whether it can refresh. Never the token."""
-    token = _store(load_or_exit()).load()
+    """Show the upstream credential: a static key, or the stored login's expiry, organisation, user and whether
+    it can refresh. Never the token."""
+    settings = load_or_exit()
+    token = _store(settings).load()
+    if settings.upstream_api_key is not None:  # the login, if any, is not used
+        if as_json:
+            typer.echo(json.dumps({"mode": "static_key", "logged_in": token is not None}))
+            return
+        typer.echo("Upstream credential: a static key (OB1GW_UPSTREAM_API_KEY); no OB-1 login is needed or used.")
+        return
     if token is None:
         if as_json:
-            typer.echo(json.dumps({"logged_in": False}))
-        raise _fail("no OB-1 login is stored; run `ob1gw login` or `ob1gw token import`")
+            typer.echo(json.dumps({"mode": "login", "logged_in": False}))
+        raise _fail(f"no OB-1 login is stored; {LOGIN_HINT}")
     info = _info(token)
     remaining = token.expires_at - time.time()
     if as_json:
-        typer.echo(json.dumps(info))
+        typer.echo(json.dumps({"mode": "login", **info}))
         return
     left = f"in {_duration(remaining)}" if remaining > 0 else f"{_duration(-remaining)} ago (expired)"
     typer.echo(f"User:          {token.email or '-'} ({token.user_id or '-'})")
