@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from ..metering.pricing import format_usd
 from ..stores.base import KeyRecord, UsageRecord, UsageStore
 
 DEFAULT_TTL_SECONDS = 5.0
@@ -48,9 +49,9 @@ class BudgetExceeded(Exception):
         self.spent_usd = spent_micros / 1_000_000
         self.month = month
         super().__init__(
-            f"monthly budget of ${self.budget_usd:.2f} for key {key.key_id} is used up: "
+            f"monthly budget of {format_usd(self.budget_usd)} for key {key.key_id} is used up: "
             f"${self.spent_usd:.6f} spent in {month} (UTC). Ask an admin to raise it "
-            f"(`ob1gw keys set-budget {key.key_id} <usd>`) or wait for next month."
+            f"(`ob1gw keys update {key.key_id} --budget-usd <usd>`) or wait for next month."
         )
 
 

@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from .. import __version__
 from .common import use_stack
 from .dev_stack_command import dev_stack
 from .keys_command import keys_app
@@ -28,12 +29,21 @@ _HELP = "Run the gateway and administer its login, keys and usage."
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=_HELP)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        typer.echo(f"ob1gw {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     stack: Annotated[
         str | None,
         typer.Option("--stack", envvar="OB1GW_STACK", help="Administer a deployed stack (AWS backend) by name."),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     use_stack(stack)
 

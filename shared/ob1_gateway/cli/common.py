@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import typer
 
 from ..settings import Settings, SettingsError, load_settings
@@ -38,3 +40,8 @@ def use_stack(name: str | None) -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     _stack_settings.update(backend="aws", secret_id=resolved["secret_id"], table_name=resolved["table_name"])
+
+
+def when(epoch: float) -> str:
+    """A moment as every command prints it: ``2026-12-31 12:00 UTC``."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,5 +1,5 @@
 """``ob1gw keys create|list|update|rotate|revoke|set-budget``: caller keys are shown once and stored as
-hashes; their limits (rate, models, expiry) travel with the key record."""
+hashes; their limits (rate, models, expiry, budget) travel with the key record."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..access.budgets import month_of, month_start
 from ..access.keys import expired, issue_key, parse_duration, parse_expiry, rotate_key
-from ..stores.base import KeyPolicy, KeyRecord
-from .common import backends_or_exit
+from ..metering.pricing import format_usd
+from ..stores.base import Backends, KeyPolicy, KeyRecord
+from .common import backends_or_exit, when
 
 keys_app = typer.Typer(no_args_is_help=True, help="Manage the team's caller keys.")
 
@@ -30,6 +32,11 @@ ModelsOption = Annotated[
 ExpiresOption = Annotated[
     str | None, typer.Option("--expires", help="30d, 12h, 2w, or an ISO date (UTC): when the key stops working.")
 ]
+BudgetOption = Annotated[
+    float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD (requests stop when it is spent).")
+]
+KeyIdArgument = Annotated[str, typer.Argument(help="The key's id (`ob1gw keys list`).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table or a sentence.")]
 
 
 def _policy(
@@ -71,17 +78,30 @@ def _describe(record: KeyRecord) -> dict[str, Any]:
 @keys_app.command("create")
 def create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
-    budget_usd: Annotated[float | None, typer.Option("--budget-usd", min=0, help="Monthly budget in USD.")] = None,
+    budget_usd: BudgetOption = None,
     rpm: RpmOption = None,
     tpm: TpmOption = None,
     max_parallel: ParallelOption = None,
     models: ModelsOption = None,
     expires: ExpiresOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print {key_id, key} as JSON.")] = False,
+    allow_duplicate_name: Annotated[
+        bool, typer.Option("--allow-duplicate-name", help="Create it even if a key already has this name.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the key (with its secret) as JSON.")] = False,
 ) -> None:
+    """Create a key; its secret is shown once (only its hash is stored)."""
+    store = backends_or_exit().key_store
+    same = [r.key_id for r in store.list() if r.name == name]
+    if same and not allow_duplicate_name:
+        typer.echo(
+            f"error: a key named '{name}' exists ({', '.join(same)}); choose another name, or pass "
+            "--allow-duplicate-name",
+            err=True,
+        )
+        raise typer.Exit(1)
     policy = _policy(KeyPolicy(), rpm, tpm, max_parallel, models, expires)
     record, key = issue_key(name, budget_usd, policy)
-    backends_or_exit().key_store.put(record)
+    store.put(record)
     if as_json:
         typer.echo(json.dumps({**_describe(record), "key": key}))
         return
@@ -98,7 +118,8 @@ def _changed_under_us(key_id: str) -> NoReturn:
 
 @keys_app.command("update")
 def update(
-    key_id: str,
+    key_id: KeyIdArgument,
+    budget_usd: BudgetOption = None,
     rpm: RpmOption = None,
     tpm: TpmOption = None,
     max_parallel: ParallelOption = None,
@@ -106,38 +127,72 @@ def update(
     expires: ExpiresOption = None,
     clear: Annotated[
         list[str] | None,
-        typer.Option("--clear", help="Remove a limit: rpm, tpm, max-parallel, models or expires (repeatable)."),
+        typer.Option("--clear", help="Remove a limit: rpm, tpm, max-parallel, models, expires or budget (repeatable)."),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the updated key as JSON (as `keys list --json`).")
     ] = False,
 ) -> None:
-    """Change a key's limits; running gateways apply them within the key cache TTL."""
-    store = backends_or_exit().key_store
+    """Change a key's limits and budget; running gateways apply them within the key cache TTL."""
+    backends = backends_or_exit()
+    store = backends.key_store
     record = store.get(key_id)
     if record is None:
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
     policy = _policy(record.policy, rpm, tpm, max_parallel, models, expires)
     cleared: dict[str, Any] = {"rpm": None, "tpm": None, "max-parallel": None, "models": (), "expires": None}
+    budget, budget_changed = record.budget_usd, budget_usd is not None
+    if budget_changed:
+        budget = budget_usd
     for name in clear or []:
+        if name == "budget":
+            budget, budget_changed = None, True
+            continue
         if name not in cleared:
-            raise typer.BadParameter(f"one of {', '.join(cleared)}", param_hint="--clear")
+            raise typer.BadParameter(f"one of {', '.join([*cleared, 'budget'])}", param_hint="--clear")
         field_name = {"max-parallel": "max_parallel", "expires": "expires_at"}.get(name, name)
         policy = replace(policy, **{field_name: cleared[name]})
     if not store.set_secret_and_policy(key_id, record.secret_sha256, policy, expected_sha256=record.secret_sha256):
         _changed_under_us(key_id)
-    described = _describe(replace(record, policy=policy))
+    if budget_changed and not store.set_budget(key_id, budget):
+        _changed_under_us(key_id)
+    described = _describe(replace(record, policy=policy, budget_usd=budget))
+    described["spent_this_month_usd"] = _spent_this_month(backends, key_id).get(key_id, 0.0)
     if as_json:
         typer.echo(json.dumps(described))
         return
-    limits = ", ".join(f"{k}={v}" for k, v in described.items() if k in _LIMITS and v not in (None, []))
-    typer.echo(f"Updated {key_id}: {limits or 'no limits'}.")
+    typer.echo(f"Updated {key_id}: {_limits_sentence(described)}.")
+
+
+def _spent_this_month(backends: Backends, key_id: str | None = None) -> dict[str, float]:
+    """USD spent this UTC month, by key id (the month the budgets count)."""
+    since = month_start(month_of(time.time()))
+    totals = backends.usage_store.totals(since=since, key_id=key_id, group_by=("key_id",))
+    return {t.key_id: t.cost_usd for t in totals if t.key_id is not None}
+
+
+def _limits_sentence(described: dict[str, Any]) -> str:
+    """A key's limits as one readable phrase: ``rpm=60, budget $5.00/month, expires 2026-12-31 12:00 UTC``."""
+    parts = []
+    for name in _LIMITS:
+        value = described.get(name)
+        if value in (None, []):
+            continue
+        if name == "expires_at":
+            parts.append(f"expires {when(value)}")
+        elif name == "models":
+            parts.append(f"models={','.join(value)}")
+        else:
+            parts.append(f"{name}={value}")
+    if described.get("budget_usd") is not None:
+        parts.append(f"budget {format_usd(described['budget_usd'])}/month")
+    return ", ".join(parts) or "no limits"
 
 
 @keys_app.command("rotate")
 def rotate(
-    key_id: str,
+    key_id: KeyIdArgument,
     grace: Annotated[
         str, typer.Option("--grace", help="How long the old secret keeps working: 0, 90m, 24h, 7d.")
     ] = "24h",
@@ -161,23 +216,32 @@ def rotate(
     if as_json:
         typer.echo(json.dumps({"key_id": key_id, "key": key, "previous_valid_until": policy.previous_valid_until}))
         return
-    until = datetime.fromtimestamp(policy.previous_valid_until or 0, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    typer.echo(f"Rotated {key_id}; the old secret works until {until}. The new key is shown only this once:")
+    old = (
+        "the old secret no longer works"
+        if grace_seconds == 0
+        else f"the old secret works until {when(policy.previous_valid_until or 0)}"
+    )
+    typer.echo(f"Rotated {key_id}; {old}. The new key is shown only this once:")
     typer.echo(f"\n  {key}\n")
 
 
 @keys_app.command("list")
-def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    records = backends_or_exit().key_store.list()
-    if as_json:
-        typer.echo(json.dumps([_describe(r) for r in records]))
-        return
-    table = Table("key id", "name", "created", "status", "budget $/mo", "limits", "models", "expires")
+def list_keys(as_json: JsonOption = False) -> None:
+    """List the keys: status, this month's spend against the budget, limits, models, expiry."""
+    backends = backends_or_exit()
+    records = backends.key_store.list()
     now = time.time()
+    month = month_of(now)
+    spent = _spent_this_month(backends)
+    if as_json:
+        typer.echo(json.dumps([{**_describe(r), "spent_this_month_usd": spent.get(r.key_id, 0.0)} for r in records]))
+        return
+    table = Table("key id", "name", "created", "status", f"spent {month} / budget", "limits", "models", "expires")
     for r in records:
         p = r.policy
         created = datetime.fromtimestamp(r.created_at, UTC).strftime("%Y-%m-%d")
-        budget = "-" if r.budget_usd is None else f"{r.budget_usd:.2f}"
+        used = format_usd(spent.get(r.key_id, 0.0))
+        budget = used if r.budget_usd is None else f"{used} / {format_usd(r.budget_usd)}"
         limits = " ".join(
             f"{label} {value}" for label, value in (("rpm", p.rpm), ("tpm", p.tpm), ("par", p.max_parallel)) if value
         )
@@ -188,7 +252,8 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 
 @keys_app.command("revoke")
-def revoke(key_id: str) -> None:
+def revoke(key_id: KeyIdArgument) -> None:
+    """Revoke a key: it is refused from then on (its usage history stays)."""
     if not backends_or_exit().key_store.set_disabled(key_id, True):
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
@@ -197,10 +262,11 @@ def revoke(key_id: str) -> None:
 
 @keys_app.command("set-budget")
 def set_budget(
-    key_id: str,
+    key_id: KeyIdArgument,
     budget_usd: Annotated[float | None, typer.Argument(min=0, help="USD per month; omit to remove.")] = None,
 ) -> None:
+    """Set or remove a key's monthly budget (the same as `keys update KEY --budget-usd` / `--clear budget`)."""
     if not backends_or_exit().key_store.set_budget(key_id, budget_usd):
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"Budget of {key_id}: {'none' if budget_usd is None else f'{budget_usd:.2f} USD/month'}")
+    typer.echo(f"Budget of {key_id}: {'none' if budget_usd is None else f'{format_usd(budget_usd)}/month'}")

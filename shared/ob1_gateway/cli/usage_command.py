@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -14,17 +16,22 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from ..stores.base import USAGE_COUNTERS, UsageTotal
+from ..access.keys import parse_duration
+from ..stores.base import USAGE_COUNTERS, Backends, UsageTotal
 from .common import backends_or_exit, use_stack
 
-# --by value -> UsageStore group field
-DIMENSIONS = {"day": "day", "model": "model", "key": "key_id", "session": "session_id"}
+# --by value -> UsageStore group field ("week": the days, summed here by ISO week)
+DIMENSIONS = {"day": "day", "week": "week", "model": "model", "key": "key_id", "session": "session_id"}
 COUNTERS = USAGE_COUNTERS  # estimated_requests: of the requests, those whose tokens are estimated
 
 
 def _date(value: str | None, option: str) -> datetime | None:
+    """A UTC day (YYYY-MM-DD), or a duration back from now (7d, 12h, 2w: as ``keys create --expires`` takes)."""
     if value is None:
         return None
+    back = parse_duration(value)
+    if back is not None:
+        return datetime.fromtimestamp(time.time() - back, UTC)
     try:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
@@ -38,10 +45,52 @@ def _group_by(by: list[str] | None) -> tuple[str, ...]:
             if not name:
                 continue
             if name not in DIMENSIONS:
-                raise typer.BadParameter(f"{name!r}: choose from day, model, key, session", param_hint="--by")
+                raise typer.BadParameter(f"{name!r}: choose from day, week, model, key, session", param_hint="--by")
             if DIMENSIONS[name] not in names:
                 names.append(DIMENSIONS[name])
     return tuple(names) or ("key_id", "model")
+
+
+def _key_id(backends: Backends, key: str) -> str:
+    """The id of the key ``key`` names (an id, or a name that only one key has)."""
+    records = backends.key_store.list()
+    if any(r.key_id == key for r in records):
+        return key
+    named = [r.key_id for r in records if r.name == key]
+    if len(named) == 1:
+        return named[0]
+    if not named and re.fullmatch(r"[0-9a-f]{12}", key):  # the id of a key that is gone: its usage stays
+        return key
+    if named:
+        ids = ", ".join(named)
+        raise typer.BadParameter(f"{len(named)} keys are named {key!r}: give one id of {ids}", param_hint="--key")
+    raise typer.BadParameter(f"no key has the id or the name {key!r} (`ob1gw keys list`)", param_hint="--key")
+
+
+def _by_week(totals: list[UsageTotal], group_by: tuple[str, ...]) -> list[UsageTotal]:
+    """Day totals summed by ISO week (``2026-W49``), the other groups kept."""
+    sums: dict[tuple[Any, ...], list[int]] = {}
+    for t in totals:
+        year, week, _ = datetime.strptime(t.day or "1970-01-01", "%Y-%m-%d").isocalendar()
+        label = {**{g: getattr(t, g, None) for g in group_by if g != "week"}, "week": f"{year}-W{week:02d}"}
+        group = tuple(label[g] for g in group_by)
+        acc = sums.setdefault(group, [0] * len(COUNTERS))
+        for i, name in enumerate(COUNTERS):
+            acc[i] += getattr(t, name)
+    weeks = []
+    for group in sorted(sums, key=lambda g: tuple(str(v) for v in g)):
+        values = dict(zip(group_by, group, strict=True))
+        counters = dict(zip(COUNTERS, sums[group], strict=True))
+        weeks.append(
+            UsageTotal(
+                key_id=values.get("key_id"),
+                model=values.get("model"),
+                day=values["week"],  # the week's label, in the day column's place
+                session_id=values.get("session_id"),
+                **counters,
+            )
+        )
+    return weeks
 
 
 def rows_of(totals: list[UsageTotal], group_by: tuple[str, ...], names: dict[str, str]) -> list[dict[str, Any]]:
@@ -50,7 +99,7 @@ def rows_of(totals: list[UsageTotal], group_by: tuple[str, ...], names: dict[str
     for t in totals:
         row: dict[str, Any] = {}
         for field in group_by:
-            row[field] = getattr(t, field)
+            row[field] = t.day if field == "week" else getattr(t, field)  # a week's label rides in ``day``
             if field == "key_id":
                 row["key_name"] = names.get(t.key_id or "")
         row.update({c: getattr(t, c) for c in COUNTERS})
@@ -61,18 +110,19 @@ def rows_of(totals: list[UsageTotal], group_by: tuple[str, ...], names: dict[str
 
 def usage(
     since: Annotated[
-        str | None, typer.Option("--since", help="First UTC day included (YYYY-MM-DD). Default: all time.")
+        str | None,
+        typer.Option("--since", help="First UTC day included (YYYY-MM-DD), or how far back (7d, 12h). Default: all."),
     ] = None,
     until: Annotated[
         str | None, typer.Option("--until", help="Last UTC day included (YYYY-MM-DD). Default: today.")
     ] = None,
-    key: Annotated[str | None, typer.Option("--key", help="Only this key id.")] = None,
+    key: Annotated[str | None, typer.Option("--key", help="Only this key (its name or its id).")] = None,
     by: Annotated[
         list[str] | None,
         typer.Option(
             "--by",
-            help="Group by day, model, key and/or session (the client's session id; repeat or comma-separate). "
-            "Default: key,model.",
+            help="Group by day, week, model, key and/or session (the client's session id; repeat or "
+            "comma-separate). Default: key,model.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON.")] = False,
@@ -91,12 +141,16 @@ def usage(
     if stack:
         use_stack(stack)
     backends = backends_or_exit()
+    key_id = _key_id(backends, key) if key is not None else None
+    stored = tuple(dict.fromkeys("day" if g == "week" else g for g in group_by))
     totals = backends.usage_store.totals(
         since=start.timestamp() if start else None,
         until=(end + timedelta(days=1)).timestamp() if end else None,  # --until is inclusive
-        key_id=key,
-        group_by=group_by,
+        key_id=key_id,
+        group_by=stored,
     )
+    if "week" in group_by:
+        totals = _by_week(totals, group_by)
     names = {r.key_id: r.name for r in backends.key_store.list()} if "key_id" in group_by else {}
     rows = rows_of(totals, group_by, names)
     if as_json:
@@ -139,7 +193,7 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
         if "key_id" in r:
             ids_by_name.setdefault(r.get("key_name") or "?", set()).add(r["key_id"])
     shared_names = {name for name, ids in ids_by_name.items() if len(ids) > 1 or name == "?"}
-    titles = {"key_id": "key", "day": "day", "model": "model", "session_id": "session"}
+    titles = {"key_id": "key", "day": "day", "week": "week", "model": "model", "session_id": "session"}
     for i, field in enumerate(group_by):
         # model ids are read whole (a cut one names another model); anything else may wrap
         widest = max((len(str(r.get(field) or "")) for r in rows), default=0) if field == "model" else None

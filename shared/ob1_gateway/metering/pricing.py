@@ -40,3 +40,11 @@ def cost_usd(
 
 def to_micros(usd: float) -> int:
     return round(usd * 1_000_000)
+
+
+def format_usd(amount: float) -> str:
+    """Money as people read it, to the precision it has: ``$12.50``, ``$0.004`` and ``$1.234`` (not ``$0.00`` and
+    ``$1.23``), to the micro-dollar at most."""
+    text = f"{amount:,.6f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.ljust(2, '0')}"
