@@ -146,7 +146,7 @@ def test_table_fits_80_columns_with_real_model_ids(tmp_path: Path, monkeypatch: 
 
 def test_bad_options(local: dict[str, str]) -> None:
     for args in (
-        ["--by", "week"],
+        ["--by", "hour"],
         ["--since", "May 1"],
         ["--json", "--csv"],
         ["--since", "2025-05-03", "--until", "2025-05-01"],
