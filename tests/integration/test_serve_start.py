@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -70,3 +71,56 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert output.strip().splitlines()[-1].startswith(f"error: cannot listen on 127.0.0.1:{port}")
     assert "--port" in output and "ob1-gateway on" not in output and "Traceback" not in output
+
+
+def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_serves_https_and_plain_http_off_loopback_is_warned(tmp_path: Path, fake_ob1: Any) -> None:
+    import httpx
+
+    cert, key = _self_signed(tmp_path)
+    port = _free_port()
+    env = {"OB1GW_UPSTREAM_URL": fake_ob1.env()["OB1GW_UPSTREAM_URL"]}
+    command = [sys.executable, "-m", "ob1_gateway.cli", "serve", "--port", str(port)]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
+    environment |= {"OB1GW_HOME": str(tmp_path / "home"), "OB1GW_BACKEND": "local", **env}
+    proc = subprocess.Popen(
+        [*command, "--tls-cert", str(cert), "--tls-key", str(key)],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        said = _first_lines(proc, "ob1-gateway on")
+        assert f"ob1-gateway on https://127.0.0.1:{port}" in said, said
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                trust = ssl.create_default_context(cafile=str(cert))
+                health = httpx.get(f"https://127.0.0.1:{port}/health", verify=trust, timeout=5)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        assert health.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    off_loopback = subprocess.Popen(
+        [*command[:-2], "--host", "0.0.0.0", "--port", str(_free_port())],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        warned = _first_lines(off_loopback, "ob1-gateway on")
+    finally:
+        off_loopback.terminate()
+        off_loopback.wait(timeout=10)
+    assert "serving plain HTTP on 0.0.0.0: keys cross the network in the clear" in warned, warned
+    half = subprocess.run([*command, "--tls-cert", str(cert)], env=environment, capture_output=True, text=True)
+    assert half.returncode == 2 and "give both --tls-cert and --tls-key" in half.stdout + half.stderr

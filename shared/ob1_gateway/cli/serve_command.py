@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import ssl
 import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -24,13 +26,24 @@ def serve(
     workers: Annotated[
         int | None, typer.Option(help="Processes sharing the port, a core each (default OB1GW_WORKERS, 1).")
     ] = None,
+    tls_cert: Annotated[
+        Path | None, typer.Option("--tls-cert", help="Serve HTTPS with this certificate (PEM; with --tls-key).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option("--tls-key", help="The certificate's private key (PEM).")] = None,
 ) -> None:
     """Run the gateway."""
     from ..hosting.server import run_workers
     from ..telemetry.log_format import ReadableFormatter
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
+    tls = _tls_files(tls_cert, tls_key)
     _exit_if_port_taken(host, port)
+    if tls is None and host not in _LOOPBACK:
+        typer.echo(
+            f"warning: serving plain HTTP on {host}: keys cross the network in the clear; pass --tls-cert and "
+            "--tls-key, or put a TLS proxy in front (README: Operating `ob1gw serve`)",
+            err=True,
+        )
     handler = logging.StreamHandler()
     handler.setFormatter(ReadableFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler])
@@ -38,10 +51,11 @@ def serve(
     processes = f", {settings.workers} workers" if settings.workers > 1 else ""
     credential = "a static key (OB1GW_UPSTREAM_API_KEY)" if settings.upstream_api_key else "the OB-1 login"
     where = f"backend: {settings.backend}, upstream: {settings.upstream_url} with {credential}{processes}"
+    banner = f"ob1-gateway on {'https' if tls else 'http'}://{host}:{port} ({where})"
     if settings.workers == 1:
-        run_server(settings, host, port, banner=f"ob1-gateway on http://{host}:{port} ({where})")
+        run_server(settings, host, port, banner=banner, tls=tls)
         return
-    typer.echo(f"ob1-gateway on http://{host}:{port} ({where})")
+    typer.echo(banner)
     with tempfile.TemporaryDirectory(prefix="ob1gw-metrics-") as counts:
         if settings.metrics_token is not None:  # every worker's counts in one scrape (telemetry/prometheus.py); set
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = counts  # before prometheus_client is first imported
@@ -49,12 +63,18 @@ def serve(
         from .. import app  # noqa: F401
         from ..stores import backends  # noqa: F401
 
-        serve = lambda sock, first: run_server(settings, host, port, sock, first)  # noqa: E731
+        serve = lambda sock, first: run_server(settings, host, port, sock, first, tls=tls)  # noqa: E731
         run_workers(settings, host=host, port=port, serve=serve)
 
 
 def run_server(
-    settings: Settings, host: str, port: int, sock: socket.socket | None = None, check: bool = True, banner: str = ""
+    settings: Settings,
+    host: str,
+    port: int,
+    sock: socket.socket | None = None,
+    check: bool = True,
+    banner: str = "",
+    tls: tuple[Path, Path] | None = None,
 ) -> None:
     """One server process: its stores, the readiness warnings (``check``; the first worker's only), the
     app under uvicorn, on ``sock`` (a worker) or on ``host:port``."""
@@ -74,7 +94,8 @@ def run_server(
     app = create_app(settings, backends)
     if observability.enabled():  # the package's lines are Powertools JSON; not again as text via root
         logging.getLogger(observability.PACKAGE_LOGGER).propagate = False
-    server = uvicorn.Server(server_config(app, settings, host=host, port=port))
+    certificate = {"ssl_certfile": str(tls[0]), "ssl_keyfile": str(tls[1])} if tls else {}
+    server = uvicorn.Server(server_config(app, settings, host=host, port=port, **certificate))
     server.run(sockets=None if sock is None else [sock])
 
 
@@ -119,3 +140,23 @@ def _exit_if_port_taken(host: str, port: int) -> None:
         except OSError as exc:
             typer.echo(f"error: cannot listen on {host}:{port} ({exc.strerror}); choose another with --port", err=True)
             raise typer.Exit(1) from None
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def _tls_files(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """Both files or neither; each must be readable (said now, not as a TLS error on the first request)."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise typer.BadParameter("give both --tls-cert and --tls-key", param_hint="--tls-cert/--tls-key")
+    for path, option in ((cert, "--tls-cert"), (key, "--tls-key")):
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file", param_hint=option)
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as exc:
+        why = f"not a certificate and its key ({exc.__class__.__name__})"
+        raise typer.BadParameter(why, param_hint="--tls-cert/--tls-key") from None
+    return cert, key
