@@ -1,4 +1,5 @@
-# One way to do each thing. `make install` once, then `make serve` or `make test`.
+# One way to do each thing. The two commands: `make serve` (installs what serving needs on first use, then runs
+# the gateway) and `make test` (installs the test toolchain on first use, then runs the tests).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= $(shell PYENV_VERSION=3.13.0 python -c 'import sys; print(sys.executable)' 2>/dev/null || command -v python3)
@@ -9,11 +10,27 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-install: $(PY)
-	$(PY) -m pip install -q -e '.[test]'
-	npm install --no-audit --no-fund --loglevel=error
+# Stamps: an install runs again only when what it installs from changed. Progress is shown (no -q).
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP := $(VENV)/.installed-test
 
-test:
+$(SERVE_STAMP): pyproject.toml | $(PY)
+	@echo "== installing the gateway into $(VENV) (once)"
+	$(PY) -m pip install --progress-bar on -e .
+	@touch $@
+
+# The Node clients (Claude Code, Codex, the Vercel AI SDK) are only for their end-to-end tests: without npm those
+# tests skip, saying why (CI has npm and runs them).
+$(TEST_STAMP): pyproject.toml package.json | $(PY)
+	@echo "== installing the test toolchain into $(VENV) (once)"
+	$(PY) -m pip install --progress-bar on -e '.[test]'
+	@if command -v npm >/dev/null; then npm install --no-audit --no-fund; \
+	else echo "note: npm not found: the Node clients' end-to-end tests will be skipped"; fi
+	@touch $(SERVE_STAMP) $@
+
+install: $(TEST_STAMP)
+
+test: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint:
@@ -25,8 +42,8 @@ format:
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-serve:
-	$(VENV)/bin/ob1gw serve
+serve: $(SERVE_STAMP)
+	$(VENV)/bin/ob1gw serve $(SERVE_ARGS)
 
 # The anthropic and openai SDKs' own tests/api_resources (from their sdists, the pinned versions) against
 # ob1gw serve on the fake upstream, strict and loose; tests/conformance/exclusions.toml says what may fail.
