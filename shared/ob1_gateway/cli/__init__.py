@@ -6,6 +6,8 @@ Modules:
     keys_command       ob1gw keys create|list|update|rotate|revoke|set-budget
     usage_command      ob1gw usage
     dev_stack_command  ob1gw dev-stack
+    setup_command      ob1gw setup claude-code|codex|opencode|env: a member's tool pointed at the gateway
+    statusline_command ob1gw statusline: Claude Code's status line, the key's spend this month
     local_aws          moto's server with the stack's table and secret, made from template.yaml
     stack              --stack NAME: a deployed stack's resources from its CloudFormation outputs
     common             settings and backends for every admin command
@@ -22,6 +24,8 @@ from .common import use_stack
 from .dev_stack_command import dev_stack
 from .keys_command import keys_app
 from .serve_command import serve
+from .setup_command import setup_app
+from .statusline_command import statusline
 from .token_command import login, token_app
 from .usage_command import usage
 
@@ -54,6 +58,8 @@ app.command("usage")(usage)
 app.command("dev-stack")(dev_stack)
 app.add_typer(token_app, name="token")
 app.add_typer(keys_app, name="keys")
+app.add_typer(setup_app, name="setup")
+app.command("statusline")(statusline)
 
 
 def main() -> None:
