@@ -3,6 +3,7 @@ upstream that cannot be reached (with the URL and the setting), and a port alrea
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import ssl
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from ob1_gateway.cli.serve_command import upstream_unreachable
 from ob1_gateway.settings import load_settings
 
@@ -124,3 +126,66 @@ def test_tls_serves_https_and_plain_http_off_loopback_is_warned(tmp_path: Path, 
     assert "serving plain HTTP on 0.0.0.0: keys cross the network in the clear" in warned, warned
     half = subprocess.run([*command, "--tls-cert", str(cert)], env=environment, capture_output=True, text=True)
     assert half.returncode == 2 and "give both --tls-cert and --tls-key" in half.stdout + half.stderr
+
+
+def test_demo_answers_real_sdk_calls_labelled_and_free(tmp_path: Path) -> None:
+    """``ob1gw serve --demo``: no OB-1 account, and the SDKs get answers in the first minute; every answer (and
+    the banner) says it is a stand-in; nothing is billed; a key is still needed (the gateway is the real one)."""
+    import anthropic
+    import openai
+    from ob1_gateway.hosting.demo_upstream import DEMO_MARK
+
+    home, port = tmp_path / "home", _free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
+    environment |= {"OB1GW_HOME": str(home), "OB1GW_BACKEND": "local"}
+    cli = [sys.executable, "-m", "ob1_gateway.cli"]
+    created = subprocess.run([*cli, "keys", "create", "me", "--json"], env=environment, capture_output=True, text=True)
+    key = json.loads(created.stdout)["key"]
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--demo"],
+        env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        said = _first_lines(proc, "ob1-gateway DEMO on")
+        assert "not a model" in said and "no OB-1 login" not in said, said
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base)
+        claude = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
+        message = claude.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert message.content[0].text == f"{DEMO_MARK} You said: hi"  # type: ignore[union-attr]
+        gpt = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
+        yo = [{"role": "user", "content": "yo"}]
+        streamed = "".join(
+            c.choices[0].delta.content or ""
+            for c in gpt.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=yo,
+                stream=True,  # type: ignore[arg-type]
+            )
+            if c.choices
+        )
+        assert streamed == f"{DEMO_MARK} You said: yo"
+        with pytest.raises(openai.AuthenticationError):
+            openai.OpenAI(base_url=base + "/v1", api_key="nope", max_retries=0).models.list()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    usage = subprocess.run([*cli, "usage", "--json"], env=environment, capture_output=True, text=True)
+    rows = json.loads(usage.stdout)
+    assert sum(r["requests"] for r in rows) == 2 and sum(r["cost_usd"] for r in rows) == 0
+
+
+def _wait_healthy(base: str) -> None:
+    import httpx
+
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(base + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

@@ -17,6 +17,7 @@ from ..access.keys import expired
 from ..settings import Settings
 from ..stores.base import Backends
 from ..telemetry.log_redaction import install_redaction
+from ..upstream.workos import LOGIN_HINT
 from .common import load_or_exit
 
 
@@ -30,12 +31,20 @@ def serve(
         Path | None, typer.Option("--tls-cert", help="Serve HTTPS with this certificate (PEM; with --tls-key).")
     ] = None,
     tls_key: Annotated[Path | None, typer.Option("--tls-key", help="The certificate's private key (PEM).")] = None,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Answer from a built-in stand-in (not a model) to try the gateway without an OB-1 account."
+        ),
+    ] = False,
 ) -> None:
     """Run the gateway."""
     from ..hosting.server import run_workers
     from ..telemetry.log_format import ReadableFormatter
 
     settings = load_or_exit(**({"workers": workers} if workers is not None else {}))
+    if demo:
+        settings = _demo_settings(settings)
     tls = _tls_files(tls_cert, tls_key)
     _exit_if_port_taken(host, port)
     if tls is None and host not in _LOOPBACK:
@@ -52,6 +61,12 @@ def serve(
     credential = "a static key (OB1GW_UPSTREAM_API_KEY)" if settings.upstream_api_key else "the OB-1 login"
     where = f"backend: {settings.backend}, upstream: {settings.upstream_url} with {credential}{processes}"
     banner = f"ob1-gateway on {'https' if tls else 'http'}://{host}:{port} ({where})"
+    if demo:
+        banner = (
+            f"ob1-gateway DEMO on {'https' if tls else 'http'}://{host}:{port}: answers come from a built-in "
+            "stand-in, not a model (every answer says so; nothing is billed). Create a key with `ob1gw keys "
+            "create NAME` and point an SDK at it; drop --demo once the OB-1 login is set up."
+        )
     if settings.workers == 1:
         run_server(settings, host, port, banner=banner, tls=tls)
         return
@@ -106,7 +121,9 @@ def readiness(settings: Settings, backends: Backends, now: float | None = None) 
     if settings.upstream_api_key is None:
         token = backends.token_store.load()
         if token is None:
-            problems.append(f"no OB-1 login yet: every request will fail; run `ob1gw{stack} login` (or `token import`)")
+            problems.append(
+                f"no OB-1 login yet: every request will fail; {LOGIN_HINT.replace('ob1gw', 'ob1gw' + stack, 2)}"
+            )
         elif not token.refresh_token and token.expires_within(24 * 3600, now):
             when = "has expired" if token.expires_within(0, now) else "expires within a day"
             problems.append(f"the OB-1 login {when} and cannot be refreshed: run `ob1gw{stack} login`")
@@ -160,3 +177,14 @@ def _tls_files(cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
         why = f"not a certificate and its key ({exc.__class__.__name__})"
         raise typer.BadParameter(why, param_hint="--tls-cert/--tls-key") from None
     return cert, key
+
+
+def _demo_settings(settings: Settings) -> Settings:
+    """``--demo``: the built-in stand-in as the upstream, one process, local stores only (never on AWS)."""
+    from ..hosting.demo_upstream import DEMO_KEY, DemoUpstream
+
+    if settings.backend != "local":
+        typer.echo("error: --demo runs on the local backend only (it is a try-out, not a deployment)", err=True)
+        raise typer.Exit(2)
+    upstream = DemoUpstream().start()
+    return load_or_exit(workers=1, upstream_url=upstream, upstream_api_key=DEMO_KEY)

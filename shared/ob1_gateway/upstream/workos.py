@@ -21,7 +21,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_LIFETIME = 3600.0
 LOGIN_HINT = (
     "run `ob1gw login` (OB-1's device login) or `ob1gw token import` (the OB-1 CLI's ~/.ob1/credentials.json), "
-    "or set OB1GW_UPSTREAM_API_KEY to an upstream API key"
+    "or set OB1GW_UPSTREAM_API_KEY to an upstream API key; to try the gateway without OB-1, `ob1gw serve --demo`"
 )
 
 
