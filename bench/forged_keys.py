@@ -4,7 +4,7 @@ Starts the bench upstream and ``ob1gw serve`` as ``python -m bench`` does (Power
 each refusal writes its EMF metrics line), sends ``--requests`` forged requests one after another per
 kind, and divides the gateway process's CPU ticks by the requests. Kinds: a key that could not have been
 issued (refused before any store read) and a well-formed key with a new unknown id each time (one key
-store read each: SQLite here, DynamoDB on AWS). README "What abuse costs" uses these figures."""
+store read each: SQLite here, DynamoDB on AWS). docs/aws.md "What abuse costs" uses these figures."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """No silent drops on /v1/messages (anthropic 2.16's request fields): each field is translated, refused by
 name where ignoring it would change the answer, or a hint with no effect here (and listed as one in the
-README's "Anthropic request features" table, which this test reads)."""
+docs/clients.md's "Anthropic request features" table, which this test reads)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from ob1_gateway.translate.anthropic.anthropic_in import InvalidRequest, anthropic_to_chat
 from ob1_gateway.translate.model_limits import ModelLimits
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "clients.md"
 MODEL = "anthropic/claude-sonnet-4.5"
 TOOL = {"name": "get_weather", "description": "weather", "input_schema": {"type": "object", "properties": {}}}
 

@@ -603,7 +603,7 @@ HINTS = {
 
 
 def test_hints_have_no_effect_and_the_echo_says_what_was_done() -> None:
-    """The README's hint rows: accepted, nothing of them goes upstream; truncation is never done here."""
+    """docs/clients.md's hint rows: accepted, nothing of them goes upstream; truncation is never done here."""
     plain = responses_to_chat({"model": "m", "input": "q", "reasoning": {"effort": "low"}}, upstream_model=MODEL)
     hinted = responses_to_chat({"model": "m", "input": "q", **HINTS}, upstream_model=MODEL)
     assert hinted.body == plain.body

@@ -50,7 +50,7 @@ def serve(
     if tls is None and host not in _LOOPBACK:
         typer.echo(
             f"warning: serving plain HTTP on {host}: keys cross the network in the clear; pass --tls-cert and "
-            "--tls-key, or put a TLS proxy in front (README: Operating `ob1gw serve`)",
+            "--tls-key, or put a TLS proxy in front (docs/operations.md)",
             err=True,
         )
     handler = logging.StreamHandler()

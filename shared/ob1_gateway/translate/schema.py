@@ -141,8 +141,8 @@ class AnthropicTool(_Open):
     description: str | None = None
     input_schema: Object | None = None
     allowed_callers: Strings | None = None
-    input_examples: list[Object] | None = None  # a hint here (README)
-    eager_input_streaming: bool | None = None  # a hint here (README)
+    input_examples: list[Object] | None = None  # a hint here (docs/clients.md)
+    eager_input_streaming: bool | None = None  # a hint here (docs/clients.md)
 
 
 class AnthropicCountTokensRequest(Named):
@@ -165,7 +165,7 @@ class AnthropicMessagesRequest(AnthropicCountTokensRequest):
     metadata: Object | None = None
     service_tier: Literal["auto", "standard_only"] | None = None
     container: Any = None  # refused by name (anthropic_in)
-    # hints with no effect here (README, "Anthropic request features")
+    # hints with no effect here (docs/clients.md, "Anthropic request features")
     inference_geo: str | None = None
     speed: Literal["standard", "fast"] | None = None
     diagnostics: Object | None = None

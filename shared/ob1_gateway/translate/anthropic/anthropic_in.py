@@ -31,7 +31,7 @@ Decisions (each covered by a test):
 - ``service_tier`` goes upstream (``auto`` → ``auto``, ``standard_only`` → ``default``) when the model's
   catalog entry lists ``service_tier``; otherwise the one tier here is the standard one, which both values
   allow. ``inference_geo``, ``speed``, ``diagnostics``, ``user_profile_id`` and the tool fields
-  ``input_examples``, ``eager_input_streaming`` are hints with no effect here (README, "Anthropic request
+  ``input_examples``, ``eager_input_streaming`` are hints with no effect here (docs/clients.md, "Anthropic request
   features").
 - Unknown *request* fields are ignored; unknown *content block* types are an InvalidRequest.
 """

@@ -2,7 +2,8 @@
 gateway understands, never copied whole. OpenAI's fields and OpenRouter's sampling fields go on as given;
 OpenRouter's routing and paid features (which model serves, which provider, paid plugins) are the
 admin's to decide, so a caller's are refused by name unless the admin allows that field; any other field
-is refused by name, as OpenAI refuses an argument it does not know. README: "Chat completions fields"."""
+is refused by name, as OpenAI refuses an argument it does not know (docs/clients.md: "OpenAI chat completions
+fields")."""
 
 from __future__ import annotations
 

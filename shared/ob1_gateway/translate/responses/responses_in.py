@@ -20,7 +20,7 @@ Decisions (each covered by a test):
   ``top_logprobs`` / ``include: ["message.output_text.logprobs"]`` -> ``logprobs`` / ``top_logprobs``;
   ``prompt_cache_key``, ``prompt_cache_retention`` and ``service_tier`` are passed on as chat has them.
 - ``background: true`` and ``moderation`` are refused by name (the answer would not be what they ask for);
-  the fields that have no effect here are listed in the README.
+  the fields that have no effect here are listed in docs/clients.md.
 """
 
 from __future__ import annotations
