@@ -89,7 +89,7 @@ def test_the_readmes_commands_run(tmp_path: Path) -> None:
                 assert argv[0] == ".venv/bin/ob1gw", command
                 result = subprocess.run([*cli, *argv[1:]], env=env, capture_output=True, text=True, timeout=60)
                 assert result.returncode == 0, (command, result.stdout[-1000:], result.stderr[-1000:])
-                found = re.search(r"\b(ob1gw_[A-Za-z0-9_]+)", result.stdout)
+                found = re.search(r"\b(ob1gw_[A-Za-z0-9_-]+)", result.stdout)
                 if "keys create me" in command and found:
                     key = found.group(1)
                 ran.append(command)
