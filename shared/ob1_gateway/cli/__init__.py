@@ -30,7 +30,7 @@ from .token_command import login, token_app
 from .usage_command import usage
 
 _HELP = "Run the gateway and administer its login, keys and usage."
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=_HELP)
+app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, add_completion=False, help=_HELP)
 
 
 def _print_version(wanted: bool) -> None:

@@ -19,7 +19,7 @@ from ..metering.pricing import format_usd
 from ..stores.base import Backends, KeyPolicy, KeyRecord
 from .common import backends_or_exit, when
 
-keys_app = typer.Typer(no_args_is_help=True, help="Manage the team's caller keys.")
+keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage the team's caller keys.")
 
 
 RpmOption = Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute.")]
@@ -127,7 +127,11 @@ def update(
     expires: ExpiresOption = None,
     clear: Annotated[
         list[str] | None,
-        typer.Option("--clear", help="Remove a limit: rpm, tpm, max-parallel, models, expires or budget (repeatable)."),
+        typer.Option(
+            "--clear",
+            metavar="LIMIT",
+            help="Remove a limit: rpm, tpm, max-parallel, models, expires or budget (repeatable).",
+        ),
     ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the updated key as JSON (as `keys list --json`).")

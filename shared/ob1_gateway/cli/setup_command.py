@@ -11,7 +11,9 @@ import typer
 
 from .common import stack_api_url
 
-setup_app = typer.Typer(no_args_is_help=True, help="Print the settings that point a member's tool at this gateway.")
+setup_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="Print the settings that point a member's tool at this gateway."
+)
 
 LOCAL_URL = "http://127.0.0.1:8787"
 KeyOption = Annotated[

@@ -21,7 +21,9 @@ from ..upstream.token import OB1TokenManager, TokenUnavailable
 from ..upstream.workos import LOGIN_HINT, WorkOSClient, jwt_expiry
 from .common import load_or_exit
 
-token_app = typer.Typer(no_args_is_help=True, add_completion=False, help="Inspect and manage the OB-1 login.")
+token_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, add_completion=False, help="Inspect and manage the OB-1 login."
+)
 
 DEFAULT_CREDENTIALS = Path("~/.ob1/credentials.json")
 

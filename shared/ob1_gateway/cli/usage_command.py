@@ -121,6 +121,7 @@ def usage(
         list[str] | None,
         typer.Option(
             "--by",
+            metavar="GROUPS",
             help="Group by day, week, model, key and/or session (the client's session id; repeat or "
             "comma-separate). Default: key,model.",
         ),
