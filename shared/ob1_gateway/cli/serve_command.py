@@ -136,6 +136,9 @@ def upstream_unreachable(settings: Settings, timeout: float = 3.0) -> list[str]:
     """One request to the upstream at start (its model list): any answer, even a refusal, means it can be reached;
     a connection that fails is said now, naming the URL and the setting, not found per request (502s)."""
     url = f"{settings.upstream_url}/models"
+    client_log = logging.getLogger("httpx")  # its per-call INFO line is for DEBUG runs only, as for the gateway's
+    level = client_log.level
+    client_log.setLevel(max(level, logging.WARNING))
     try:
         httpx.get(url, timeout=timeout)
     except httpx.TransportError as exc:
@@ -144,6 +147,8 @@ def upstream_unreachable(settings: Settings, timeout: float = 3.0) -> list[str]:
             f"the upstream {settings.upstream_url} (OB1GW_UPSTREAM_URL) cannot be reached ({reason}): every request "
             "will fail with 502 until it can"
         ]
+    finally:
+        client_log.setLevel(level)
     return []
 
 
