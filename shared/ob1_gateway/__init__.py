@@ -1,6 +1,6 @@
 """ob1-gateway: OpenAI and Anthropic APIs for a team, served over the OB-1 model backend.
 
-Rooms, by job (imports point down: the core — access, metering, stores, upstream, translate — never
+Rooms, by job (imports point down: the core — access, metering, stores, upstream, websearch, translate — never
 imports the HTTP layer or the hosts; ``tests/unit/test_import_direction.py``):
     app          create_app: the one FastAPI app every host serves
     gateway      Gateway: the long-lived parts, built once per process
@@ -11,6 +11,7 @@ imports the HTTP layer or the hosts; ``tests/unit/test_import_direction.py``):
     metering/    what each request used and cost, recorded exactly once
     translate/   pure Anthropic / Responses <-> chat completions translation
     upstream/    the OB-1 backend: HTTP client, model catalog, login tokens
+    websearch/   the gateway's own server-side tools (a safe fetch so far)
     stores/      persistence: SQLite locally, DynamoDB / Secrets Manager / S3 on AWS
     telemetry/   logs and metrics for the operator
     hosting/     Lambda, cold-start imports, ``ob1gw serve``'s server

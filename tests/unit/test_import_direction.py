@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "shared" / "ob1_gateway"
-CORE = ("access", "metering", "stores", "upstream", "translate")
+CORE = ("access", "metering", "stores", "upstream", "websearch", "translate")
 ABOVE_THE_CORE = (
     "ob1_gateway.api",
     "ob1_gateway.app",

@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
+import aiohttp.abc
 import httpx
 from aiohttp.http_exceptions import HttpProcessingError
 from httpx_aiohttp.transport import AiohttpTransport, map_aiohttp_exceptions
@@ -170,13 +171,23 @@ class Transport(AiohttpTransport):
     ``CIMultiDict``, a ``ClientTimeout``), the URL is handed over as the string httpx parsed, and the body
     is read with ``iter_any`` (whatever arrived) rather than in fixed 16 KiB pieces."""
 
-    def __init__(self, *, limit: int = 100, keepalive: float = 15.0, proxy: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        limit: int = 100,
+        keepalive: float = 15.0,
+        proxy: str | None = None,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
+        """``resolver``: who turns a name into the addresses to connect to (a fetch's guard, websearch/)."""
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(
                 limit=limit,
                 limit_per_host=0,
                 keepalive_timeout=keepalive if keepalive > 0 else None,
                 force_close=keepalive <= 0,  # 0: no reuse, and no idle socket left open
+                resolver=resolver,
+                use_dns_cache=resolver is None,  # a guard resolves on every connection
             ),
             cookie_jar=aiohttp.DummyCookieJar(),
             raise_for_status=False,
