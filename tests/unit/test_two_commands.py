@@ -3,6 +3,7 @@ runs the gateway; ``make test`` installs the test toolchain, with npm only when 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,8 +20,15 @@ def dry_run(target: str, tmp_path: Path) -> str:
     clone.mkdir()
     for name in ("Makefile", "pyproject.toml", "package.json"):
         shutil.copy(REPO / name, clone / name)
+    # as a user's shell runs it, not as a sub-make of `make test` (which would print "Entering directory")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
     result = subprocess.run(
-        ["make", "-n", target, "PYTHON=python3"], cwd=clone, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target, "PYTHON=python3"],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return result.stdout
 
