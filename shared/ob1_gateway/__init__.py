@@ -11,7 +11,7 @@ imports the HTTP layer or the hosts; ``tests/unit/test_import_direction.py``):
     metering/    what each request used and cost, recorded exactly once
     translate/   pure Anthropic / Responses <-> chat completions translation
     upstream/    the OB-1 backend: HTTP client, model catalog, login tokens
-    websearch/   the gateway's own server-side tools (a safe fetch so far)
+    websearch/   the gateway's own server-side tools (a safe fetch, search providers; not yet offered)
     stores/      persistence: SQLite locally, DynamoDB / Secrets Manager / S3 on AWS
     telemetry/   logs and metrics for the operator
     hosting/     Lambda, cold-start imports, ``ob1gw serve``'s server

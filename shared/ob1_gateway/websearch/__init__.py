@@ -4,4 +4,5 @@ offered to callers (``OB1GW_WEB_FETCH`` / ``OB1GW_WEB_SEARCH`` come with the req
 Modules:
     address_guard   which addresses a fetch may never reach (SSRF), and the resolver that enforces it
     fetcher         one document fetched safely: http(s) only, every hop checked, size / time / redirect limits
+    search_providers  the search providers an admin can pick (SearXNG, Tavily) behind one interface
 """
