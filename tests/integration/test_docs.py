@@ -7,13 +7,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from tests.fixtures.gateway import free_port, wait_until_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -49,16 +47,10 @@ def test_every_link_leads_somewhere() -> None:
     assert broken == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_readmes_commands_run(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
     env |= {"OB1GW_HOME": str(tmp_path / "home"), "OB1GW_BACKEND": "local", "HOME": str(tmp_path)}
-    port = _free_port()
+    port = free_port()
     cli = [sys.executable, "-m", "ob1_gateway.cli"]
     key, ran, demo = "", [], None
     try:
@@ -78,7 +70,7 @@ def test_the_readmes_commands_run(tmp_path: Path) -> None:
                         [*cli, "serve", "--demo", "--port", str(port)],
                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                     )  # fmt: skip
-                    _wait_healthy(f"http://127.0.0.1:{port}")
+                    wait_until_healthy(f"http://127.0.0.1:{port}", demo)
                     ran.append(command)
                     continue
                 if command.startswith("export "):
@@ -99,15 +91,3 @@ def test_the_readmes_commands_run(tmp_path: Path) -> None:
             demo.wait(timeout=10)
     assert key and "python block" in ran and "make serve SERVE_ARGS=--demo" in ran
     assert any("setup claude-code" in c for c in ran) and any("usage --by session" in c for c in ran)
-
-
-def _wait_healthy(base: str) -> None:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the demo server did not start"
-        time.sleep(0.1)

@@ -17,11 +17,7 @@ import pytest
 from ob1_gateway.cli.serve_command import upstream_unreachable
 from ob1_gateway.settings import load_settings
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.gateway import free_port, wait_until_healthy
 
 
 def _serve(home: Path, port: int, **env: str) -> subprocess.Popen[str]:
@@ -41,10 +37,10 @@ def _first_lines(proc: subprocess.Popen[str], until: str, timeout: float = 20.0)
 
 
 def test_an_unreachable_upstream_is_named_at_start_and_the_static_key_in_the_banner(tmp_path: Path) -> None:
-    closed = _free_port()  # nothing listens there
+    closed = free_port()  # nothing listens there
     proc = _serve(
         tmp_path / "home",
-        _free_port(),
+        free_port(),
         OB1GW_UPSTREAM_URL=f"http://127.0.0.1:{closed}/api/v1",
         OB1GW_UPSTREAM_API_KEY="sk-static-key-for-tests",
     )
@@ -89,7 +85,7 @@ def test_tls_serves_https_and_plain_http_off_loopback_is_warned(tmp_path: Path, 
     import httpx
 
     cert, key = _self_signed(tmp_path)
-    port = _free_port()
+    port = free_port()
     env = {"OB1GW_UPSTREAM_URL": fake_ob1.env()["OB1GW_UPSTREAM_URL"]}
     command = [sys.executable, "-m", "ob1_gateway.cli", "serve", "--port", str(port)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
@@ -115,7 +111,7 @@ def test_tls_serves_https_and_plain_http_off_loopback_is_warned(tmp_path: Path, 
         proc.terminate()
         proc.wait(timeout=10)
     off_loopback = subprocess.Popen(
-        [*command[:-2], "--host", "0.0.0.0", "--port", str(_free_port())],
+        [*command[:-2], "--host", "0.0.0.0", "--port", str(free_port())],
         env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
@@ -135,7 +131,7 @@ def test_demo_answers_real_sdk_calls_labelled_and_free(tmp_path: Path) -> None:
     import openai
     from ob1_gateway.hosting.demo_upstream import DEMO_MARK
 
-    home, port = tmp_path / "home", _free_port()
+    home, port = tmp_path / "home", free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("OB1GW_")}
     environment |= {"OB1GW_HOME": str(home), "OB1GW_BACKEND": "local"}
     cli = [sys.executable, "-m", "ob1_gateway.cli"]
@@ -149,7 +145,7 @@ def test_demo_answers_real_sdk_calls_labelled_and_free(tmp_path: Path) -> None:
         said = _first_lines(proc, "ob1-gateway DEMO on")
         assert "not a model" in said and "no OB-1 login" not in said, said
         base = f"http://127.0.0.1:{port}"
-        _wait_healthy(base)
+        wait_until_healthy(base, proc)
         claude = anthropic.Anthropic(base_url=base, api_key=key, max_retries=0)
         message = claude.messages.create(
             model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
@@ -175,17 +171,3 @@ def test_demo_answers_real_sdk_calls_labelled_and_free(tmp_path: Path) -> None:
     usage = subprocess.run([*cli, "usage", "--json"], env=environment, capture_output=True, text=True)
     rows = json.loads(usage.stdout)
     assert sum(r["requests"] for r in rows) == 2 and sum(r["cost_usd"] for r in rows) == 0
-
-
-def _wait_healthy(base: str) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
