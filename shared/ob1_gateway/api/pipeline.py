@@ -23,7 +23,7 @@ from ..translate.chat.system_hoist import hoist_system_messages
 from ..translate.sse import Event
 from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
-from ..translate.upstream_refusals import CONTEXT_LENGTH_EXCEEDED, about_system_messages
+from ..translate.upstream_refusals import CONTEXT_LENGTH_EXCEEDED, ContextOverflow, about_system_messages
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
 from .body import read_json_object
@@ -102,7 +102,7 @@ def _refuse_clear_overflow(call: ChatCall, content_length: str, anthropic: bool)
     if estimate <= CLEARLY_OVER * context:
         return
     if anthropic:
-        raise ApiError(400, f"prompt is too long: {estimate} tokens > {context} maximum")
+        raise ApiError(400, ContextOverflow(estimate, context).anthropic_message(estimate, context))
     raise ApiError(
         400,
         f"This model's maximum context length is {context} tokens. However, your messages resulted in about "
