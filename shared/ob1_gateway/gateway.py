@@ -15,6 +15,7 @@ from .stores.base import Backends
 from .upstream.catalog import ModelCatalog
 from .upstream.client import UpstreamClient
 from .upstream.token import OB1TokenManager, StaticKey, TokenProvider
+from .websearch.web_kit import WebToolsHost
 
 
 @dataclass
@@ -25,10 +26,12 @@ class Gateway:
     catalog: ModelCatalog
     access: Access
     recorder: UsageRecorder
+    web: WebToolsHost  # the gateway's own web tools (search, fetch), when the settings turn them on
 
     async def aclose(self) -> None:
         await self.recorder.drain()
         await self.upstream.aclose()
+        await self.web.aclose()
 
 
 def token_provider(settings: Settings, backends: Backends) -> TokenProvider:
@@ -61,4 +64,5 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
         ),
         access=access,
         recorder=recorder,
+        web=WebToolsHost(settings),
     )

@@ -7,7 +7,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
@@ -157,6 +157,28 @@ class Settings(BaseSettings):
         default=30.0, gt=0, le=3650, description="How long stored Responses are kept (store not false), as OpenAI."
     )
 
+    # The gateway's own web tools (issue 30; docs/web-search.md)
+    web_search: Literal["off", "searxng", "tavily", "brave", "exa"] = Field(
+        default="off",
+        description="Who runs the web search tool callers offer (Anthropic web_search_*, Responses web_search, "
+        "chat web_search_options): off (refused by name, as without this gateway feature), or a provider.",
+    )
+    web_search_url: str | None = Field(
+        default=None, description="The provider's API (its public one by default; SearXNG, self-hosted, has none)."
+    )
+    web_search_api_key: SecretStr | None = Field(
+        default=None, description="The provider's key (Tavily, Brave, Exa). On AWS it is read from Secrets Manager."
+    )
+    web_search_price_usd: float | None = Field(
+        default=None, ge=0, description="What one search costs, added to the request's cost (default: list price)."
+    )
+    web_search_max_results: int = Field(default=5, ge=1, le=20, description="Results one search hands the model.")
+    web_fetch: bool = Field(
+        default=False,
+        description="Run the web fetch tool (Anthropic web_fetch_*): on or off. Loopback, private, link-local and "
+        "metadata addresses are always refused.",
+    )
+
     # AWS backend
     secret_id: str | None = None
     table_name: str | None = None
@@ -169,6 +191,22 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("web_search_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @model_validator(mode="after")
+    def _web_search_complete(self) -> Settings:
+        if self.web_search == "searxng" and not self.web_search_url:
+            raise ValueError("OB1GW_WEB_SEARCH=searxng needs OB1GW_WEB_SEARCH_URL (your SearXNG's address)")
+        keyed = self.web_search in ("tavily", "brave", "exa")
+        if keyed and self.web_search_api_key is None and self.backend == "local":
+            raise ValueError(f"OB1GW_WEB_SEARCH={self.web_search} needs OB1GW_WEB_SEARCH_API_KEY")
+        return self
 
     @field_validator("chat_allowed_fields", mode="before")
     @classmethod
@@ -217,6 +255,9 @@ def load_settings(**overrides: object) -> Settings:
         problems = []
         for err in exc.errors():
             loc = "_".join(str(p) for p in err["loc"])
+            if not loc:  # a check across settings names its variables itself
+                problems.append(str(err["msg"]).removeprefix("Value error, "))
+                continue
             name = loc if loc.isupper() else "OB1GW_" + loc.upper()  # an alias is the variable's own name
             problems.append(f"{name}: {err['msg']}")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None

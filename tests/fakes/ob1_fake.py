@@ -250,7 +250,7 @@ def default_reply(body: dict[str, Any]) -> dict[str, Any]:
     )
     prompt = _text_of(messages[prompt_at].get("content")) if prompt_at is not None else ""
     results = [m for m in messages[(prompt_at or 0) :] if m.get("role") == "tool"]
-    steps = list(_plan(prompt))
+    steps = list(_plan(prompt)) or _search_plan(prompt, body)
     if len(results) < len(steps):
         name, args = steps[len(results)]
         tool_names = {t.get("function", {}).get("name") for t in body.get("tools") or []}
@@ -263,6 +263,21 @@ def default_reply(body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
         return {"text": json.dumps(example_from_schema(fmt.get("json_schema", {}).get("schema")))}
     return {"text": "Echo: " + _last_text(messages[prompt_at].get("content") if prompt_at is not None else "")[:200]}
+
+
+_SEARCH_ASK = re.compile(r"(?:web search for the query:|search the web for)\s*(.+)", re.IGNORECASE | re.DOTALL)
+WEB_SEARCH_FUNCTION = "web_search"
+
+
+def _search_plan(prompt: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
+    """A model given a ``web_search`` function searches when asked to (``search the web for X``, or Claude Code's
+    WebSearch sub-request ``Perform a web search for the query: X``); it then answers with what it read, whose
+    ``[1]`` marker cites the first result."""
+    offered = {t.get("function", {}).get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
+    match = _SEARCH_ASK.search(prompt)
+    if WEB_SEARCH_FUNCTION not in offered or match is None:
+        return []
+    return [(WEB_SEARCH_FUNCTION, {"query": match.group(1).strip().rstrip(".?!")[:200]})]
 
 
 def _plan(prompt: str) -> Iterator[tuple[str, Any]]:

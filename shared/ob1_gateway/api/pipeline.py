@@ -6,6 +6,7 @@ recorded exactly once. The routes differ only in how they prepare the call and s
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -24,8 +25,11 @@ from ..translate.sse import Event
 from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
 from ..translate.upstream_refusals import CONTEXT_LENGTH_EXCEEDED, ContextOverflow, about_system_messages
+from ..translate.web_tools import WebTools
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
+from ..websearch.tool_runner import ToolRunner
+from ..websearch.web_loop import LoopStream, run_whole
 from .body import read_json_object
 from .deps import PromptSize, gateway, upstream_api_error
 from .errors import ApiError, speaks_anthropic
@@ -64,6 +68,9 @@ class ChatCall:
     keepalive: bytes
     finisher: Finisher | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # The gateway's web tools the caller offered: the call runs as a loop (websearch/web_loop.py), and ``shape``
+    # takes the loop's ``steps`` too.
+    web: WebTools = field(default_factory=WebTools)
 
 
 Prepare = Callable[[Gateway, KeyRecord, dict[str, Any]], Awaitable[ChatCall]]
@@ -81,7 +88,11 @@ async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | Streami
     meter.model, meter.pricing, meter.stream = call.model.id, call.model.pricing, call.stream
     settlement_of(request).start_metering(request)
     refusals = _Refusals(gw, meter, anthropic, call)
-    response = await (_streamed(request, gw, meter, call, refusals) if call.stream else _whole(gw, call, refusals))
+    runner = _web_runner(gw, meter, call)
+    if call.stream:
+        response: JSONResponse | StreamingResponse = await _streamed(request, gw, meter, call, refusals, runner)
+    else:
+        response = await _whole(gw, call, refusals, runner)
     response.headers.update({**call.headers, MODEL_HEADER: call.model.id})
     return response
 
@@ -112,20 +123,45 @@ def _refuse_clear_overflow(call: ChatCall, content_length: str, anthropic: bool)
     )
 
 
-async def _whole(gw: Gateway, call: ChatCall, refusals: _Refusals) -> JSONResponse:
-    result = await answer(gw, refusals, call.body, call.shape)
+def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall) -> ToolRunner | None:
+    """The runner of the request's web tool calls (None: it offers none), counted on its usage record."""
+    if not call.web:
+        return None
+    context = json.dumps(call.body.get("messages"), ensure_ascii=False)  # the URLs a fetch may name
+    runner = ToolRunner(gw.web.kit(), call.web, context=context)
+    meter.web = runner
+    return runner
+
+
+async def _whole(gw: Gateway, call: ChatCall, refusals: _Refusals, runner: ToolRunner | None) -> JSONResponse:
+    if runner is None:
+        result = await answer(gw, refusals, call.body, call.shape)
+    else:
+        result = await answer(gw, refusals, call.body, call.shape, loop=runner)
     return JSONResponse(await call.finisher.answered(result) if call.finisher else result)
 
 
 async def _streamed(
-    request: Request, gw: Gateway, meter: RequestMeter, call: ChatCall, refusals: _Refusals
+    request: Request,
+    gw: Gateway,
+    meter: RequestMeter,
+    call: ChatCall,
+    refusals: _Refusals,
+    runner: ToolRunner | None,
 ) -> StreamingResponse:
     meter.estimate_input = partial(estimate_chat_tokens, call.body)  # if the client leaves mid-stream
-    with refusals.metered():
-        chunks = await send_chat(gw, call.body, stream=True)
-    settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
-    with refusals.metered(charged=chunks.opened_usage):  # a failure before the first word is a plain error
-        await chunks.opening(KEEPALIVE_SECONDS)
+    chunks: ChatStream | LoopStream
+    if runner is not None:
+        chunks = LoopStream(lambda body: send_chat(gw, body, stream=True), call.body, runner)
+        settlement_of(request).close_upstream = chunks.aclose
+        with refusals.metered(charged=chunks.opened_usage):  # the first round as a plain stream's opening
+            await chunks.start(KEEPALIVE_SECONDS)
+    else:
+        with refusals.metered():
+            chunks = await send_chat(gw, call.body, stream=True)
+        settlement_of(request).close_upstream = chunks.aclose  # closed however the request ends
+        with refusals.metered(charged=chunks.opened_usage):  # a failure before the first word is a plain error
+            await chunks.opening(KEEPALIVE_SECONDS)
     translator = call.translator()
     closing = partial(call.finisher.closing, translator) if call.finisher else None
     return sse_response(relay_translated(gw, chunks, translator, meter, keepalive=call.keepalive, on_close=closing))
@@ -158,14 +194,24 @@ class _Refusals:
 
 
 async def answer(
-    gw: Gateway, refusals: _Refusals, body: dict[str, Any], shape: Callable[[dict[str, Any]], tuple[R, Usage]]
+    gw: Gateway,
+    refusals: _Refusals,
+    body: dict[str, Any],
+    shape: Callable[..., tuple[R, Usage]],
+    *,
+    loop: ToolRunner | None = None,
 ) -> R:
     """A non-stream request: send it, ``shape`` the upstream's answer for the caller, and return only once
     its usage record is durable (a crash after the caller has its answer must not lose the record).
-    If shaping fails, what the upstream charged is still recorded, with status 500."""
+    If shaping fails, what the upstream charged is still recorded, with status 500. With ``loop``, the request
+    runs the gateway's web tools (every round sent, their usage summed) and ``shape`` is given the ``steps``."""
     meter = refusals.meter
     with refusals.metered():
-        response = await send_chat(gw, body, stream=False)
+        if loop is None:
+            response = await send_chat(gw, body, stream=False)
+        else:
+            ran = await run_whole(lambda body: send_chat(gw, body, stream=False), body, loop)
+            response, shape = ran.final, partial(shape, steps=ran.steps)
     try:
         result, usage = shape(response)
     except Exception:

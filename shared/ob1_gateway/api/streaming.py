@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from ..translate.sse import Event, encode_sse
 from ..translate.token_count import streamed_chars
 from ..translate.token_usage import Usage
-from ..upstream.client import ChatStream, UpstreamStreamError
+from ..upstream.client import UpstreamStreamError
 from .keepalive import with_keepalive
 
 if TYPE_CHECKING:
@@ -44,6 +44,14 @@ def log_stream_failure(exc: BaseException) -> None:
     log.error("stream relay failed: %s at %s", type(exc).__name__, where)
 
 
+class UpstreamChunks(Protocol):
+    """An upstream stream as the relay reads it: one ``ChatStream``, or a web tool loop's rounds (``LoopStream``)."""
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]: ...
+
+    async def aclose(self) -> None: ...
+
+
 class StreamTranslator(Protocol):
     """What every stream translator offers the relay (Anthropic, Responses, chat pass-through)."""
 
@@ -65,7 +73,7 @@ class StreamTranslator(Protocol):
 
 async def relay_translated(
     gw: Gateway,
-    chunks: ChatStream,
+    chunks: UpstreamChunks,
     translator: StreamTranslator,
     meter: RequestMeter,
     *,

@@ -206,6 +206,10 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
     if with_cache:
         cache_total = f"{_count(total['cache_read_tokens'])}/{_count(total['cache_write_tokens'])}"
         table.add_column("cache r/w", justify="right", footer=cache_total, no_wrap=True)
+    with_web = bool(total["web_searches"] or total["web_fetches"])
+    if with_web:  # the gateway's web tools (their cost is in USD)
+        web_total = f"{_count(total['web_searches'])}/{_count(total['web_fetches'])}"
+        table.add_column("web s/f", justify="right", footer=web_total, no_wrap=True)
     table.add_column("USD", justify="right", footer=f"{total['cost_micros'] / 1_000_000:.6f}", no_wrap=True)
     for r in rows:
         labels = []
@@ -218,6 +222,8 @@ def _print_table(rows: list[dict[str, Any]], group_by: tuple[str, ...], since: s
         cells = [_count(r[c]) for _, c in counters]
         if with_cache:
             cells.append(f"{_count(r['cache_read_tokens'])}/{_count(r['cache_write_tokens'])}")
+        if with_web:
+            cells.append(f"{_count(r['web_searches'])}/{_count(r['web_fetches'])}")
         table.add_row(*labels, *cells, f"{r['cost_usd']:.6f}" + ("*" if r["estimated_requests"] else ""))
     if total["estimated_requests"]:
         table.caption = (

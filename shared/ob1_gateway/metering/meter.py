@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ..stores.base import UsageRecord
 from ..translate.token_count import estimate_output_tokens
@@ -13,6 +14,16 @@ from ..translate.token_usage import Usage
 from .pricing import cost_usd, to_micros
 
 __all__ = ["RequestMeter"]
+
+
+class WebUse(Protocol):
+    """What a request's web tool runs used (``websearch.tool_runner.ToolRunner``)."""
+
+    searches: int
+    fetches: int
+
+    @property
+    def cost_usd(self) -> float: ...
 
 
 @dataclass
@@ -34,6 +45,7 @@ class RequestMeter:
     budget_share: Callable[[int], float | None] | None = None
     session_id: str = ""  # the client's session (api/client_session.py), "" when it named none
     recorded: bool = False  # its one record is made: nothing else may record it (api/settlement.py)
+    web: WebUse | None = None  # the gateway's web tools it ran: counted, and their cost added to the tokens'
 
     def mark_first_byte(self) -> None:
         """Note the first upstream chunk (later calls keep the first time)."""
@@ -55,7 +67,9 @@ class RequestMeter:
         """The request's record; called once, when the request ends. ``estimated``: ``usage`` is the
         gateway's estimate (``left_stream_usage``), priced as usual."""
         self.recorded = True
-        cost_micros = to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model)))
+        web = self.web
+        tools_usd = web.cost_usd if web is not None else 0.0
+        cost_micros = to_micros(cost_usd(usage, self.pricing, (table or {}).get(self.model)) + tools_usd)
         share = self.budget_share(cost_micros) if self.budget_share is not None else None
         record = UsageRecord(
             request_id=self.request_id,
@@ -74,6 +88,8 @@ class RequestMeter:
             ttft_ms=self.ttft_ms,
             estimated=estimated,
             session_id=self.session_id,
+            web_searches=web.searches if web is not None else 0,
+            web_fetches=web.fetches if web is not None else 0,
             budget_used_pct=None if share is None else round(share * 100, 3),
         )
         return record

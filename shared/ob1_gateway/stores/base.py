@@ -111,6 +111,9 @@ class UsageRecord:
     estimated: bool = False
     # The client's session id ("" when it named none): what a session cost can be asked (``--by session``).
     session_id: str = ""
+    # The gateway's web tools the request ran (their cost is in cost_micros).
+    web_searches: int = 0
+    web_fetches: int = 0
     # For logs and metrics only, never stored: the key's name, the first upstream chunk's delay (streams),
     # and how much of the key's budget is used.
     key_name: str = field(default="", compare=False)
@@ -138,6 +141,8 @@ class UsageTotal:
     cost_micros: int
     estimated_requests: int = 0  # of ``requests``, how many carry estimated tokens (UsageRecord.estimated)
     session_id: str | None = None
+    web_searches: int = 0  # the gateway's web tools run (UsageRecord.web_searches / web_fetches)
+    web_fetches: int = 0
 
     @property
     def cost_usd(self) -> float:

@@ -36,7 +36,7 @@ def _message_id() -> str:
 async def model_for(gw: Gateway, body: dict[str, Any], key: KeyRecord) -> Model:
     """The body's upstream model; a malformed body is a 400 before an unknown model is a 404."""
     requested = requested_model(body)
-    validate = lambda: anthropic_to_chat(body, upstream_model=requested)  # noqa: E731
+    validate = lambda: anthropic_to_chat(body, upstream_model=requested, web=gw.web.offered)  # noqa: E731
     return await resolve_model(gw, requested, key, validate=validate)
 
 
@@ -47,10 +47,10 @@ async def messages(request: Request) -> JSONResponse | StreamingResponse:
 
 async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCall:
     model = await model_for(gw, body, key)
-    plan = anthropic_to_chat(body, upstream_model=model.id, limits=model.limits)
+    plan = anthropic_to_chat(body, upstream_model=model.id, limits=model.limits, web=gw.web.offered)
 
     def stream() -> AnthropicStream:
         return AnthropicStream(plan, message_id=_message_id(), input_tokens_estimate=estimate_input_tokens(body))
 
     answer = partial(chat_to_anthropic, plan=plan, message_id=_message_id())
-    return ChatCall(model, plan.body, plan.stream, answer, stream, keepalive=_PING)
+    return ChatCall(model, plan.body, plan.stream, answer, stream, keepalive=_PING, web=plan.web)

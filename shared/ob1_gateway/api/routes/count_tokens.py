@@ -25,5 +25,5 @@ async def count_tokens(request: Request, key: KeyRecord = Depends(caller)) -> JS
     body = await read_json_object(request, gw.settings)
     as_message = {**body, "max_tokens": 1}
     model = await model_for(gw, as_message, key)
-    anthropic_to_chat(as_message, upstream_model=model.id, limits=model.limits)
+    anthropic_to_chat(as_message, upstream_model=model.id, limits=model.limits, web=gw.web.offered)
     return JSONResponse({"input_tokens": estimate_input_tokens(body)})

@@ -63,6 +63,8 @@ async def usage(
             "cache_write_tokens": t.cache_write_tokens,
             "cost_usd": t.cost_usd,
             "estimated_requests": t.estimated_requests,
+            "web_searches": t.web_searches,
+            "web_fetches": t.web_fetches,
         }
         for t in totals
     ]

@@ -80,6 +80,8 @@ class DynamoUsageStore:
             "ts": float(usage.ts),
             "estimated": usage.estimated,
             "session_id": usage.session_id,
+            "web_searches": usage.web_searches,
+            "web_fetches": usage.web_fetches,
             "day": day,
             "expires_at": int(usage.ts) + self.retention_days * _DAY_SECONDS,
         }
@@ -91,6 +93,8 @@ class DynamoUsageStore:
             ":cache_write_tokens": usage.cache_write_tokens,
             ":cost_micros": usage.cost_micros,
             ":estimated_requests": int(usage.estimated),
+            ":web_searches": usage.web_searches,
+            ":web_fetches": usage.web_fetches,
         }
         labels = {
             ":key_id": usage.key_id,
@@ -268,4 +272,6 @@ class DynamoUsageStore:
                 ts=float(item["ts"]),
                 estimated=bool(item.get("estimated", False)),
                 session_id=str(item.get("session_id", "")),
+                web_searches=to_int(item.get("web_searches")),
+                web_fetches=to_int(item.get("web_fetches")),
             )

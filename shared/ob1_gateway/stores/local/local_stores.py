@@ -80,7 +80,9 @@ CREATE TABLE IF NOT EXISTS usage (
     ts REAL NOT NULL,
     day TEXT NOT NULL,
     estimated INTEGER NOT NULL DEFAULT 0,
-    session_id TEXT NOT NULL DEFAULT ''
+    session_id TEXT NOT NULL DEFAULT '',
+    web_searches INTEGER NOT NULL DEFAULT 0,
+    web_fetches INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS usage_key_ts ON usage (key_id, ts);
 """
@@ -110,6 +112,9 @@ class SqliteDatabase:
                 conn.execute("ALTER TABLE usage ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0")
             if "session_id" not in usage_columns:  # a database made before session ids
                 conn.execute("ALTER TABLE usage ADD COLUMN session_id TEXT NOT NULL DEFAULT ''")
+            for column in ("web_searches", "web_fetches"):  # a database made before the gateway's web tools
+                if column not in usage_columns:
+                    conn.execute(f"ALTER TABLE usage ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
 
     def connect(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
@@ -196,6 +201,8 @@ _USAGE_COLUMNS = (
     "ts",
     "estimated",
     "session_id",
+    "web_searches",
+    "web_fetches",
 )
 
 
@@ -259,6 +266,8 @@ class SqliteUsageStore:
                 "SUM(cache_write_tokens) AS cache_write_tokens",
                 "SUM(cost_micros) AS cost_micros",
                 "SUM(estimated) AS estimated_requests",
+                "SUM(web_searches) AS web_searches",
+                "SUM(web_fetches) AS web_fetches",
             ]
         )
         sql = f"SELECT {select} FROM usage WHERE {' AND '.join(where)}"
@@ -278,6 +287,8 @@ class SqliteUsageStore:
                 cache_write_tokens=row["cache_write_tokens"] or 0,
                 cost_micros=row["cost_micros"] or 0,
                 estimated_requests=row["estimated_requests"] or 0,
+                web_searches=row["web_searches"] or 0,
+                web_fetches=row["web_fetches"] or 0,
             )
             for row in rows
             if row["requests"]

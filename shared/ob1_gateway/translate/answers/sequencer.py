@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from ..error_bodies import chunk_error
 from ..sse import Event
 from ..token_usage import Usage, usage_from_openai
+from ..web_tools import RUN_KEY, ToolRun
 from .reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 
 __all__ = [
@@ -192,6 +193,14 @@ class Sequencer:
             self._open(self._pending.pop(0), out)
         self._close(out)
         return out
+
+    def interjection_index(self) -> int:
+        """The wire index for a block the stream's owner puts in between (a gateway tool run): every block so far is
+        closed first (the caller drains), and the next block opened comes after it."""
+        index = self._next_index
+        self._next_index += 1
+        self.any_content = True
+        return index
 
     def ending_fault(self) -> str | None:
         """Why a stream that ended here is broken, or None: it needs a finish reason, and every tool
@@ -365,6 +374,7 @@ class SequencedStream(ABC):
         self._started = False
         self.finished = False
         self.failed_status: int | None = None  # set when the stream ended with an error event
+        self.runs: list[ToolRun] = []  # the gateway's tool runs shown so far (web search)
 
     @property
     def usage(self) -> Usage:
@@ -384,6 +394,10 @@ class SequencedStream(ABC):
         if self.finished:
             return []
         out = self.start()
+        run = chunk.get(RUN_KEY)
+        if isinstance(run, ToolRun):
+            self.runs.append(run)
+            return out + self._seq.drain() + self.ran(run)
         events, fault = self._seq.feed(chunk)
         out.extend(events)
         if fault is not None:
@@ -407,6 +421,11 @@ class SequencedStream(ABC):
         self.finished = True
         self.failed_status = status
         return self._failure(status, message)
+
+    def ran(self, run: ToolRun) -> list[Event]:
+        """The API's events for a gateway tool run, in its place in the stream (none by default: chat completions
+        shows runs only as the answer's annotations). Each block it adds takes ``_seq.interjection_index()``."""
+        return []
 
     @abstractmethod
     def _opening(self) -> list[Event]: ...

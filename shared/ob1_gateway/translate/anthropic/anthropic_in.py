@@ -33,6 +33,10 @@ Decisions (each covered by a test):
   allow. ``inference_geo``, ``speed``, ``diagnostics``, ``user_profile_id`` and the tool fields
   ``input_examples``, ``eager_input_streaming`` are hints with no effect here (docs/clients.md, "Anthropic request
   features").
+- With the gateway running web tools (``web``), ``web_search_*`` / ``web_fetch_*`` tools become ``ChatPlan.web``
+  (the loop offers its own functions). Earlier turns' ``server_tool_use`` blocks and their
+  ``web_search_tool_result`` / ``web_fetch_tool_result`` are sent back as the function call and its result (the
+  text the model read, from our ``encrypted_content``) when the tool is offered again, else as text.
 - Unknown *request* fields are ignored; unknown *content block* types are an InvalidRequest.
 """
 
@@ -48,8 +52,10 @@ from ..model_limits import ModelLimits
 from ..schema import AnthropicMessagesRequest, validate
 from ..tool_names import ToolNameMap
 from ..upstream_refusals import CAPABILITY_REJECTED
-from .anthropic_tools import loaded_tool_names, tools_to_functions
+from ..web_tools import WebTools
+from .anthropic_tools import loaded_tool_names, tools_to_functions, web_tools_of
 from .context_edits import apply_context_edits
+from .web_blocks import web_call_text, web_result_text
 
 __all__ = ["ChatPlan", "InvalidRequest", "anthropic_to_chat"]
 
@@ -59,7 +65,10 @@ _EFFORT_SCALE = ("none", "minimal", "low", "medium", "high", "xhigh")
 _EFFORT_ALIASES = {"max": "xhigh"}
 _UNKNOWN_EFFORT = "high"
 _USER_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_result"})
-_ASSISTANT_BLOCKS = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
+_WEB_RESULT_BLOCKS = frozenset({"web_search_tool_result", "web_fetch_tool_result"})
+_ASSISTANT_BLOCKS = (
+    frozenset({"text", "tool_use", "thinking", "redacted_thinking", "server_tool_use"}) | _WEB_RESULT_BLOCKS
+)
 _TOOL_RESULT_BLOCKS = frozenset({"text", "image", "document", "search_result", "tool_reference"})
 _SERVICE_TIERS = {"auto": "auto", "standard_only": "default"}  # Anthropic's names → OpenAI/OpenRouter's
 _FILES_API = "the Files API is not supported by this gateway (it keeps no files): send the content as base64 or a URL"
@@ -74,22 +83,34 @@ class ChatPlan:
     stop_sequences: list[str] = field(default_factory=list)
     stream: bool = False
     model: str = ""
+    web: WebTools = field(default_factory=WebTools)  # the web tools the gateway runs for this request
 
 
-def anthropic_to_chat(req: dict[str, Any], *, upstream_model: str, limits: ModelLimits | None = None) -> ChatPlan:
+def anthropic_to_chat(
+    req: dict[str, Any],
+    *,
+    upstream_model: str,
+    limits: ModelLimits | None = None,
+    web: frozenset[str] = frozenset(),
+) -> ChatPlan:
+    """``web``: the gateway's web functions that are on (``web_search``, ``web_fetch``); other server tools are
+    refused by name."""
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
     validate(AnthropicMessagesRequest, req)
-    return _Builder(apply_context_edits(req), upstream_model, limits or ModelLimits()).build()
+    return _Builder(apply_context_edits(req), upstream_model, limits or ModelLimits(), web).build()
 
 
 class _Builder:
-    def __init__(self, req: dict[str, Any], upstream_model: str, limits: ModelLimits) -> None:
+    def __init__(self, req: dict[str, Any], upstream_model: str, limits: ModelLimits, web: frozenset[str]) -> None:
         self.req = req
         self.upstream_model = upstream_model
         self.limits = limits
         self.claude = "claude" in upstream_model.lower()
         self.names = ToolNameMap()
+        self.web_on = web
+        self.web = web_tools_of(req.get("tools"), web)
+        self._answered: set[Any] = set()  # the web tool results of the assistant message being read
 
     def build(self) -> ChatPlan:
         """Refusals of what the gateway cannot offer first, then the messages, then each group of fields."""
@@ -109,6 +130,7 @@ class _Builder:
             stop_sequences=stops,
             stream=stream,
             model=req["model"],
+            web=self.web,
         )
 
     def _messages(self) -> list[dict[str, Any]]:
@@ -148,10 +170,10 @@ class _Builder:
         choice = self.req.get("tool_choice")
         forced = choice.get("name") if isinstance(choice, dict) and isinstance(choice.get("name"), str) else None
         loaded = loaded_tool_names(self.req["messages"]) | ({forced} if forced else set())
-        tools = tools_to_functions(self.req.get("tools"), self.names, loaded=loaded)
-        if not tools:
+        tools = tools_to_functions(self.req.get("tools"), self.names, loaded=loaded, web=self.web_on)
+        if not tools and not self.web:
             return {}
-        fields: dict[str, Any] = {"tools": tools}
+        fields: dict[str, Any] = {"tools": tools} if tools else {}
         self._tool_choice(choice, fields)
         return fields
 
@@ -349,13 +371,48 @@ class _Builder:
         return msg
 
     def _assistant(self, blocks: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+        """One assistant message, or, where web tool runs are sent back as calls, a message up to each run's call,
+        the run's result as a tool message, and the rest after."""
+        out: list[dict[str, Any]] = []
+        start = 0
+        self._answered = {b.get("tool_use_id") for b in blocks if b["type"] in _WEB_RESULT_BLOCKS}
+        for j, block in enumerate(blocks):
+            if block["type"] in _WEB_RESULT_BLOCKS and self._web_call_of(blocks[:j], block) is not None:
+                out += self._assistant_turn(blocks[start:j], path, start)
+                out.append(self._web_result_message(block, f"{path}.content.{j}"))
+                start = j + 1
+        return out + self._assistant_turn(blocks[start:], path, start)
+
+    def _web_call_of(self, before: list[dict[str, Any]], result: dict[str, Any]) -> dict[str, Any] | None:
+        """The ``server_tool_use`` a result answers, when its tool is offered again (so it goes back as a call)."""
+        call = next(
+            (b for b in before if b["type"] == "server_tool_use" and b.get("id") == result.get("tool_use_id")), None
+        )
+        return call if call is not None and self.web.owns(str(call.get("name"))) else None
+
+    def _web_result_message(self, block: dict[str, Any], path: str) -> dict[str, Any]:
+        tool_use_id = block.get("tool_use_id")
+        if not isinstance(tool_use_id, str) or not tool_use_id:
+            raise InvalidRequest(f"{path}.tool_use_id: field required", f"{path}.tool_use_id")
+        return {"role": "tool", "tool_call_id": tool_use_id, "content": web_result_text(block)}
+
+    def _assistant_turn(self, blocks: list[dict[str, Any]], path: str, offset: int) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         details: list[dict[str, Any]] = []
-        for j, block in enumerate(blocks):
+        here = {b.get("tool_use_id") for b in blocks if b["type"] in _WEB_RESULT_BLOCKS}
+        for j, block in enumerate(blocks, offset):
             kind = block["type"]
             bpath = f"{path}.content.{j}"
-            if kind == "text":
+            if kind == "server_tool_use":
+                later = block.get("id") in self._answered and block.get("id") not in here
+                if self.web.owns(str(block.get("name"))) and later:
+                    calls.append(self._tool_call(block, bpath))  # its result follows this message
+                else:
+                    parts.append({"type": "text", "text": web_call_text(block)})
+            elif kind in _WEB_RESULT_BLOCKS:
+                parts.append({"type": "text", "text": web_result_text(block)})
+            elif kind == "text":
                 if not isinstance(block.get("text"), str):
                     raise InvalidRequest(f"{bpath}.text: must be a string", f"{bpath}.text")
                 if block["text"]:

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ..answers.finish import stop_reason_for
 from ..answers.reasoning import reasoning_items, thinking_blocks
 from ..token_usage import Usage, usage_from_openai
+from ..web_tools import Step, ToolRun
 from .anthropic_in import ChatPlan
+from .web_blocks import run_blocks, server_tool_usage, text_citations
 
 __all__ = ["chat_to_anthropic", "new_message_id", "parse_arguments"]
 
@@ -43,19 +46,36 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _said(message: dict[str, Any], runs: list[ToolRun]) -> list[dict[str, Any]]:
+    """A message's thinking and text blocks (the text with the citations of the web results it cites)."""
+    content: list[dict[str, Any]] = thinking_blocks(reasoning_items(message))
+    text = _text_of(message.get("content")) or (message.get("refusal") or "")
+    if isinstance(text, str) and text:
+        block: dict[str, Any] = {"type": "text", "text": text}
+        cited = text_citations(text, runs)
+        if cited:
+            block["citations"] = cited
+        content.append(block)
+    return content
+
+
 def chat_to_anthropic(
-    resp: dict[str, Any], plan: ChatPlan, *, message_id: str | None = None
+    resp: dict[str, Any], plan: ChatPlan, *, message_id: str | None = None, steps: Sequence[Step] = ()
 ) -> tuple[dict[str, Any], Usage]:
+    """``steps``: the gateway's web tool rounds before ``resp`` (their text and runs come first)."""
     choices = resp.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
     message = choice.get("message")
     if not isinstance(message, dict):
         message = {}
 
-    content: list[dict[str, Any]] = thinking_blocks(reasoning_items(message))
-    text = _text_of(message.get("content")) or (message.get("refusal") or "")
-    if isinstance(text, str) and text:
-        content.append({"type": "text", "text": text})
+    runs = [run for step in steps for run in step.runs]
+    content: list[dict[str, Any]] = []
+    for step in steps:
+        content += _said(step.said, runs)
+        for run in step.runs:
+            content += run_blocks(run)
+    content += _said(message, runs)
     tool_calls = message.get("tool_calls")
     had_tools = False
     if isinstance(tool_calls, list):
@@ -84,6 +104,9 @@ def chat_to_anthropic(
     if message_id is None:
         rid = resp.get("id")
         message_id = rid if isinstance(rid, str) and rid.startswith("msg_") else new_message_id()
+    usage_body: dict[str, Any] = usage.anthropic()
+    if runs:
+        usage_body["server_tool_use"] = server_tool_usage(runs)
     body = {
         "id": message_id,
         "type": "message",
@@ -92,6 +115,6 @@ def chat_to_anthropic(
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": usage.anthropic(),
+        "usage": usage_body,
     }
     return body, usage

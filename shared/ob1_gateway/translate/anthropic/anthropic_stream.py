@@ -4,6 +4,10 @@ shared ``Sequencer`` (which decides when blocks open, grow and close), fed chunk
 Reasoning is split Anthropic's way: a signature ends a thinking block, and encrypted reasoning is a
 ``redacted_thinking`` block of its own.
 
+The gateway's web tool runs (``ran``) come between the blocks as Anthropic streams them: the ``server_tool_use``
+block (its input as one ``input_json_delta``), then the result block whole; a text block that cites their results
+gets its ``citations_delta`` events before it closes.
+
 Decisions: ``message_delta`` is held until ``finish()`` because the usage chunk (``choices: []``)
 follows the finish_reason chunk. If the upstream ends without any finish_reason, ``finish()`` still
 closes cleanly with the finish mapping of a missing reason (``end_turn``, or ``tool_use`` if tool calls
@@ -16,6 +20,7 @@ all zeros so nothing invented is recorded). Error chunks (``{"error": ...}``) an
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from ..answers.finish import stop_reason_for
@@ -24,7 +29,9 @@ from ..error_bodies import anthropic_error_body
 from ..sse import Event
 from ..token_usage import Usage, usage_from_openai
 from ..upstream_refusals import context_overflow
+from ..web_tools import ToolRun
 from .anthropic_in import ChatPlan
+from .web_blocks import run_blocks, server_tool_usage, text_citations
 
 __all__ = ["AnthropicStream", "Event"]
 
@@ -80,21 +87,16 @@ class AnthropicStream(SequencedStream):
             had_tool_calls=bool(seq.tools),
         )
         usage = usage_from_openai(seq.raw_usage) if seq.raw_usage is not None else Usage(prompt_tokens=self._estimate)
-        out.append(
-            (
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence},
-                    "usage": {
-                        "output_tokens": usage.completion_tokens,
-                        "input_tokens": usage.input_tokens,
-                        "cache_creation_input_tokens": usage.cache_write_tokens,
-                        "cache_read_input_tokens": usage.cache_read_tokens,
-                    },
-                },
-            )
-        )
+        usage_body: dict[str, Any] = {
+            "output_tokens": usage.completion_tokens,
+            "input_tokens": usage.input_tokens,
+            "cache_creation_input_tokens": usage.cache_write_tokens,
+            "cache_read_input_tokens": usage.cache_read_tokens,
+        }
+        if self.runs:
+            usage_body["server_tool_use"] = server_tool_usage(self.runs)
+        delta = {"stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence}
+        out.append(("message_delta", {"type": "message_delta", "delta": delta, "usage": usage_body}))
         out.append(("message_stop", {"type": "message_stop"}))
         return out
 
@@ -124,10 +126,39 @@ class AnthropicStream(SequencedStream):
             ("content_block_start", {"type": "content_block_start", "index": block.index, "content_block": content})
         ]
 
+    def ran(self, run: ToolRun) -> list[Event]:
+        out: list[Event] = []
+        for content in run_blocks(run):
+            index = self._seq.interjection_index()
+            if content["type"] == "server_tool_use":
+                start = {**content, "input": {}}
+                partial = json.dumps(content["input"], ensure_ascii=False, separators=(",", ":"))
+                delta = {"type": "input_json_delta", "partial_json": partial}
+                out.append(
+                    ("content_block_start", {"type": "content_block_start", "index": index, "content_block": start})
+                )
+                out.append(("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+            else:
+                out.append(
+                    ("content_block_start", {"type": "content_block_start", "index": index, "content_block": content})
+                )
+            out.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
+        return out
+
     def appended(self, block: Block, part: Part, value: str) -> list[Event]:
+        if part is Part.TEXT and self.runs:  # kept to find the web results it cites when it closes
+            block.wire["text"] = block.wire.get("text", "") + value
         kind, key = _DELTAS[part]
         delta = {"type": "content_block_delta", "index": block.index, "delta": {"type": kind, key: value}}
         return [("content_block_delta", delta)]
 
     def closed(self, block: Block) -> list[Event]:
-        return [("content_block_stop", {"type": "content_block_stop", "index": block.index})]
+        out: list[Event] = []
+        if block.kind is Kind.TEXT and self.runs:
+            for citation in text_citations(block.wire.get("text", ""), self.runs):
+                delta = {"type": "citations_delta", "citation": citation}
+                out.append(
+                    ("content_block_delta", {"type": "content_block_delta", "index": block.index, "delta": delta})
+                )
+        out.append(("content_block_stop", {"type": "content_block_stop", "index": block.index}))
+        return out

@@ -8,6 +8,9 @@ Decisions (each covered by a test):
 - *Server* tools (web search, web fetch, code execution, computer use, …) and ``mcp_servers`` run on
   Anthropic's side; an OpenAI-compatible upstream cannot run them, and dropping them would let the model
   invent their results, so they are refused by name.
+- The web tools (``web_search_*``, ``web_fetch_*``) are the exception when the gateway runs them
+  (``OB1GW_WEB_SEARCH`` / ``OB1GW_WEB_FETCH``): they are read into ``WebTools`` (``web_tools_of``) and the loop
+  offers its own functions in their place.
 - Deferred tools (``defer_loading: true``) are sent only once the conversation loaded them with a
   ``tool_reference`` (Claude Code's ToolSearch) or ``tool_choice`` names them. Anthropic's own tool-search
   server tools cannot run upstream either; with one present every deferred tool is sent in full, which
@@ -20,8 +23,9 @@ from typing import Any
 
 from ..invalid import InvalidRequest
 from ..tool_names import ToolNameMap
+from ..web_tools import FETCH_FUNCTION, SEARCH_FUNCTION, FetchOptions, SearchOptions, WebTools, domain_list
 
-__all__ = ["loaded_tool_names", "tools_to_functions"]
+__all__ = ["loaded_tool_names", "tools_to_functions", "web_function", "web_tools_of"]
 
 _PATH = {"type": "string", "description": "Absolute path of the file or directory."}
 _VIEW_RANGE = {
@@ -84,6 +88,53 @@ _CLIENT_TOOLS = {
 _TOOL_SEARCH_PREFIX = "tool_search_tool_"
 
 
+_WEB_TOOL_PREFIXES = {"web_search_": SEARCH_FUNCTION, "web_fetch_": FETCH_FUNCTION}
+
+
+def web_function(kind: Any) -> str | None:
+    """The gateway function an Anthropic web tool type stands for (``web_search`` / ``web_fetch``), or None."""
+    if not isinstance(kind, str):
+        return None
+    return next((fn for prefix, fn in _WEB_TOOL_PREFIXES.items() if kind.startswith(prefix)), None)
+
+
+def web_tools_of(tools: Any, runs: frozenset[str]) -> WebTools:
+    """The web tools a request offers that the gateway runs (``runs``: the function names it runs)."""
+    search: SearchOptions | None = None
+    fetch: FetchOptions | None = None
+    for i, tool in enumerate(tools or []):
+        function = web_function(tool.get("type"))
+        if function is None or function not in runs:
+            continue
+        path = f"tools.{i}"
+        allowed = domain_list(tool.get("allowed_domains"), f"{path}.allowed_domains")
+        blocked = domain_list(tool.get("blocked_domains"), f"{path}.blocked_domains")
+        if allowed and blocked:
+            raise InvalidRequest(
+                f"{path}: allowed_domains and blocked_domains cannot be used together", f"{path}.allowed_domains"
+            )
+        max_uses = _positive(tool.get("max_uses"), f"{path}.max_uses")
+        if function == SEARCH_FUNCTION:
+            location = tool.get("user_location")
+            if location is not None and not isinstance(location, dict):
+                raise InvalidRequest(f"{path}.user_location: must be an object", f"{path}.user_location")
+            search = SearchOptions(max_uses, allowed, blocked, location)
+        else:
+            citations = tool.get("citations")
+            cite = isinstance(citations, dict) and citations.get("enabled") is True
+            tokens = _positive(tool.get("max_content_tokens"), f"{path}.max_content_tokens")
+            fetch = FetchOptions(max_uses, allowed, blocked, tokens, cite)
+    return WebTools(search, fetch)
+
+
+def _positive(value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidRequest(f"{path}: must be a positive integer", path)
+    return value
+
+
 def _client_tool(kind: str) -> dict[str, Any] | None:
     return next((spec for prefix, spec in _CLIENT_TOOLS.items() if kind.startswith(prefix)), None)
 
@@ -103,8 +154,11 @@ def loaded_tool_names(messages: Any) -> set[str]:
     return names
 
 
-def tools_to_functions(tools: Any, names: ToolNameMap, *, loaded: set[str]) -> list[dict[str, Any]]:
-    """The function tools to send upstream; ``loaded`` names the deferred tools the conversation uses."""
+def tools_to_functions(
+    tools: Any, names: ToolNameMap, *, loaded: set[str], web: frozenset[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """The function tools to send upstream; ``loaded`` names the deferred tools the conversation uses; the web
+    tools whose function is in ``web`` are left to the gateway's loop."""
     if tools is None:
         return []
     search_present = any(isinstance(t, dict) and str(t.get("type", "")).startswith(_TOOL_SEARCH_PREFIX) for t in tools)
@@ -112,6 +166,8 @@ def tools_to_functions(tools: Any, names: ToolNameMap, *, loaded: set[str]) -> l
     for i, tool in enumerate(tools):  # their shape is AnthropicTool's (schema.py)
         kind = tool.get("type")
         name = tool["name"]
+        if web_function(kind) in web:
+            continue  # run by the gateway (web_tools_of)
         if isinstance(kind, str) and kind.startswith(_TOOL_SEARCH_PREFIX):
             continue  # emulated: the deferred tools it would search go upstream in full
         callers = tool.get("allowed_callers")

@@ -1,0 +1,259 @@
+"""The gateway's own web tools as the upstream model sees them, and what one run of them produced (pure: the
+searching and fetching is ``websearch/``'s).
+
+A caller's server tool (Anthropic ``web_search_*`` / ``web_fetch_*``, Responses ``web_search*``, chat
+``web_search_options``) becomes a ``WebTools`` value: what is offered and with which limits. Upstream it is a plain
+function (``web_search`` / ``web_fetch``) the model calls; the gateway runs the call (a ``ToolRun``) and hands
+the model ``ToolRun.for_model()``. Each API then shows the run its own way (``server_tool_use`` blocks,
+``web_search_call`` items, url annotations) from the same record.
+
+``encrypted_content`` (Anthropic's opaque copy of a result that a later turn sends back) is our own envelope of
+the result's text (``seal`` / ``unseal``): not a secret, only a faithful copy, so that a later turn gives the model
+the same text it read.
+
+Citations: results are numbered for the model (``[1]``, ``[2]`` …) and it is asked to cite them so; each marker
+in the answer that names a result is a ``Citation`` at its place in the text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from .invalid import InvalidRequest
+
+__all__ = [
+    "FETCH_FUNCTION",
+    "RUN_KEY",
+    "SEARCH_FUNCTION",
+    "Citation",
+    "FetchOptions",
+    "SearchOptions",
+    "Step",
+    "ToolRun",
+    "WebHit",
+    "WebTools",
+    "citations_in",
+    "domain_list",
+    "hosts_of",
+    "seal",
+    "unseal",
+    "url_in",
+    "web_url",
+]
+
+SEARCH_FUNCTION = "web_search"
+FETCH_FUNCTION = "web_fetch"
+# A loop's stream carries each finished run between the upstream's chunks as ``{RUN_KEY: ToolRun}`` (a value
+# no upstream JSON can hold), so the stream translators show it in place.
+RUN_KEY = "ob1gw_tool_run"
+_SEAL_PREFIX = "ob1gw1."
+_MAX_SEALED = 1 << 20  # bytes a sealed hit may inflate to (a small envelope must not become gigabytes)
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+_MAX_DOMAINS = 100
+_CITE = re.compile(r"\[(\d{1,2})\]")
+
+
+@dataclass(frozen=True)
+class WebHit:
+    """One search result (or fetched document) as the model reads it."""
+
+    url: str
+    title: str
+    text: str
+    page_age: str | None = None
+
+
+def domain_list(value: Any, path: str) -> tuple[str, ...]:
+    """A caller's ``allowed_domains`` / ``blocked_domains``: host names, each perhaps with a path
+    (``example.com/blog``), at most 100; anything else (a scheme, a port, spaces) is refused naming ``path``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or len(value) > _MAX_DOMAINS:
+        raise InvalidRequest(f"{path}: must be a list of at most {_MAX_DOMAINS} domain names", path)
+    out = []
+    for i, item in enumerate(value):
+        entry = item.strip() if isinstance(item, str) else ""
+        host, slash, rest = entry.partition("/")
+        host = host.lower().rstrip(".")
+        if not _DOMAIN.match(host) or len(rest) > 200 or any(c.isspace() or c in "?#" for c in rest):
+            raise InvalidRequest(f"{path}.{i}: must be a domain name such as example.com", f"{path}.{i}")
+        out.append(host + slash + rest.rstrip("/") if rest.rstrip("/") else host)
+    return tuple(out)
+
+
+def url_in(url: str, entries: Iterable[str]) -> bool:
+    """Whether ``url`` is under one of ``entries`` (``domain_list``'s): its host is the entry's or a subdomain of it,
+    and its path starts with the entry's path, if it has one."""
+    try:
+        parts = urlsplit(url)
+        host, path = (parts.hostname or "").lower(), parts.path or "/"
+    except ValueError:  # a malformed address (an unclosed IPv6 bracket) is under nothing
+        return False
+    for entry in entries:
+        domain, _, prefix = entry.partition("/")
+        if (host == domain or host.endswith("." + domain)) and (
+            not prefix or path == "/" + prefix or path.startswith("/" + prefix + "/")
+        ):
+            return True
+    return False
+
+
+def web_url(url: str) -> bool:
+    """Whether ``url`` is an http(s) address with a host (malformed ones are not)."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
+
+
+def hosts_of(entries: Iterable[str]) -> list[str]:
+    """The host names of ``domain_list`` entries (what a provider's domain filter takes)."""
+    return list(dict.fromkeys(entry.partition("/")[0] for entry in entries))
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    max_uses: int | None = None
+    allowed_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    user_location: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    max_uses: int | None = None
+    allowed_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    max_content_tokens: int | None = None
+    citations: bool = False
+
+
+@dataclass(frozen=True)
+class WebTools:
+    """What a request offers of the gateway's web tools (neither: the request has none)."""
+
+    search: SearchOptions | None = None
+    fetch: FetchOptions | None = None
+
+    def __bool__(self) -> bool:
+        return self.search is not None or self.fetch is not None
+
+    def owns(self, function_name: str) -> bool:
+        return (function_name == SEARCH_FUNCTION and self.search is not None) or (
+            function_name == FETCH_FUNCTION and self.fetch is not None
+        )
+
+    def functions(self) -> list[dict[str, Any]]:
+        """The upstream function definitions for what is offered."""
+        out = []
+        if self.search is not None:
+            out.append(_function(SEARCH_FUNCTION, _SEARCH_DESCRIPTION, "query", "What to search the web for."))
+        if self.fetch is not None:
+            out.append(_function(FETCH_FUNCTION, _FETCH_DESCRIPTION, "url", "The http(s) URL of the page or PDF."))
+        return out
+
+
+_SEARCH_DESCRIPTION = (
+    "Search the web for current information. Returns numbered results; cite what you use by its number in "
+    "square brackets, e.g. [1]."
+)
+_FETCH_DESCRIPTION = "Fetch the text of a web page or PDF by URL (http or https)."
+
+
+def _function(name: str, description: str, arg: str, arg_description: str) -> dict[str, Any]:
+    parameters = {
+        "type": "object",
+        "properties": {arg: {"type": "string", "description": arg_description}},
+        "required": [arg],
+    }
+    return {"type": "function", "function": {"name": name, "description": description, "parameters": parameters}}
+
+
+@dataclass
+class ToolRun:
+    """One call of a web tool, done: the model's input, and its hits or the tool's error code."""
+
+    id: str  # srvtoolu_… (Anthropic shows it; the Responses API's ws_ id derives from it)
+    name: str  # SEARCH_FUNCTION | FETCH_FUNCTION
+    input: dict[str, Any]
+    hits: list[WebHit] = field(default_factory=list)
+    error: str | None = None  # Anthropic's error code: unavailable, max_uses_exceeded, url_not_allowed, …
+    retrieved_at: str | None = None  # fetches
+    first_number: int = 1  # the number the model reads for the first hit (numbers run across a request)
+
+    @property
+    def query(self) -> str:
+        return str(self.input.get("query") or self.input.get("url") or "")
+
+    def for_model(self) -> str:
+        """What the model reads as the function's result."""
+        if self.error is not None:
+            return f"Error: {self.error}"
+        if not self.hits:
+            return "No results."
+        if self.name == FETCH_FUNCTION:
+            return f"URL: {self.hits[0].url}\n\n{self.hits[0].text}"
+        return "\n\n".join(
+            f"[{n}] {hit.title}\nURL: {hit.url}\n{hit.text}" for n, hit in enumerate(self.hits, self.first_number)
+        )
+
+
+def seal(hit: WebHit) -> str:
+    """``encrypted_content``: the hit, compressed and encoded, for a later turn to send back."""
+    raw = json.dumps({"u": hit.url, "t": hit.title, "c": hit.text}, ensure_ascii=False, separators=(",", ":"))
+    return _SEAL_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw.encode())).decode()
+
+
+def unseal(value: Any, url: str = "", title: str = "") -> WebHit:
+    """A hit back from ``encrypted_content``; one this gateway did not make keeps only its url and title."""
+    if isinstance(value, str) and value.startswith(_SEAL_PREFIX):
+        try:
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(base64.urlsafe_b64decode(value[len(_SEAL_PREFIX) :]), _MAX_SEALED)
+            data = json.loads(raw) if not inflate.unconsumed_tail else None
+            if isinstance(data, dict):
+                return WebHit(str(data.get("u") or url), str(data.get("t") or title), str(data.get("c") or ""))
+        except (ValueError, zlib.error):
+            pass
+    return WebHit(url, title, "")
+
+
+@dataclass
+class Step:
+    """A round of a loop that ran the gateway's tools: what the model said first (an assistant message's text and
+    reasoning; its tool calls left out) and the runs, in order."""
+
+    said: dict[str, Any]
+    runs: list[ToolRun]
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A ``[n]`` marker in an answer that names a hit: where it is (``start``/``end`` in the text) and which."""
+
+    start: int
+    end: int
+    hit: WebHit
+
+
+def citations_in(text: str, runs: list[ToolRun]) -> list[Citation]:
+    """The markers in ``text`` that name one of ``runs``' hits, in order."""
+    numbered: dict[int, WebHit] = {}
+    for run in runs:
+        if run.name != SEARCH_FUNCTION:
+            continue
+        for n, hit in enumerate(run.hits, run.first_number):
+            numbered[n] = hit
+    return [
+        Citation(m.start(), m.end(), numbered[int(m.group(1))])
+        for m in _CITE.finditer(text)
+        if int(m.group(1)) in numbered
+    ]
