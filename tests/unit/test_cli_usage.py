@@ -80,7 +80,8 @@ def test_by_day_window_and_key(local: dict[str, str]) -> None:
         ("2025-05-01", 2, 3_000, 0), ("2025-05-02", 2, 7_000, 0), ("2025-05-03", 1, 5_000, 1)
     ]  # fmt: skip
     assert set(rows[0]) == {"day", "requests", "input_tokens", "output_tokens", "cache_read_tokens",
-                            "cache_write_tokens", "cost_micros", "estimated_requests", "cost_usd"}  # fmt: skip
+                            "cache_write_tokens", "cost_micros", "estimated_requests", "web_searches",
+                            "web_fetches", "cost_usd"}  # fmt: skip
     # --until is inclusive; --since/--until are UTC days
     rows = json.loads(_run("--json", "--by", "day", "--since", "2025-05-02", "--until", "2025-05-02"))
     assert [(r["day"], r["requests"]) for r in rows] == [("2025-05-02", 2)]
@@ -96,14 +97,14 @@ def test_csv(local: dict[str, str]) -> None:
     rows = list(csv.DictReader(io.StringIO(_run("--csv", "--by", "key"))))
     assert list(rows[0]) == ["key_id", "key_name", "requests", "input_tokens", "output_tokens",
                              "cache_read_tokens", "cache_write_tokens", "cost_micros", "estimated_requests",
-                             "cost_usd"]  # fmt: skip
+                             "web_searches", "web_fetches", "cost_usd"]  # fmt: skip
     by_name = {r["key_name"]: r for r in rows}
     assert by_name["alice"]["requests"] == "3" and by_name["alice"]["cost_micros"] == "6000"
     assert by_name["bob"]["cost_usd"] == "0.009" and by_name["bob"]["key_id"] == local["bob"]
     empty = _run("--csv", "--since", "2030-01-01")
     assert empty.strip().splitlines() == [
         "key_id,key_name,model,requests,input_tokens,output_tokens,cache_read_tokens,cache_write_tokens,"
-        "cost_micros,estimated_requests,cost_usd"
+        "cost_micros,estimated_requests,web_searches,web_fetches,cost_usd"
     ]
 
 

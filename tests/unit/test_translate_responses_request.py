@@ -439,7 +439,7 @@ INVALID = [
     ("item not an object", {"model": "m", "input": ["x"]}, "input[0]"),
     ("bad role", {"model": "m", "input": [{"role": "tool", "content": "x"}]}, "input[0].role"),
     ("unhashable role", {"model": "m", "input": [{"role": ["user"], "content": "x"}]}, "input[0].role"),
-    ("unknown item type", {"model": "m", "input": [USER, {"type": "web_search_call"}]}, "input[1].type"),
+    ("unknown item type", {"model": "m", "input": [USER, {"type": "file_search_call"}]}, "input[1].type"),
     ("item_reference", {"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].id"),
     ("content not list", {"model": "m", "input": [{"role": "user", "content": 3}]}, "input[0].content"),
     (

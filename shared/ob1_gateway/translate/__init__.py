@@ -15,6 +15,7 @@ The request contract and what every path shares
     token_count                  heuristic input-token estimate for count_tokens and message_start
     tool_names                   reversible shortening of tool names to OpenAI's 64-char limit
     model_limits                 what the catalog says a model accepts (output cap, supported parameters)
+    web_tools                    the gateway's web tools as the model sees them, and one run's record (ToolRun)
 
 anthropic/ — the Messages API
     anthropic/anthropic_in       Anthropic Messages request -> OpenAI chat request (ChatPlan)
@@ -23,6 +24,7 @@ anthropic/ — the Messages API
     anthropic/anthropic_out      chat.completion -> Anthropic message
     anthropic/anthropic_stream   chat.completion.chunk stream -> Anthropic SSE events (the sequencer's emitter)
     anthropic/anthropic_models   the upstream model list in the Anthropic Models API's shape
+    anthropic/web_blocks         web tool runs as server_tool_use / web_*_tool_result blocks, both ways
 
 responses/ — the Responses API
     responses/responses_in       OpenAI Responses request -> OpenAI chat request

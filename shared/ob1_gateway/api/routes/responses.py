@@ -53,6 +53,7 @@ async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCal
         history=continued.history,
         store=store,
         response_id=new_response_id(key.key_id, kept=store),
+        web=gw.web.offered,
     )
     model = await resolve_model(gw, plan.model, key)
     plan.body["model"] = model.id
@@ -75,6 +76,7 @@ async def _prepare(gw: Gateway, key: KeyRecord, body: dict[str, Any]) -> ChatCal
         keepalive=KEEPALIVE_COMMENT,
         finisher=_Storing(state, key, plan, inputs),
         headers=headers,
+        web=plan.tools.web,
     )
 
 

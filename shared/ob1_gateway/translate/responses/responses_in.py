@@ -64,6 +64,7 @@ class ResponsesPlan:
     model: str = ""
     echo: dict[str, Any] = field(default_factory=dict)
     include_encrypted: bool = False
+    include_sources: bool = False  # web_search_call items list their sources (include: web_search_call.action.sources)
     keep_reasoning: bool = False  # stored: reasoning items keep encrypted_content for a later turn to replay
     response_id: str = field(default_factory=new_response_id)
     ids: ItemIds = field(default_factory=lambda: ItemIds(""))
@@ -95,13 +96,17 @@ def responses_to_chat(
     history: list[dict[str, Any]] | None = None,
     store: bool = False,
     response_id: str | None = None,
+    web: frozenset[str] = frozenset(),
 ) -> ResponsesPlan:
     """The upstream body for ``req``, after the items of ``history`` (a previous response's conversation).
-    ``store``: whether this response will be kept (what the answer's ``store`` says)."""
+    ``store``: whether this response will be kept (what the answer's ``store`` says). ``web``: the gateway's web
+    functions that are on."""
     if not isinstance(req, dict):
         raise InvalidRequest("request body must be a JSON object")
     validate(ResponsesRequest, req, brackets=True)
-    return _Builder(req, upstream_model, history or [], store, response_id or new_response_id()).build()
+    builder = _Builder(req, upstream_model, history or [], store, response_id or new_response_id())
+    builder.tools.web_on = web
+    return builder.build()
 
 
 def _refuse_unoffered(req: dict[str, Any]) -> None:
@@ -149,6 +154,7 @@ class _Builder:
             model=req["model"],
             echo=self._echo(),
             include_encrypted=isinstance(include, list) and "reasoning.encrypted_content" in include,
+            include_sources=isinstance(include, list) and "web_search_call.action.sources" in include,
             keep_reasoning=self.store,
             response_id=self.response_id,
             ids=ItemIds(self.response_id),
@@ -179,9 +185,9 @@ class _Builder:
     def _tools(self) -> dict[str, Any]:
         """The tools that run (``responses_tools``), their choice and parallelism; none without tools."""
         tools = self.tools.to_chat(self.req.get("tools"), self.req.get("tool_choice"))
-        if not tools:
+        if not tools and not self.tools.web:
             return {}
-        fields: dict[str, Any] = {"tools": tools}
+        fields: dict[str, Any] = {"tools": tools} if tools else {}
         choice = self.tools.choice_to_chat(self.req.get("tool_choice"))
         if choice is not None:
             fields["tool_choice"] = choice
@@ -255,11 +261,26 @@ class _Builder:
                 self._function_output(item, path)
             elif kind == "reasoning":
                 self.details.extend(decode_reasoning(item.get("encrypted_content")))
+            elif kind == "web_search_call":  # an earlier search: what the model did, as its own words
+                self._web_search_call(item)
             elif kind == "item_reference":  # resolved before translation; one left here names nothing stored
                 raise InvalidRequest(f"{path}: item {item.get('id')!r} not found", f"{path}.id")
             else:
                 raise InvalidRequest(f"{path}.type: unsupported input item type {kind!r}", f"{path}.type")
         self._flush_tool_images()
+
+    def _web_search_call(self, item: dict[str, Any]) -> None:
+        """An earlier ``web_search_call`` as a line of the assistant's text (the item carries no results to replay)."""
+        action: dict[str, Any] = item["action"] if isinstance(item.get("action"), dict) else {}
+        query = action.get("query") if isinstance(action.get("query"), str) else ""
+        sources: list[Any] = action["sources"] if isinstance(action.get("sources"), list) else []
+        urls = [s["url"] for s in sources if isinstance(s, dict) and isinstance(s.get("url"), str)][:20]
+        line = f"[web_search: {json.dumps(query, ensure_ascii=False)[:1000]}]" + "".join(f"\n- {u[:500]}" for u in urls)
+        msg = self._assistant()
+        if msg.get("tool_calls"):
+            msg = {"role": "assistant", "content": None}
+            self.messages.append(msg)
+        msg["content"] = (msg["content"] + "\n" if msg["content"] else "") + line
 
     def _assistant(self) -> dict[str, Any]:
         """The assistant message new content joins: the last message if it is one, else a new one."""

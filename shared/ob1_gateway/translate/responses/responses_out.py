@@ -14,16 +14,21 @@ Decisions:
   later ``previous_response_id`` or ``item_reference`` replays it.
 - Item ids name their response (``responses_items.ItemIds``).
 - Output order: reasoning, message, function calls. Tool names shortened on the way in are restored.
+- The gateway's web searches (``steps``) come first, each round's words then its ``web_search_call`` items (the
+  sources listed only when ``include`` asks for ``web_search_call.action.sources``, as OpenAI does); the answer's
+  ``[n]`` markers that cite a result are ``url_citation`` annotations.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from ..answers.reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 from ..token_usage import Usage, usage_from_openai
+from ..web_tools import SEARCH_FUNCTION, Step, ToolRun, citations_in
 from .responses_in import ResponsesPlan, encode_reasoning
 
 __all__ = [
@@ -36,6 +41,8 @@ __all__ = [
     "response_envelope",
     "responses_usage",
     "token_logprobs",
+    "url_citations",
+    "web_search_item",
 ]
 
 DEFAULT_DETAILS_FORMAT = "anthropic-claude-v1"
@@ -160,6 +167,23 @@ def message_item(
     return {"type": "message", "id": item_id, "role": "assistant", "status": status, "content": [part]}
 
 
+def web_search_item(item_id: str, run: ToolRun, *, sources: bool) -> dict[str, Any]:
+    """A search run as a ``web_search_call`` item."""
+    action: dict[str, Any] = {"type": "search", "query": run.query}
+    if sources:
+        action["sources"] = [{"type": "url", "url": hit.url} for hit in run.hits]
+    status = "failed" if run.error is not None else "completed"
+    return {"type": "web_search_call", "id": item_id, "status": status, "action": action}
+
+
+def url_citations(text: str, runs: Sequence[ToolRun]) -> list[dict[str, Any]]:
+    """The ``url_citation`` annotations of a text that cites the runs' results by number."""
+    return [
+        {"type": "url_citation", "start_index": c.start, "end_index": c.end, "url": c.hit.url, "title": c.hit.title}
+        for c in citations_in(text, list(runs))
+    ]
+
+
 def token_logprobs(choice: dict[str, Any]) -> list[Any]:
     """Chat's ``logprobs.content`` (token, logprob, bytes, top_logprobs): the Responses shape already."""
     logprobs = choice.get("logprobs")
@@ -175,17 +199,10 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def chat_to_response(
-    resp: dict[str, Any], plan: ResponsesPlan, *, response_id: str | None = None, created_at: int | None = None
-) -> tuple[dict[str, Any], Usage]:
-    choices = resp.get("choices")
-    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
-    message = choice.get("message")
-    if not isinstance(message, dict):
-        message = {}
-    incomplete = incomplete_reason(choice.get("finish_reason"))
-    item_status = "incomplete" if incomplete else "completed"
-
+def _said(
+    message: dict[str, Any], plan: ResponsesPlan, status: str, runs: Sequence[ToolRun], choice: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A message's reasoning item and message item (its text annotated with the web results it cites)."""
     output: list[dict[str, Any]] = []
     thought = "".join(v for k, v in reasoning_items(message) if k == TEXT)
     details = reasoning_details(message)
@@ -194,9 +211,41 @@ def chat_to_response(
     text = _text_of(message.get("content"))
     refusal = message.get("refusal")
     if text:
-        output.append(message_item(plan.ids("msg"), text, item_status, logprobs=token_logprobs(choice)))
+        item = message_item(plan.ids("msg"), text, status, logprobs=token_logprobs(choice))
+        item["content"][0]["annotations"] = url_citations(text, runs)
+        output.append(item)
     elif isinstance(refusal, str) and refusal:
-        output.append(message_item(plan.ids("msg"), refusal, item_status, refusal=True))
+        output.append(message_item(plan.ids("msg"), refusal, status, refusal=True))
+    return output
+
+
+def chat_to_response(
+    resp: dict[str, Any],
+    plan: ResponsesPlan,
+    *,
+    response_id: str | None = None,
+    created_at: int | None = None,
+    steps: Sequence[Step] = (),
+) -> tuple[dict[str, Any], Usage]:
+    """``steps``: the gateway's web search rounds before ``resp`` (their words and searches come first)."""
+    choices = resp.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        message = {}
+    incomplete = incomplete_reason(choice.get("finish_reason"))
+    item_status = "incomplete" if incomplete else "completed"
+
+    runs = [run for step in steps for run in step.runs if run.name == SEARCH_FUNCTION]
+    output: list[dict[str, Any]] = []
+    for step in steps:
+        output += _said(step.said, plan, "completed", runs, {})
+        output += [
+            web_search_item(plan.ids("ws"), run, sources=plan.include_sources)
+            for run in step.runs
+            if run.name == SEARCH_FUNCTION
+        ]
+    output += _said(message, plan, item_status, runs, choice)
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else []:
         if not isinstance(call, dict):

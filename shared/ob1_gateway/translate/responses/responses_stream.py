@@ -11,6 +11,10 @@ the shared ``Sequencer``, which decides when items open, grow and close (one ite
 reasoning in a row is one reasoning item, its signatures and encrypted parts kept for
 ``encrypted_content``).
 
+The gateway's web searches (``ran``) are ``web_search_call`` items in their place, with the
+``response.web_search_call.in_progress`` / ``searching`` / ``completed`` events; a message that cites their results
+gets its ``url_citation`` annotations (``response.output_text.annotation.added``) before its text is done.
+
 Failures (an error chunk, ``finish_reason: "error"``, or ``fail()`` from the router when the upstream
 breaks) end the stream with ``response.failed`` carrying the error and the items so far. If usage
 never arrives, usage is reported as zeros (nothing invented is recorded).
@@ -25,6 +29,7 @@ from typing import Any
 from ..answers.sequencer import Block, Kind, Part, SequencedStream
 from ..sse import Event
 from ..upstream_refusals import CONTEXT_LENGTH_EXCEEDED, context_overflow
+from ..web_tools import SEARCH_FUNCTION, ToolRun
 from .responses_in import ResponsesPlan
 from .responses_out import (
     details_from_items,
@@ -36,6 +41,8 @@ from .responses_out import (
     response_envelope,
     responses_usage,
     token_logprobs,
+    url_citations,
+    web_search_item,
 )
 
 __all__ = ["Event", "ResponsesStream"]
@@ -56,6 +63,7 @@ class ResponsesStream(SequencedStream):
         self.status: str | None = None
         self.response: dict[str, Any] | None = None  # the final Response, whole (what is stored)
         self._logprobs: list[Any] = []
+        self._searches: list[tuple[int, dict[str, Any]]] = []  # (output index, web_search_call item)
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
         choices = chunk.get("choices")
@@ -98,6 +106,24 @@ class ResponsesStream(SequencedStream):
         response["usage"] = responses_usage(raw_usage) if raw_usage else None
         out.append(self._event("response.failed", response=self._public(response)))
         return out
+
+    # -- the gateway's web searches ---------------------------------------------------------------
+
+    def ran(self, run: ToolRun) -> list[Event]:
+        if run.name != SEARCH_FUNCTION:
+            return []
+        index = self._seq.interjection_index()
+        item = web_search_item(self._plan.ids("ws"), run, sources=self._plan.include_sources)
+        self._searches.append((index, item))
+        where = {"item_id": item["id"], "output_index": index}
+        started = {**item, "status": "in_progress", "action": {"type": "search", "query": run.query}}
+        return [
+            self._event("response.output_item.added", output_index=index, item=started),
+            self._event("response.web_search_call.in_progress", **where),
+            self._event("response.web_search_call.searching", **where),
+            self._event("response.web_search_call.completed", **where),
+            self._event("response.output_item.done", output_index=index, item=json.loads(json.dumps(item))),
+        ]
 
     # -- the Emitter: output items ----------------------------------------------------------------
 
@@ -153,6 +179,17 @@ class ResponsesStream(SequencedStream):
         if block.kind is Kind.TEXT:
             part = item["content"][0]
             item["status"] = self._closing_status
+            for n, annotation in enumerate(url_citations(part["text"], self.runs) if self.runs else []):
+                part["annotations"].append(annotation)
+                out.append(
+                    self._event(
+                        "response.output_text.annotation.added",
+                        **where,
+                        content_index=0,
+                        annotation_index=n,
+                        annotation=annotation,
+                    )
+                )
             out.append(
                 self._event(
                     "response.output_text.done", **where, content_index=0, text=part["text"], logprobs=part["logprobs"]
@@ -193,7 +230,8 @@ class ResponsesStream(SequencedStream):
     # -- helpers ----------------------------------------------------------------------------------
 
     def _items(self) -> list[dict[str, Any]]:
-        return [block.wire["item"] for block in self._seq.open_blocks]
+        placed = [(block.index, block.wire["item"]) for block in self._seq.open_blocks] + self._searches
+        return [item for _, item in sorted(placed, key=lambda pair: pair[0])]
 
     @staticmethod
     def _where(block: Block) -> dict[str, Any]:

@@ -13,7 +13,10 @@ Hosted tools (``web_search``, ``file_search``, ``code_interpreter``, ``image_gen
 ``mcp``, …) run on OpenAI's servers and cannot run here. A request that needs one (``tool_choice`` names it,
 or it is all the request offers with ``tool_choice: "required"``) is refused by name; otherwise it is
 omitted, and the route says so in ``x-ob1gw-omitted-tools`` (Codex CLI offers ``web_search`` on every
-request, and would stop working if that were a 400).
+request, and would stop working if that were a 400). ``web_search`` (and its ``_preview`` / dated types) is the
+exception when the gateway runs web search (``web``): it becomes ``ResponsesTools.web``, run by the gateway's loop;
+its ``filters.allowed_domains`` and ``user_location`` are honoured, ``search_context_size`` and
+``external_web_access`` are hints with no effect.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from ..invalid import InvalidRequest
 from ..json_codec import COMPACT_UTF8
 from ..tool_names import ToolNameMap
+from ..web_tools import SEARCH_FUNCTION, SearchOptions, WebTools, domain_list
 
 __all__ = ["SHELL_PARAMETERS", "CallKind", "ResponsesTools"]
 
@@ -41,6 +45,9 @@ SHELL_PARAMETERS: dict[str, Any] = {
     "required": ["command"],
 }
 _CLIENT_TOOLS = frozenset({"function", "custom", "local_shell", "namespace"})
+WEB_SEARCH_TOOLS = frozenset(
+    {"web_search", "web_search_2025_08_26", "web_search_preview", "web_search_preview_2025_03_11"}
+)
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class ResponsesTools:
     names: ToolNameMap = field(default_factory=ToolNameMap)
     kinds: dict[str, CallKind] = field(default_factory=dict)  # upstream function name -> what it stands for
     omitted: list[str] = field(default_factory=list)  # hosted tools left out (not required by the request)
+    web_on: frozenset[str] = frozenset()  # the gateway's web functions that are on (settings)
+    web: WebTools = field(default_factory=WebTools)  # the web tools the request offers that the gateway runs
 
     # -- definitions ------------------------------------------------------------------------------
 
@@ -69,9 +78,11 @@ class ResponsesTools:
                 out.extend(self._namespace(tool, f"tools[{i}]"))
             elif kind in _CLIENT_TOOLS:
                 out.append(self._tool(tool, f"tools[{i}]", None))
+            elif kind in WEB_SEARCH_TOOLS and SEARCH_FUNCTION in self.web_on:
+                self.web = WebTools(search=_search_options(tool, f"tools[{i}]"))
             else:
                 hosted.append((i, str(kind)))
-        required = tool_choice == "required" and not out
+        required = tool_choice == "required" and not out and not self.web
         for i, kind in hosted:
             if required or self._chosen(tool_choice, kind):
                 raise InvalidRequest(
@@ -158,6 +169,8 @@ class ResponsesTools:
             return {"type": "function", "function": {"name": "local_shell"}}
         if kind == "allowed_tools":
             return "required" if choice.get("mode") == "required" else "auto"
+        if kind in WEB_SEARCH_TOOLS and self.web:
+            return {"type": "function", "function": {"name": SEARCH_FUNCTION}}
         return "auto"  # a hosted tool that was omitted (one the request needs was refused above)
 
     # -- calls, both ways -------------------------------------------------------------------------
@@ -245,3 +258,14 @@ def _format_hint(fmt: Any) -> str:
         syntax = fmt.get("syntax", "lark")
         return f"The tool's whole input, which must match this {syntax} grammar:\n{fmt.get('definition', '')}"
     return "The tool's whole input, as free-form text."
+
+
+def _search_options(tool: dict[str, Any], path: str) -> SearchOptions:
+    filters = tool.get("filters")
+    if filters is not None and not isinstance(filters, dict):
+        raise InvalidRequest(f"{path}.filters: must be an object", f"{path}.filters")
+    allowed = domain_list((filters or {}).get("allowed_domains"), f"{path}.filters.allowed_domains")
+    location = tool.get("user_location")
+    if location is not None and not isinstance(location, dict):
+        raise InvalidRequest(f"{path}.user_location: must be an object", f"{path}.user_location")
+    return SearchOptions(allowed_domains=allowed, user_location=location)
