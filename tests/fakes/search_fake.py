@@ -78,13 +78,18 @@ class FakeSearch:
             return self.status, {"error": "fake failure"}
         if method == "GET" and path == "/search":  # SearXNG
             q = query.get("q", [""])[0]
-            rows = [{"url": p["url"], "title": p["title"], "content": p["text"], "publishedDate": p["date"]} for p in pages(q)]
+            rows = [
+                {"url": p["url"], "title": p["title"], "content": p["text"], "publishedDate": p["date"]}
+                for p in pages(q)
+            ]
             return 200, {"query": q, "results": rows}
         if method == "GET" and path == "/web/search":  # Brave
             if not headers.get("x-subscription-token"):
                 return 401, {"error": "no key"}
             q = query.get("q", [""])[0]
-            rows = [{"url": p["url"], "title": p["title"], "description": p["text"], "age": p["date"]} for p in pages(q)]
+            rows = [
+                {"url": p["url"], "title": p["title"], "description": p["text"], "age": p["date"]} for p in pages(q)
+            ]
             return 200, {"web": {"results": rows}}
         if method == "POST" and path == "/search":
             body = json.loads(raw or b"{}")

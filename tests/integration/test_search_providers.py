@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from ob1_gateway.websearch.search_providers import SearchFailed, SearchResult, SearXNG, Tavily
+from ob1_gateway.websearch.search_providers import Brave, Exa, SearchFailed, SearchResult, SearXNG, Tavily
 
 ROWS = [
     {"url": "https://docs.python.org/3/whatsnew/3.13.html", "title": "What's New 3.13", "content": "free-threaded"},
@@ -98,6 +98,38 @@ def test_tavily_sends_the_key_as_a_bearer_and_the_domains(fake: _Fake) -> None:
     assert asked["headers"]["authorization"] == "Bearer tvly-secret"
     assert json.loads(asked["body"]) == {"query": "python 3.13", "max_results": 3, "include_domains": ["python.org"]}
     assert [r.url for r in results] == [ROWS[0]["url"]]
+
+
+BRAVE = {"web": {"results": [{"url": r["url"], "title": r["title"], "description": r["content"]} for r in ROWS]}}
+EXA = {
+    "results": [
+        {"url": r["url"], "title": r["title"], "text": r["content"], "publishedDate": "2026-01-02"} for r in ROWS
+    ]
+}
+
+
+@pytest.mark.parametrize("fake", [(200, BRAVE)], indirect=True)
+def test_brave_sends_its_key_header_and_the_country(fake: _Fake) -> None:
+    results = search(
+        lambda: Brave(fake.url, "brave-secret"), max_results=2, country="GB", blocked_domains=["python.org"]
+    )
+    [asked] = fake.requests
+    assert asked["method"] == "GET" and urlsplit(asked["path"]).path == "/web/search"
+    assert asked["headers"]["x-subscription-token"] == "brave-secret"
+    assert parse_qs(urlsplit(asked["path"]).query) == {"q": ["python 3.13"], "count": ["4"], "country": ["GB"]}
+    assert [r.url for r in results] == [ROWS[1]["url"], ROWS[3]["url"]]  # blocked filtered after, 2 kept
+    assert results[0].text == "opinions"
+
+
+@pytest.mark.parametrize("fake", [(200, EXA)], indirect=True)
+def test_exa_sends_its_key_the_domains_and_the_country(fake: _Fake) -> None:
+    results = search(lambda: Exa(fake.url, "exa-secret"), max_results=5, allowed_domains=["example.com"], country="DE")
+    [asked] = fake.requests
+    assert asked["method"] == "POST" and asked["path"] == "/search" and asked["headers"]["x-api-key"] == "exa-secret"
+    sent = json.loads(asked["body"])
+    assert sent["includeDomains"] == ["example.com"]
+    assert sent["userLocation"] == "DE" and sent["numResults"] == 5 and sent["contents"]["text"]
+    assert [(r.url, r.page_age) for r in results] == [(ROWS[1]["url"], "2026-01-02")]
 
 
 @pytest.mark.parametrize(

@@ -37,6 +37,7 @@ chat/ — chat completions, which go upstream almost as they come
     chat/chat_fields             what a chat completions body may carry upstream (the rest refused by name)
     chat/chat_stream             chat completions passed through (the sequencer judges completeness only)
     chat/system_hoist            system messages merged into the leading one (upstreams that refuse them later)
+    chat/chat_citations          the gateway's web searches in a chat answer: url_citation annotations
 
 answers/ — turning the upstream's answer into the caller's, shared by the Anthropic and Responses paths
     answers/sequencer            the one stream state machine: blocks in order, tool calls, completeness

@@ -126,6 +126,15 @@ class SearchOptions:
     blocked_domains: tuple[str, ...] = ()
     user_location: dict[str, Any] | None = None
 
+    @property
+    def country(self) -> str | None:
+        """The two-letter country of ``user_location`` (Anthropic's and the Responses API's shape, or chat's, which
+        nests it in ``approximate``), upper case; None when it names none or not as a country code."""
+        location = self.user_location or {}
+        nested = location.get("approximate")
+        value = (nested if isinstance(nested, dict) else location).get("country")
+        return value.upper() if isinstance(value, str) and re.fullmatch(r"[A-Za-z]{2}", value) else None
+
 
 @dataclass(frozen=True)
 class FetchOptions:

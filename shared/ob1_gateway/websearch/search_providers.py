@@ -7,6 +7,9 @@
 - Brave (keyed): ``GET {url}/web/search`` with ``X-Subscription-Token``.
 - Exa (keyed): ``POST {url}/search`` with ``x-api-key``, ``includeDomains`` / ``excludeDomains``.
 
+The user's country (``user_location``) goes to Brave (``country``) and Exa (``userLocation``); SearXNG and Tavily
+take no country code, so there it is a hint with no effect.
+
 ``allowed_domains`` / ``blocked_domains`` go to the provider where it takes them and are always applied to what
 comes back (a domain matches itself and its subdomains), so a provider that ignores them cannot widen a search.
 """
@@ -64,6 +67,7 @@ class SearchProvider(Protocol):
         max_results: int = 5,
         allowed_domains: Iterable[str] = (),
         blocked_domains: Iterable[str] = (),
+        country: str | None = None,
     ) -> list[SearchResult]: ...
 
     async def aclose(self) -> None: ...
@@ -129,6 +133,7 @@ class SearXNG(_HttpProvider):
         max_results: int = 5,
         allowed_domains: Iterable[str] = (),
         blocked_domains: Iterable[str] = (),
+        country: str | None = None,
     ) -> list[SearchResult]:
         params = urlencode({"q": self._checked(query), "format": "json"})
         answer = await self._call("GET", f"{self.url}/search?{params}", {"accept": "application/json"})
@@ -169,6 +174,7 @@ class Tavily(_HttpProvider):
         max_results: int = 5,
         allowed_domains: Iterable[str] = (),
         blocked_domains: Iterable[str] = (),
+        country: str | None = None,
     ) -> list[SearchResult]:
         allowed, blocked = list(allowed_domains), list(blocked_domains)
         request: dict[str, Any] = {"query": self._checked(query), "max_results": max_results}
@@ -207,8 +213,12 @@ class Brave(_HttpProvider):
         max_results: int = 5,
         allowed_domains: Iterable[str] = (),
         blocked_domains: Iterable[str] = (),
+        country: str | None = None,
     ) -> list[SearchResult]:
-        params = urlencode({"q": self._checked(query), "count": min(max_results * 2, 20)})
+        asked: dict[str, Any] = {"q": self._checked(query), "count": min(max_results * 2, 20)}
+        if country:
+            asked["country"] = country
+        params = urlencode(asked)
         headers = {"accept": "application/json", "x-subscription-token": self._api_key}
         answer = await self._call("GET", f"{self.url}/web/search?{params}", headers)
         results = [
@@ -238,6 +248,7 @@ class Exa(_HttpProvider):
         max_results: int = 5,
         allowed_domains: Iterable[str] = (),
         blocked_domains: Iterable[str] = (),
+        country: str | None = None,
     ) -> list[SearchResult]:
         allowed, blocked = list(allowed_domains), list(blocked_domains)
         request: dict[str, Any] = {
@@ -245,6 +256,8 @@ class Exa(_HttpProvider):
             "numResults": max_results,
             "contents": {"text": {"maxCharacters": _EXA_TEXT_CHARS}},
         }
+        if country:
+            request["userLocation"] = country
         if allowed:
             request["includeDomains"] = hosts_of(allowed)
         if blocked:

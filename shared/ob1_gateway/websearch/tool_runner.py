@@ -79,6 +79,7 @@ class ToolRunner:
                     max_results=self.kit.max_results,
                     allowed_domains=options.allowed_domains,
                     blocked_domains=options.blocked_domains,
+                    country=options.country,
                 )
             except SearchFailed as exc:
                 run.error = exc.code

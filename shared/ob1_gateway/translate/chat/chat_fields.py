@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..invalid import InvalidRequest
+from ..web_tools import SEARCH_FUNCTION, SearchOptions, WebTools
 
-__all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models", "with_usage"]
+__all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models", "web_search_of", "with_usage"]
 
 # OpenAI's chat completions fields (the openai SDK's CompletionCreateParams) and OpenRouter's sampling
 # fields: each reaches the upstream as given. ``usage`` is the gateway's own (always asked for).
@@ -46,6 +47,20 @@ def chat_upstream_fields(body: dict[str, Any], allowed: Iterable[str] = ()) -> d
             )
         raise InvalidRequest(f"Unrecognized request argument supplied: {_printable(name)}", _printable(name))
     return dict(body)
+
+
+def web_search_of(body: dict[str, Any], web_on: frozenset[str]) -> WebTools:
+    """``web_search_options`` as the gateway's own web search, when it runs one (``web_on``): its
+    ``user_location`` is honoured, ``search_context_size`` is a hint with no effect."""
+    options = body.get("web_search_options")
+    if options is None or SEARCH_FUNCTION not in web_on:
+        return WebTools()
+    if not isinstance(options, dict):
+        raise InvalidRequest("web_search_options: must be an object", "web_search_options")
+    location = options.get("user_location")
+    if location is not None and not isinstance(location, dict):
+        raise InvalidRequest("web_search_options.user_location: must be an object", "web_search_options.user_location")
+    return WebTools(search=SearchOptions(user_location=location))
 
 
 def fallback_models(body: dict[str, Any]) -> list[str]:

@@ -2,7 +2,9 @@
 the one relay the translated APIs use. The shared ``Sequencer`` (one per choice, emitting nothing) still
 follows every tool call and finish reason, so a pass-through stream is judged complete by the same rule
 as a translated one. Usage needs care too: the gateway always asks the upstream for it (to meter), and
-the caller sees the usage-only chunk only if it asked for it."""
+the caller sees the usage-only chunk only if it asked for it. The gateway's web searches (``web_search_options``)
+are not shown as they run; the citations of their results come as an ``annotations`` delta just before the
+finishing chunk."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from ..error_bodies import openai_error_body
 from ..sse import Event
 from ..token_usage import Usage, usage_from_openai
 from ..upstream_refusals import CONTEXT_LENGTH_EXCEEDED, context_overflow
+from ..web_tools import RUN_KEY, ToolRun
+from .chat_citations import url_annotations
 
 __all__ = ["ChatPassthrough"]
 
@@ -45,6 +49,8 @@ class ChatPassthrough:
         self._choices: dict[Any, Sequencer] = {}
         self.finished = False
         self.failed_status: int | None = None
+        self._runs: list[ToolRun] = []  # the gateway's web searches, whose citations the answer gets
+        self._text: list[str] = []  # the first choice's text, kept only once a search ran
 
     @property
     def usage(self) -> Usage:
@@ -60,6 +66,10 @@ class ChatPassthrough:
 
     def feed(self, chunk: dict[str, Any]) -> list[Event]:
         if self.finished:
+            return []
+        run = chunk.get(RUN_KEY)
+        if isinstance(run, ToolRun):
+            self._runs.append(run)
             return []
         if chunk.get("usage"):  # even on the chunk that reports a failure: it is what was charged
             self._usage = usage_from_openai(chunk["usage"])
@@ -80,7 +90,23 @@ class ChatPassthrough:
             chunk = {k: v for k, v in chunk.items() if k != "usage"}
         if self._model is not None and "model" in chunk:
             chunk["model"] = self._model
-        return [(None, chunk)]
+        return [*self._annotations(chunk), (None, chunk)] if self._runs else [(None, chunk)]
+
+    def _annotations(self, chunk: dict[str, Any]) -> list[Event]:
+        """Before the chunk that finishes the first choice, the citations of its text as an ``annotations`` delta."""
+        choices = chunk.get("choices")
+        first = choices[0] if isinstance(choices, list) and choices and isinstance(choices[0], dict) else {}
+        delta = first.get("delta")
+        if isinstance(delta, dict) and isinstance(delta.get("content"), str):
+            self._text.append(delta["content"])
+        annotations = url_annotations("".join(self._text), self._runs) if first.get("finish_reason") else []
+        if not annotations:
+            return []
+        note = {k: v for k, v in chunk.items() if k in ("id", "object", "created", "model")}
+        note["choices"] = [
+            {"index": first.get("index", 0), "delta": {"annotations": annotations}, "finish_reason": None}
+        ]
+        return [(None, note)]
 
     def finish(self) -> list[Event]:
         if self.finished:
