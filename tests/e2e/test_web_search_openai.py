@@ -29,7 +29,8 @@ def _check(response: Response, fake_search: FakeSearch, *, sources: bool) -> Non
     assert call.type == "web_search_call" and call.status == "completed" and call.id.startswith("ws_")
     assert call.action.type == "search" and call.action.query == "python 3.13 release notes"
     if sources:
-        assert [s.url for s in call.action.sources or []][0] == "https://docs.example.org/python-3-13-release-notes/1"
+        urls = [s.url for s in call.action.sources or []]
+        assert len(urls) == 4 and urls[0] == "https://docs.example.org/python-3-13-release-notes/1"
     else:
         assert call.action.sources is None
     assert message.type == "message"
