@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import scripts
+from tests.fakes.search_fake import FakeSearch
 from tests.fixtures.gateway import GatewayHandle
 
 REPO = Path(__file__).resolve().parents[2]
@@ -187,3 +188,25 @@ def test_codex_compacts_a_long_conversation_through_the_gateway_and_finishes(
     sent = [r["body"]["messages"][-1]["content"] for r in fake_ob1.chat_requests]  # type: ignore[attr-defined]
     print("the fake saw (last message of each request):", [str(s)[:60] for s in sent])
     assert "COMPACTION" in str(sent[1]) and sent[-1] == "which word was it"
+
+
+def test_codex_with_web_search_on_gets_the_gateway_s_search(
+    web_gateway: GatewayHandle, fake_ob1: object, fake_search: FakeSearch, tmp_path: Path
+) -> None:
+    """Codex offers ``web_search`` (search on: ``web_search = "live"``); the model's search is run by the gateway and
+    Codex shows it and the answer that cites it."""
+    work = tmp_path / "project"
+    work.mkdir()
+    result = run_codex(
+        web_gateway, tmp_path, work, "Search the web for python 3.13 release notes", 'web_search = "live"'
+    )
+    assert result.returncode == 0, f"codex failed: {result.stdout[-2000:]} {result.stderr[-2000:]}"
+    assert "web search: python 3.13 release notes" in result.stderr + result.stdout  # Codex shows the search item
+    assert "Fact 1 about python 3.13 release notes." in result.stdout
+    assert fake_search.queries == ["python 3.13 release notes"]
+    first, second = fake_ob1.chat_requests  # type: ignore[attr-defined]
+    names = [t["function"]["name"] for t in first["body"]["tools"]]
+    assert names[-1] == "web_search" and "exec_command" in names  # the gateway's function beside Codex's tools
+    assert second["body"]["messages"][-1]["role"] == "tool"
+    [record] = web_gateway.usage_records(1)
+    assert record.web_searches == 1 and record.stream and record.status == 200
