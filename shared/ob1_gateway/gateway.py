@@ -9,6 +9,7 @@ from .access.admission import Access
 from .access.authenticator import KeyAuthenticator
 from .access.budgets import BudgetGuard
 from .access.rate_limits import RateLimiter
+from .access.search_allowance import SearchAllowance
 from .metering.recorder import UsageRecorder
 from .settings import Settings
 from .stores.base import Backends
@@ -27,6 +28,7 @@ class Gateway:
     access: Access
     recorder: UsageRecorder
     web: WebToolsHost  # the gateway's own web tools (search, fetch), when the settings turn them on
+    searches: SearchAllowance  # each key's web searches today
 
     async def aclose(self) -> None:
         await self.recorder.drain()
@@ -50,8 +52,10 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
         limiter=RateLimiter(backends.rate_store),
     )
     recorder = UsageRecorder(backends.usage_store)
-    # A finished request frees its slot and counts its tokens; its cost counts against the key's budget.
-    recorder.listeners += [access.limiter, access.budgets]
+    searches = SearchAllowance(backends.usage_store)
+    # A finished request frees its slot and counts its tokens; its cost counts against the key's budget; its web
+    # searches against the key's daily allowance.
+    recorder.listeners += [access.limiter, access.budgets, searches]
     return Gateway(
         settings=settings,
         backends=backends,
@@ -65,4 +69,5 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
         access=access,
         recorder=recorder,
         web=WebToolsHost(settings),
+        searches=searches,
     )

@@ -11,6 +11,8 @@ import anthropic
 import httpx
 import pytest
 from anthropic.types import Message
+from ob1_gateway.access.keys import issue_key
+from ob1_gateway.stores.base import KeyPolicy
 
 from tests.fakes import scripts as S
 from tests.fakes.search_fake import FakeSearch
@@ -221,3 +223,25 @@ def test_count_tokens_accepts_the_tool_when_the_gateway_runs_it(web_gateway: Gat
         json={"model": MODEL, "messages": [{"role": "user", "content": ASK}], "tools": [SEARCH]},
     )
     assert counted.status_code == 200 and counted.json()["input_tokens"] > 0
+
+
+def test_a_key_s_daily_search_allowance_is_the_tool_s_too_many_requests(
+    web_gateway: GatewayHandle, fake_ob1: Any, fake_search: FakeSearch
+) -> None:
+    record, key = issue_key("searcher", policy=KeyPolicy(searches_per_day=1))
+    web_gateway.backends.key_store.put(record)
+    limited = anthropic.Anthropic(base_url=web_gateway.base_url, api_key=key, max_retries=0, timeout=30)
+    first = limited.messages.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": ASK}], tools=[SEARCH]
+    )  # type: ignore[list-item]
+    assert isinstance(first.content[1].content, list)  # type: ignore[union-attr]
+    second = limited.messages.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": ASK}], tools=[SEARCH]
+    )  # type: ignore[list-item]
+    refused = second.content[1]
+    assert refused.type == "web_search_tool_result" and not isinstance(refused.content, list)
+    assert refused.content.error_code == "too_many_requests"
+    assert len(fake_search.requests) == 1
+    assert isinstance(ask(web_gateway).content[1].content, list)  # another key is not limited by it
+    records = [r for r in web_gateway.usage_records(3) if r.key_id == record.key_id]
+    assert sorted(r.web_searches for r in records) == [0, 1] and all(r.status == 200 for r in records)

@@ -58,3 +58,16 @@ def test_update_prints_a_line_or_the_key_as_json(cli_home: GatewayHandle) -> Non
     plain = runner.invoke(app, ["keys", "update", created["key_id"], "--clear", "rpm"])
     assert plain.exit_code == 0 and plain.stdout.startswith(f"Updated {created['key_id']}: models=")
     assert "rpm" not in plain.stdout
+
+
+def test_a_daily_search_allowance_is_set_shown_and_cleared(cli_home: GatewayHandle) -> None:
+    created = _json("create", "researcher", "--searches-per-day", "50", "--json")
+    assert created["searches_per_day"] == 50
+    assert cli_home.backends.key_store.get(created["key_id"]).policy.searches_per_day == 50  # type: ignore[union-attr]
+    updated = _json("update", created["key_id"], "--searches-per-day", "5", "--json")
+    assert updated["searches_per_day"] == 5
+    plain = runner.invoke(app, ["keys", "update", created["key_id"], "--clear", "searches-per-day"])
+    assert plain.exit_code == 0 and "searches_per_day" not in plain.stdout, plain.stdout
+    assert cli_home.backends.key_store.get(created["key_id"]).policy.searches_per_day is None  # type: ignore[union-attr]
+    refused = runner.invoke(app, ["keys", "create", "bad", "--searches-per-day", "0"])
+    assert refused.exit_code == 2

@@ -6,4 +6,5 @@ Modules:
     keys            keys issued, parsed and verified; a key's model patterns and expiry (pure)
     budgets         BudgetGuard: a key's spend this month, against its monthly budget
     rate_limits     RateLimiter: requests and tokens per minute, requests in flight
+    search_allowance  SearchAllowance: a key's web searches today, against its daily limit
 """

@@ -25,6 +25,10 @@ keys_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Manage
 RpmOption = Annotated[int | None, typer.Option("--rpm", min=1, help="Requests per minute.")]
 TpmOption = Annotated[int | None, typer.Option("--tpm", min=1, help="Tokens per minute (prompt + output).")]
 ParallelOption = Annotated[int | None, typer.Option("--max-parallel", min=1, help="Requests in flight at once.")]
+SearchesOption = Annotated[
+    int | None,
+    typer.Option("--searches-per-day", min=1, help="Web searches per UTC day (when the gateway runs web search)."),
+]
 ModelsOption = Annotated[
     str | None,
     typer.Option("--models", help="Comma-separated model patterns it may use, e.g. 'anthropic/*,gpt-4o*'."),
@@ -40,10 +44,16 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _policy(
-    base: KeyPolicy, rpm: int | None, tpm: int | None, parallel: int | None, models: str | None, expires: str | None
+    base: KeyPolicy,
+    rpm: int | None,
+    tpm: int | None,
+    parallel: int | None,
+    models: str | None,
+    expires: str | None,
+    searches: int | None = None,
 ) -> KeyPolicy:
     changes: dict[str, Any] = {}
-    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_parallel", parallel)):
+    for name, value in (("rpm", rpm), ("tpm", tpm), ("max_parallel", parallel), ("searches_per_day", searches)):
         if value is not None:
             changes[name] = value
     if models is not None:
@@ -56,7 +66,7 @@ def _policy(
     return replace(base, **changes)
 
 
-_LIMITS = ("rpm", "tpm", "max_parallel", "models", "expires_at")
+_LIMITS = ("rpm", "tpm", "max_parallel", "searches_per_day", "models", "expires_at")
 
 
 def _describe(record: KeyRecord) -> dict[str, Any]:
@@ -70,6 +80,7 @@ def _describe(record: KeyRecord) -> dict[str, Any]:
         "rpm": p.rpm,
         "tpm": p.tpm,
         "max_parallel": p.max_parallel,
+        "searches_per_day": p.searches_per_day,
         "models": list(p.models),
         "expires_at": p.expires_at,
     }
@@ -82,6 +93,7 @@ def create(
     rpm: RpmOption = None,
     tpm: TpmOption = None,
     max_parallel: ParallelOption = None,
+    searches_per_day: SearchesOption = None,
     models: ModelsOption = None,
     expires: ExpiresOption = None,
     allow_duplicate_name: Annotated[
@@ -99,7 +111,7 @@ def create(
             err=True,
         )
         raise typer.Exit(1)
-    policy = _policy(KeyPolicy(), rpm, tpm, max_parallel, models, expires)
+    policy = _policy(KeyPolicy(), rpm, tpm, max_parallel, models, expires, searches_per_day)
     record, key = issue_key(name, budget_usd, policy)
     store.put(record)
     if as_json:
@@ -123,6 +135,7 @@ def update(
     rpm: RpmOption = None,
     tpm: TpmOption = None,
     max_parallel: ParallelOption = None,
+    searches_per_day: SearchesOption = None,
     models: ModelsOption = None,
     expires: ExpiresOption = None,
     clear: Annotated[
@@ -130,7 +143,7 @@ def update(
         typer.Option(
             "--clear",
             metavar="LIMIT",
-            help="Remove a limit: rpm, tpm, max-parallel, models, expires or budget (repeatable).",
+            help="Remove a limit: rpm, tpm, max-parallel, searches-per-day, models, expires or budget (repeatable).",
         ),
     ] = None,
     as_json: Annotated[
@@ -144,8 +157,15 @@ def update(
     if record is None:
         typer.echo(f"error: no key {key_id}", err=True)
         raise typer.Exit(1)
-    policy = _policy(record.policy, rpm, tpm, max_parallel, models, expires)
-    cleared: dict[str, Any] = {"rpm": None, "tpm": None, "max-parallel": None, "models": (), "expires": None}
+    policy = _policy(record.policy, rpm, tpm, max_parallel, models, expires, searches_per_day)
+    cleared: dict[str, Any] = {
+        "rpm": None,
+        "tpm": None,
+        "max-parallel": None,
+        "searches-per-day": None,
+        "models": (),
+        "expires": None,
+    }
     budget, budget_changed = record.budget_usd, budget_usd is not None
     if budget_changed:
         budget = budget_usd
@@ -155,7 +175,11 @@ def update(
             continue
         if name not in cleared:
             raise typer.BadParameter(f"one of {', '.join([*cleared, 'budget'])}", param_hint="--clear")
-        field_name = {"max-parallel": "max_parallel", "expires": "expires_at"}.get(name, name)
+        field_name = {
+            "max-parallel": "max_parallel",
+            "expires": "expires_at",
+            "searches-per-day": "searches_per_day",
+        }.get(name, name)
         policy = replace(policy, **{field_name: cleared[name]})
     if not store.set_secret_and_policy(key_id, record.secret_sha256, policy, expected_sha256=record.secret_sha256):
         _changed_under_us(key_id)
@@ -247,7 +271,14 @@ def list_keys(as_json: JsonOption = False) -> None:
         used = format_usd(spent.get(r.key_id, 0.0))
         budget = used if r.budget_usd is None else f"{used} / {format_usd(r.budget_usd)}"
         limits = " ".join(
-            f"{label} {value}" for label, value in (("rpm", p.rpm), ("tpm", p.tpm), ("par", p.max_parallel)) if value
+            f"{label} {value}"
+            for label, value in (
+                ("rpm", p.rpm),
+                ("tpm", p.tpm),
+                ("par", p.max_parallel),
+                ("search/d", p.searches_per_day),
+            )
+            if value
         )
         status = "revoked" if r.disabled else ("expired" if expired(p, now) else "active")
         expires = "-" if p.expires_at is None else datetime.fromtimestamp(p.expires_at, UTC).strftime("%Y-%m-%d")

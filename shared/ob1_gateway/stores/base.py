@@ -61,6 +61,7 @@ class KeyPolicy:
     max_parallel: int | None = None  # requests in flight at once
     models: tuple[str, ...] = ()  # glob patterns (fnmatch) on the requested or the upstream id; () = any
     expires_at: float | None = None  # epoch seconds
+    searches_per_day: int | None = None  # the gateway's web searches per UTC day
     previous_sha256: str | None = field(default=None, repr=False)
     previous_valid_until: float | None = None
 

@@ -23,7 +23,8 @@ _DEFAULT_FETCH_CHARS = 100_000
 
 
 class ToolRunner:
-    """One request's runs. ``allow_search`` asks the key's daily allowance before each search (True: go on)."""
+    """One request's runs. ``allow_search`` asks the key's daily allowance before each search (True: go on);
+    ``searched`` is told of each search made (only those are counted and priced: a failed one costs nothing)."""
 
     def __init__(
         self,
@@ -32,6 +33,7 @@ class ToolRunner:
         *,
         context: str = "",
         allow_search: Callable[[], Awaitable[bool]] | None = None,
+        searched: Callable[[], None] | None = None,
     ) -> None:
         self.kit = kit
         self.tools = tools
@@ -40,6 +42,7 @@ class ToolRunner:
         self.runs: list[ToolRun] = []
         self._context = context  # the request's own text: the URLs a fetch may name (web_fetch's rule)
         self._allow_search = allow_search
+        self._searched = searched
         self._next_number = 1
 
     @property
@@ -72,7 +75,6 @@ class ToolRunner:
         elif self._allow_search is not None and not await self._allow_search():
             run.error = "too_many_requests"
         else:
-            self.searches += 1
             try:
                 found = await provider.search(
                     query,
@@ -84,6 +86,9 @@ class ToolRunner:
             except SearchFailed as exc:
                 run.error = exc.code
                 return
+            self.searches += 1
+            if self._searched is not None:
+                self._searched()
             run.hits = [WebHit(r.url, r.title, r.text, r.page_age) for r in found]
 
     async def _fetch(self, run: ToolRun) -> None:
@@ -102,12 +107,12 @@ class ToolRunner:
         elif not self._seen(url):
             run.error = "url_not_in_prior_context"
         else:
-            self.fetches += 1
             try:
                 document = await fetcher.fetch(url.strip())
             except FetchRefused as exc:
                 run.error = "unsupported_content_type" if "is not text" in str(exc) else "url_not_accessible"
                 return
+            self.fetches += 1
             limit = (options.max_content_tokens or 0) * _CHARS_PER_TOKEN or _DEFAULT_FETCH_CHARS
             run.hits = [WebHit(document.url, _title(document.text, document.url), document.text[:limit])]
             run.retrieved_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -72,8 +72,8 @@ def text_citations(text: str, runs: list[ToolRun]) -> list[dict[str, Any]]:
 
 
 def server_tool_usage(runs: list[ToolRun]) -> dict[str, int]:
-    """``usage.server_tool_use``: the searches and fetches that were made (refused ones were not)."""
-    made = [run for run in runs if run.error not in ("max_uses_exceeded", "too_many_requests", "invalid_tool_input")]
+    """``usage.server_tool_use``: the searches and fetches made (a refused or failed one is not: it costs nothing)."""
+    made = [run for run in runs if run.error is None]
     return {
         "web_search_requests": sum(1 for run in made if run.name == SEARCH_FUNCTION),
         "web_fetch_requests": sum(1 for run in made if run.name == FETCH_FUNCTION),
