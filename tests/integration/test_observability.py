@@ -29,6 +29,8 @@ REQUEST_METRICS = {
     "OutputTokens": "Count",
     "CacheReadTokens": "Count",
     "CostUSD": "None",
+    "WebSearches": "Count",
+    "WebFetches": "Count",
     "UpstreamLatency": "Milliseconds",
 }
 DIMENSIONS = {"service", "model", "route", "status"}

@@ -17,7 +17,7 @@ PSEUDO = {"AWS::Region": "us-east-1", "AWS::StackName": "teststack", "AWS::URLSu
 # What telemetry/powertools.py (and the token keeper) emit; the dashboard may chart nothing else.
 EMITTED_METRICS = {
     "Requests", "Errors", "InputTokens", "OutputTokens", "CacheReadTokens", "CostUSD", "UpstreamLatency",
-    "TimeToFirstToken", "TokenRefreshes", "BudgetUsedPercent", "TokenRefreshed",
+    "TimeToFirstToken", "TokenRefreshes", "BudgetUsedPercent", "TokenRefreshed", "WebSearches", "WebFetches",
 }  # fmt: skip
 REQUEST_DIMENSIONS = {"model", "route", "service", "status"}
 

@@ -28,6 +28,8 @@ def describe_usage(usage: dict[str, Any]) -> str:
     if usage.get("stream"):
         ttft = usage.get("ttft_ms")
         parts.append("stream" + (f" ttft {float(ttft):.0f} ms" if ttft is not None else ""))
+    if usage.get("web_searches") or usage.get("web_fetches"):  # the gateway's web tools (counts, never queries)
+        parts.append(f"web searches {usage.get('web_searches', 0)} fetches {usage.get('web_fetches', 0)}")
     if usage.get("estimated"):
         parts.append("estimated (client left mid-stream)")
     if usage.get("session_id"):

@@ -172,6 +172,8 @@ def observe_request(record: UsageRecord, ttft_ms: float | None = None) -> None:
         m.add_metric(name="OutputTokens", unit=MetricUnit.Count, value=record.output_tokens)
         m.add_metric(name="CacheReadTokens", unit=MetricUnit.Count, value=record.cache_read_tokens)
         m.add_metric(name="CostUSD", unit=MetricUnit.NoUnit, value=record.cost_usd)
+        m.add_metric(name="WebSearches", unit=MetricUnit.Count, value=record.web_searches)
+        m.add_metric(name="WebFetches", unit=MetricUnit.Count, value=record.web_fetches)
         m.add_metric(name="UpstreamLatency", unit=MetricUnit.Milliseconds, value=record.latency_ms)
         if ttft_ms is not None:
             m.add_metric(name="TimeToFirstToken", unit=MetricUnit.Milliseconds, value=ttft_ms)

@@ -40,6 +40,9 @@ class GatewayMetrics:
         self.errors = Counter("ob1gw_errors", "Requests that did not end in 200", by_request, registry=r)
         self.tokens = Counter("ob1gw_tokens", "Tokens by kind", ("model", "key", "kind"), registry=r)
         self.cost = Counter("ob1gw_cost_usd", "Cost in USD", ("model", "key"), registry=r)
+        self.web_tools = Counter(
+            "ob1gw_web_tool_runs", "The gateway's web searches and fetches", ("key", "tool"), registry=r
+        )
         timed, buckets = ("route", "model"), _LATENCY_BUCKETS
         self.latency = Histogram("ob1gw_request_seconds", "Whole request time", timed, buckets=buckets, registry=r)
         self.ttft = Histogram(
@@ -62,6 +65,9 @@ class GatewayMetrics:
                 self.tokens.labels(record.model, key, kind).inc(count)
         if record.cost_micros:
             self.cost.labels(record.model, key).inc(record.cost_micros / 1_000_000)
+        for tool, count in (("search", record.web_searches), ("fetch", record.web_fetches)):
+            if count:
+                self.web_tools.labels(key, tool).inc(count)
         self.latency.labels(record.route, record.model).observe(record.latency_ms / 1000)
         if record.ttft_ms is not None:
             self.ttft.labels(record.route, record.model).observe(record.ttft_ms / 1000)
