@@ -68,6 +68,6 @@ def build_gateway(settings: Settings, backends: Backends) -> Gateway:
         ),
         access=access,
         recorder=recorder,
-        web=WebToolsHost(settings),
+        web=WebToolsHost(settings, backends.secrets),
         searches=searches,
     )

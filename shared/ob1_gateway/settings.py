@@ -169,6 +169,9 @@ class Settings(BaseSettings):
     web_search_api_key: SecretStr | None = Field(
         default=None, description="The provider's key (Tavily, Brave, Exa). On AWS it is read from Secrets Manager."
     )
+    web_search_api_key_secret_id: str | None = Field(
+        default=None, description="On AWS: the Secrets Manager secret holding the provider's key (set by the stack)."
+    )
     web_search_price_usd: float | None = Field(
         default=None, ge=0, description="What one search costs, added to the request's cost (default: list price)."
     )
@@ -204,8 +207,11 @@ class Settings(BaseSettings):
         if self.web_search == "searxng" and not self.web_search_url:
             raise ValueError("OB1GW_WEB_SEARCH=searxng needs OB1GW_WEB_SEARCH_URL (your SearXNG's address)")
         keyed = self.web_search in ("tavily", "brave", "exa")
-        if keyed and self.web_search_api_key is None and self.backend == "local":
-            raise ValueError(f"OB1GW_WEB_SEARCH={self.web_search} needs OB1GW_WEB_SEARCH_API_KEY")
+        if keyed and self.web_search_api_key is None and not self.web_search_api_key_secret_id:
+            raise ValueError(
+                f"OB1GW_WEB_SEARCH={self.web_search} needs OB1GW_WEB_SEARCH_API_KEY (or, on AWS, "
+                "OB1GW_WEB_SEARCH_API_KEY_SECRET_ID)"
+            )
         return self
 
     @field_validator("chat_allowed_fields", mode="before")

@@ -184,7 +184,7 @@ def on(value: Any, *, local: bool) -> Any:
 
 def conditions_for(cfn: dict[str, Any], **values: str) -> dict[str, bool]:
     """The template's conditions as CloudFormation decides them for these parameter values (others at
-    their defaults). Only the functions the template uses: Equals, Not, Condition."""
+    their defaults). Only the functions the template uses: Equals, Not, Or, Condition."""
     params = {name: str(p.get("Default", "")) for name, p in cfn["Parameters"].items()} | values
     decided: dict[str, bool] = {}
 
@@ -197,6 +197,8 @@ def conditions_for(cfn: dict[str, Any], **values: str) -> dict[str, bool]:
             return operand(args[0]) == operand(args[1])
         if fn == "Fn::Not":
             return not evaluate(args[0])
+        if fn == "Fn::Or":
+            return any(evaluate(arg) for arg in args)
         if fn == "Condition":
             return decided.setdefault(args, evaluate(cfn["Conditions"][args]))
         raise AssertionError(f"condition function {fn} not understood here")
@@ -479,8 +481,10 @@ def test_iam_is_scoped_to_named_resources(cfn: dict[str, Any]) -> None:
         text = json.dumps(resources)
         if any(a.startswith("dynamodb:") for a in actions):
             assert "GatewayTable" in text, (role, statement)
-        if any(a.startswith("secretsmanager:") for a in actions):
-            assert resources == [{"Ref": "TokenSecret"}], (role, statement)
+        if any(a.startswith("secretsmanager:") for a in actions):  # the login, or the web search key (read only)
+            assert resources == [{"Ref": "TokenSecret"}] or (
+                resources == [{"Ref": "WebSearchApiKeySecret"}] and actions == ["secretsmanager:GetSecretValue"]
+            ), (role, statement)
     by_role = {role: [s for r, s in statements if r == role] for role, _ in statements}
     keeper = json.dumps(by_role["TokenKeeperFunctionRole"])
     assert "LOCK#ob1-token" in keeper and "dynamodb:Scan" not in keeper  # the keeper only touches the lease
@@ -616,3 +620,26 @@ def test_each_function_gets_the_least_it_needs(cfn: dict[str, Any]) -> None:
     assert cfn["Parameters"]["KmsKeyArn"]["Default"] == ""
     stage = next(iter(_of_type(cfn, "AWS::ApiGateway::Stage").values()))["Properties"]
     assert stage["AccessLogSetting"]["Fn::If"][0] == "ApiAccessLogsOn"
+
+
+def test_web_search_is_off_by_default_and_a_keyed_provider_s_key_lives_in_its_own_secret(cfn: dict[str, Any]) -> None:
+    """The web tools' parameters reach both request functions; a keyed provider gets a secret that only they may read
+    (its id, never the key, in their environment); off or SearXNG: no secret."""
+    template = load_template()
+    assert (
+        template["Parameters"]["WebSearch"]["Default"] == "off"
+        and template["Parameters"]["WebFetch"]["Default"] == "off"
+    )
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["OB1GW_WEB_SEARCH"] == {"Ref": "WebSearch"} and env["OB1GW_WEB_FETCH"] == {"Ref": "WebFetch"}
+    assert "OB1GW_WEB_SEARCH_API_KEY" not in env
+    for value, keyed in (("off", False), ("searxng", False), ("tavily", True), ("brave", True), ("exa", True)):
+        resources = deployed(cfn, WebSearch=value)
+        assert ("WebSearchApiKeySecret" in resources) is keyed, value
+        for name in ("ApiFunctionRole", "StreamFunctionRole", "TokenKeeperFunctionRole"):
+            statements = resources[name]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+            reads_key = any(s.get("Sid") == "WebSearchApiKey" for s in statements if isinstance(s, dict))
+            assert reads_key is (keyed and name != "TokenKeeperFunctionRole"), (value, name)
+        variables = resources["ApiFunction"]["Properties"]["Environment"]["Variables"]
+        expected = {"Ref": "WebSearchApiKeySecret"} if keyed else ""
+        assert variables["OB1GW_WEB_SEARCH_API_KEY_SECRET_ID"] == expected, value

@@ -88,7 +88,7 @@ async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | Streami
     meter.model, meter.pricing, meter.stream = call.model.id, call.model.pricing, call.stream
     settlement_of(request).start_metering(request)
     refusals = _Refusals(gw, meter, anthropic, call)
-    runner = _web_runner(gw, meter, call, key)
+    runner = await _web_runner(gw, meter, call, key)
     if call.stream:
         response: JSONResponse | StreamingResponse = await _streamed(request, gw, meter, call, refusals, runner)
     else:
@@ -123,7 +123,7 @@ def _refuse_clear_overflow(call: ChatCall, content_length: str, anthropic: bool)
     )
 
 
-def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall, key: KeyRecord) -> ToolRunner | None:
+async def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall, key: KeyRecord) -> ToolRunner | None:
     """The runner of the request's web tool calls (None: it offers none), counted on its usage record and, search
     by search, against the key's daily allowance."""
     if not call.web:
@@ -131,7 +131,7 @@ def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall, key: KeyRecord
 
     context = json.dumps(call.body.get("messages"), ensure_ascii=False)  # the URLs a fetch may name
     runner = ToolRunner(
-        gw.web.kit(),
+        await gw.web.kit(),
         call.web,
         context=context,
         allow_search=partial(gw.searches.allows, key),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -281,6 +281,8 @@ class Backends:
     usage_store: UsageStore
     rate_store: RateStore
     response_store: ResponseStore | None  # None: nothing can be stored (an AWS setup without its bucket)
+    # Reads a secret's string by id (AWS: Secrets Manager); None where secrets come from the settings (local).
+    secrets: Callable[[str], str] | None = None
 
 
 def utc_day(ts: float) -> str:

@@ -5,6 +5,8 @@ them in the loop that first needs them (and again in a new loop: each Lambda inv
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..settings import Settings
@@ -13,6 +15,8 @@ from .fetcher import Fetcher
 from .search_providers import LIST_PRICE_USD, SearchProvider, provider_named
 
 __all__ = ["WebKit", "WebToolsHost"]
+
+log = logging.getLogger("ob1_gateway.websearch")
 
 
 @dataclass
@@ -33,11 +37,11 @@ class WebKit:
 class WebToolsHost:
     """The gateway's web tools: which are on (``offered``) and, in the running loop, the ``WebKit`` to run them."""
 
-    def __init__(self, settings: Settings, api_key: str = "") -> None:
+    def __init__(self, settings: Settings, secrets: Callable[[str], str] | None = None) -> None:
+        """``secrets`` reads the provider's key from ``OB1GW_WEB_SEARCH_API_KEY_SECRET_ID`` (AWS) when the settings
+        do not hold it."""
         self._settings = settings
-        self._api_key = api_key or (
-            settings.web_search_api_key.get_secret_value() if settings.web_search_api_key else ""
-        )
+        self._secrets = secrets
         search = settings.web_search != "off"
         self.offered = frozenset({SEARCH_FUNCTION} if search else set()) | (
             frozenset({FETCH_FUNCTION}) if settings.web_fetch else frozenset()
@@ -47,12 +51,12 @@ class WebToolsHost:
         self._kit: WebKit | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def kit(self) -> WebKit:
+    async def kit(self) -> WebKit:
         loop = asyncio.get_running_loop()
         if self._kit is None or self._loop is not loop:
             settings = self._settings
             provider = (
-                provider_named(settings.web_search, settings.web_search_url, self._api_key)
+                provider_named(settings.web_search, settings.web_search_url, await self._api_key())
                 if SEARCH_FUNCTION in self.offered
                 else None
             )
@@ -60,6 +64,17 @@ class WebToolsHost:
             self._kit = WebKit(provider, fetcher, settings.web_search_max_results, self.search_price_usd)
             self._loop = loop
         return self._kit
+
+    async def _api_key(self) -> str:
+        settings = self._settings
+        if settings.web_search_api_key is not None:
+            return settings.web_search_api_key.get_secret_value()
+        if settings.web_search_api_key_secret_id and self._secrets is not None:
+            try:
+                return await asyncio.to_thread(self._secrets, settings.web_search_api_key_secret_id)
+            except Exception as exc:  # searches then fail as "unavailable" (the provider refuses no key)
+                log.warning("the web search key could not be read from its secret: %s", type(exc).__name__)
+        return ""
 
     async def aclose(self) -> None:
         if self._kit is not None and self._loop is asyncio.get_running_loop():

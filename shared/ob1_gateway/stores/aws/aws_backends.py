@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import boto3
 import botocore.session
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 from botocore.loaders import JSONFileLoader, Loader, instance_cache
 
@@ -104,4 +106,19 @@ def build_aws_backends(settings: Settings) -> Backends:
         usage_store=DynamoUsageStore(dynamodb, settings.table_name),
         rate_store=DynamoRateStore(dynamodb, settings.table_name),
         response_store=S3ResponseStore(aws_client("s3", settings), bucket) if bucket else None,
+        secrets=_secret_reader(settings),
     )
+
+
+def _secret_reader(settings: Settings) -> Callable[[str], str]:
+    """Reads a secret's string (Powertools caches it for 5 minutes); its client is made on first use, not at a cold
+    start that needs no secret."""
+    provider: SecretsProvider | None = None
+
+    def read(secret_id: str) -> str:
+        nonlocal provider
+        if provider is None:
+            provider = SecretsProvider(boto3_client=aws_client("secretsmanager", settings))
+        return str(provider.get(secret_id))
+
+    return read
