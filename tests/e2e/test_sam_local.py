@@ -30,10 +30,12 @@ from ob1_gateway.cli.local_aws import docker0_address
 
 from tests.e2e.test_claude_code import CLAUDE, claude_env
 from tests.fakes.ob1_fake import FakeOB1Server
+from tests.fakes.search_fake import FakeSearch
 from tests.fixtures.gateway import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRED = os.environ.get("OB1GW_SAM_LOCAL") == "1"
+SEARCH_KEY = "tvly-sam-local-key"
 BASE_IMAGE = "public.ecr.aws/lambda/python:3.13-x86_64"
 OB1GW = str(REPO / ".venv" / "bin" / "ob1gw") if (REPO / ".venv" / "bin" / "ob1gw").exists() else "ob1gw"
 
@@ -63,6 +65,7 @@ class SamLocal:
     cli_env: dict[str, str]
     env_file: Path
     fake: FakeOB1Server
+    search: FakeSearch
 
     def ob1gw(self, *args: str) -> str:
         done = subprocess.run(
@@ -113,12 +116,14 @@ def sam_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
     host = docker0_address()
     assert host is not None
     fake = FakeOB1Server(host=host).start()
+    search = FakeSearch(host=host).start()  # Tavily's API, its key read from the stack's secret
     env_file, shell_file = tmp / "env.local.json", tmp / "env.local.sh"
     dev_stack = subprocess.Popen(
         [
             *(OB1GW, "dev-stack", "--port", str(free_port())),
             *("--upstream-url", fake.upstream_url, "--auth-url", fake.auth_url),
             *("--env-file", str(env_file), "--shell-file", str(shell_file)),
+            *("--web-search", "tavily", "--web-search-url", search.url, "--web-search-api-key", SEARCH_KEY),
         ],
         cwd=REPO,
         stdout=(tmp / "dev-stack.log").open("wb"),
@@ -129,7 +134,7 @@ def sam_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
     try:
         _wait_for(lambda: shell_file.exists() and env_file.exists(), "dev-stack writes its files", 60, dev_stack)
         cli_env = dict(line.removeprefix("export ").split("=", 1) for line in shell_file.read_text().splitlines())
-        handle = SamLocal(f"http://127.0.0.1:{port}", "", cli_env, env_file, fake)
+        handle = SamLocal(f"http://127.0.0.1:{port}", "", cli_env, env_file, fake, search)
         handle.import_login(tmp)
         created = handle.ob1gw("keys", "create", "sam-local")
         handle.key = next(word for word in created.split() if word.startswith("ob1gw_"))
@@ -150,6 +155,7 @@ def sam_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
             _stop(api)
         _stop(dev_stack)
         fake.stop()
+        search.stop()
 
 
 def test_anthropic_sdk_create_and_stream(sam_local: SamLocal) -> None:
@@ -251,3 +257,20 @@ def test_token_keeper_refreshes_a_due_login_and_stores_the_rotated_token(sam_loc
     stored = json.loads(secrets.get_secret_value(SecretId=sam_local.cli_env["OB1GW_SECRET_ID"])["SecretString"])
     assert stored["refresh_token"] != due["refresh_token"], "the rotated refresh token must be kept"
     assert stored["expires_at"] > due["expires_at"]
+
+
+def test_web_search_with_the_provider_key_from_the_stack_s_secret(sam_local: SamLocal) -> None:
+    """Both functions run the gateway's web search (ApiFunction whole, StreamFunction streamed), the provider's key
+    read from Secrets Manager as on AWS (env.local.json holds only the secret's id)."""
+    assert SEARCH_KEY not in sam_local.env_file.read_text()
+    client = anthropic.Anthropic(base_url=sam_local.base_url, api_key=sam_local.key, max_retries=0, timeout=120)
+    tools = [{"type": "web_search_20250305", "name": "web_search", "max_uses": 2}]
+    ask = [{"role": "user", "content": "Search the web for sam local"}]
+    whole = client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=ask, tools=tools)  # type: ignore[arg-type,list-item]
+    with client.messages.stream(model="claude-sonnet-4-5", max_tokens=64, messages=ask, tools=tools) as stream:  # type: ignore[arg-type,list-item]
+        streamed = stream.get_final_message()
+    for message in (whole, streamed):
+        assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+        assert "Fact 1 about sam local." in message.content[2].text  # type: ignore[union-attr]
+    assert sam_local.search.queries == ["sam local", "sam local"]
+    assert {r["headers"].get("authorization") for r in sam_local.search.requests} == {f"Bearer {SEARCH_KEY}"}

@@ -23,6 +23,14 @@ def dev_stack(
     template: Annotated[Path, typer.Option(help="The stack's template.")] = Path("template.yaml"),
     env_file: Annotated[Path, typer.Option(help="sam local --env-vars file to write.")] = Path("env.local.json"),
     shell_file: Annotated[Path, typer.Option(help="Shell exports for ob1gw to write.")] = Path("env.local.sh"),
+    web_search: Annotated[
+        str, typer.Option(help="The stack's WebSearch: off, searxng, tavily, brave or exa (docs/web-search.md).")
+    ] = "off",
+    web_search_url: Annotated[str, typer.Option(help="The search provider's API address.")] = "",
+    web_search_api_key: Annotated[
+        str, typer.Option(help="A keyed provider's key: put in the stack's secret, as on AWS (never in ENV_FILE).")
+    ] = "",
+    web_fetch: Annotated[str, typer.Option(help="The stack's WebFetch: on or off.")] = "off",
 ) -> None:
     """Serve DynamoDB, Secrets Manager and S3 (moto) with the template's table, token secret and responses
     bucket until stopped,
@@ -36,8 +44,15 @@ def dev_stack(
     if address is None:
         typer.echo("error: no docker0 interface: start Docker (dockerd), or pass --host", err=True)
         raise typer.Exit(2)
+    if web_search not in ("off", "searxng", "tavily", "brave", "exa") or web_fetch not in ("on", "off"):
+        raise typer.BadParameter("--web-search: off, searxng, tavily, brave or exa; --web-fetch: on or off")
     stack = DevStack.start(template, host=address, port=port)
-    stack.write(env_file, shell_file, OB1GW_UPSTREAM_URL=upstream_url, OB1GW_AUTH_URL=auth_url)
+    web = {"OB1GW_WEB_SEARCH": web_search, "OB1GW_WEB_SEARCH_URL": web_search_url, "OB1GW_WEB_FETCH": web_fetch}
+    if web_search_api_key:
+        web["OB1GW_WEB_SEARCH_API_KEY_SECRET_ID"] = stack.add_secret(
+            "ob1-gateway-local/web-search-key", web_search_api_key
+        )
+    stack.write(env_file, shell_file, OB1GW_UPSTREAM_URL=upstream_url, OB1GW_AUTH_URL=auth_url, **web)
     typer.echo(
         f"dev stack on {stack.endpoint}: table {stack.table_name}, secret {stack.secret_id}, bucket {stack.bucket}"
     )

@@ -181,6 +181,10 @@ class DevStack:
     def stop(self) -> None:
         self.server.stop()
 
+    def add_secret(self, name: str, value: str) -> str:
+        """One more secret in this stack (the web search provider's key, as the template makes it); its ARN."""
+        return cast(str, aws("secretsmanager", self.endpoint).create_secret(Name=name, SecretString=value)["ARN"])
+
     def cli_env(self) -> dict[str, str]:
         """What ``ob1gw`` needs to administer this stack (login, keys, usage)."""
         return {
