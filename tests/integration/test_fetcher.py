@@ -78,6 +78,8 @@ def public(internal: _Site) -> Iterator[_Site]:
             "/loop": (302, {"location": "/loop"}, b""),
             "/big": (200, {"content-type": "text/plain"}, b"x" * 5000),
             "/binary": (200, {"content-type": "application/octet-stream"}, b"\x00\x01"),
+            "/paper.pdf": (200, {"content-type": "application/pdf"}, minimal_pdf("Hello from a PDF")),
+            "/broken.pdf": (200, {"content-type": "application/pdf"}, b"%PDF-1.4 not really"),
         },
     )
     yield site
@@ -137,5 +139,35 @@ def test_limits_redirects_size_and_type(public: _Site) -> None:
     assert public.seen.count("/loop") == 4
     with pytest.raises(FetchRefused, match="larger than 1000 bytes"):
         fetch(public.url + "/big", max_bytes=1000)
-    with pytest.raises(FetchRefused, match="is not text"):
+    with pytest.raises(FetchRefused, match="is neither text nor a PDF"):
         fetch(public.url + "/binary")
+
+
+def minimal_pdf(text: str) -> bytes:
+    """A one-page PDF showing ``text`` (objects, xref offsets and trailer written out)."""
+    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for n, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_a_pdf_is_fetched_as_its_text_and_a_broken_one_is_refused(public: _Site) -> None:
+    document = fetch(public.url + "/paper.pdf")
+    assert document.content_type == "application/pdf" and document.text == "Hello from a PDF"
+    with pytest.raises(FetchRefused, match="not a readable PDF") as refused:
+        fetch(public.url + "/broken.pdf")
+    assert refused.value.code == "unsupported_content_type"

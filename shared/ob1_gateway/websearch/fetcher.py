@@ -1,11 +1,13 @@
 """One document fetched for a model, safely: http(s) only; every hop of a redirect checked again (a literal IP
 here, a name by ``GuardedResolver`` as the connection resolves it); at most ``max_redirects`` hops, ``max_bytes``
-of body and ``timeout`` seconds; text only (HTML made readable text). No proxy: a proxy would resolve names
-where the guard cannot see them. Failures are ``FetchRefused`` with a reason a model (or its user) can read."""
+of body and ``timeout`` seconds; text and PDF only (HTML and PDF made readable text). No proxy: a proxy would
+resolve names where the guard cannot see them. Failures are ``FetchRefused`` with a reason a model (or its user)
+can read."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -20,10 +22,17 @@ __all__ = ["FetchLimits", "FetchRefused", "FetchedDocument", "Fetcher"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/xhtml+xml")
+_PDF = "application/pdf"
+_PDF_PAGES = 100  # pages of a PDF made text (a crafted one must not keep a worker for minutes)
 
 
 class FetchRefused(Exception):
-    """The document cannot be had: the reason is safe to show (no internal detail beyond the URL asked for)."""
+    """The document cannot be had: the reason is safe to show (no internal detail beyond the URL asked for);
+    ``code`` is the web fetch tool's error code for it."""
+
+    def __init__(self, reason: str, code: str = "url_not_accessible") -> None:
+        super().__init__(reason)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -94,15 +103,19 @@ class Fetcher:
             if response.status_code != 200:
                 raise FetchRefused(f"{url}: the site answered {response.status_code}")
             content_type = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-            if not content_type.startswith(_TEXT_TYPES):
-                raise FetchRefused(f"{url}: {content_type or 'an unnamed type'} is not text")
+            if not content_type.startswith(_TEXT_TYPES) and content_type != _PDF:
+                what = content_type or "an unnamed type"
+                raise FetchRefused(f"{url}: {what} is neither text nor a PDF", "unsupported_content_type")
             body = bytearray()
             async for chunk in body_chunks(response):
                 body += chunk
                 if len(body) > self.limits.max_bytes:
-                    raise FetchRefused(f"{url}: larger than {self.limits.max_bytes} bytes")
+                    raise FetchRefused(f"{url}: larger than {self.limits.max_bytes} bytes", "content_too_large")
         finally:
             await response.aclose()
+        if content_type == _PDF:
+            text = await asyncio.to_thread(pdf_text, bytes(body), url)
+            return FetchedDocument(url=url, content_type=content_type, text=text)
         text = bytes(body).decode(response.encoding or "utf-8", errors="replace")
         if content_type in ("text/html", "application/xhtml+xml"):
             text = html_text(text)
@@ -141,6 +154,21 @@ class _Text(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._skipping:
             self.parts.append(data)
+
+
+def pdf_text(data: bytes, url: str) -> str:
+    """The text of a PDF's first pages (pypdf, imported here: only a fetch of a PDF needs it)."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise FetchRefused(f"{url}: the PDF is encrypted", "unsupported_content_type")
+        pages = [page.extract_text() or "" for page in reader.pages[:_PDF_PAGES]]
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        raise FetchRefused(f"{url}: not a readable PDF ({type(exc).__name__})", "unsupported_content_type") from None
+    return "\n\n".join(text.strip() for text in pages if text.strip())
 
 
 def html_text(html: str) -> str:

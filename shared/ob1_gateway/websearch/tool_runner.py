@@ -110,7 +110,7 @@ class ToolRunner:
             try:
                 document = await fetcher.fetch(url.strip())
             except FetchRefused as exc:
-                run.error = "unsupported_content_type" if "is not text" in str(exc) else "url_not_accessible"
+                run.error = exc.code
                 return
             self.fetches += 1
             limit = (options.max_content_tokens or 0) * _CHARS_PER_TOKEN or _DEFAULT_FETCH_CHARS
