@@ -121,6 +121,7 @@ def test_results_outside_the_allowed_domains_never_reach_the_model(
     assert result.type == "web_search_tool_result" and isinstance(result.content, list)
     assert [r.url.split("/")[2] for r in result.content] == ["docs.example.org"] * 3
     assert "blocked.example.net" not in json.dumps(fake_ob1.chat_requests[-1]["body"])
+    assert fake_search.queries[0] == "python 3.13 release notes -site:blocked.example.net"  # SearXNG's operator
     only = ask(web_gateway, tools=[{**SEARCH, "allowed_domains": ["blocked.example.net"]}])
     assert [r.url.split("/")[2] for r in only.content[1].content] == ["blocked.example.net"]  # type: ignore[union-attr]
 
@@ -245,3 +246,19 @@ def test_a_key_s_daily_search_allowance_is_the_tool_s_too_many_requests(
     assert isinstance(ask(web_gateway).content[1].content, list)  # another key is not limited by it
     records = [r for r in web_gateway.usage_records(3) if r.key_id == record.key_id]
     assert sorted(r.web_searches for r in records) == [0, 1] and all(r.status == 200 for r in records)
+
+
+def test_a_forced_search_is_made_once_then_the_model_answers(
+    web_gateway: GatewayHandle, fake_ob1: Any, fake_search: FakeSearch
+) -> None:
+    message = client(web_gateway).messages.create(
+        model=MODEL,
+        max_tokens=256,
+        messages=[{"role": "user", "content": ASK}],
+        tools=[SEARCH],  # type: ignore[list-item]
+        tool_choice={"type": "tool", "name": "web_search"},
+    )
+    assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    first, second = fake_ob1.chat_requests
+    assert first["body"]["tool_choice"] == {"type": "function", "function": {"name": "web_search"}}
+    assert second["body"]["tool_choice"] == "auto"

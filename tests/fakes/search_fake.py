@@ -32,6 +32,18 @@ def pages(query: str) -> list[dict[str, str]]:
     ]
 
 
+def _operators(q: str) -> tuple[str, set[str], set[str]]:
+    """The query without its ``site:`` / ``-site:`` operators, and the hosts they name (wanted, excluded)."""
+    only = set(re.findall(r"(?<![-\w])site:(\S+?)\)?(?=\s|$)", q))
+    never = set(re.findall(r"-site:(\S+)", q))
+    clean = re.sub(r"\(?-?site:\S+\)?|\bOR\b", " ", q)
+    return " ".join(clean.split()), only, never
+
+
+def _host(page: dict[str, str]) -> str:
+    return urlsplit(page["url"]).hostname or ""
+
+
 def _query_of(method: str, query: dict[str, list[str]], raw: bytes) -> str:
     if method == "GET":
         return query.get("q", [""])[0]

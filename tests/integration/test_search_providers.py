@@ -89,6 +89,8 @@ def test_domains_are_always_applied_to_what_comes_back(fake: _Fake) -> None:
     assert [r.url for r in allowed] == [ROWS[0]["url"], ROWS[1]["url"]]  # subdomains match, evil.test does not
     blocked = search(lambda: SearXNG(fake.url), blocked_domains=["example.com"], max_results=1)
     assert [r.url for r in blocked] == [ROWS[0]["url"]]
+    asked = [parse_qs(urlsplit(r["path"]).query)["q"][0] for r in fake.requests]
+    assert asked == ["python 3.13 (site:python.org OR site:example.com)", "python 3.13 -site:example.com"]
 
 
 def test_tavily_sends_the_key_as_a_bearer_and_the_domains(fake: _Fake) -> None:

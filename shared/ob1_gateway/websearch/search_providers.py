@@ -2,7 +2,7 @@
 ``SearchResult``s, or ``SearchFailed`` with the error code Anthropic's ``web_search_tool_result`` uses
 (``unavailable``, ``too_many_requests``, ``query_too_long``).
 
-- SearXNG (self-hosted, no key): ``GET {url}/search?q=…&format=json``.
+- SearXNG (self-hosted, no key): ``GET {url}/search?q=…&format=json``, domains as ``site:`` / ``-site:`` operators.
 - Tavily (keyed): ``POST {url}/search`` with the key as a bearer token, ``include_domains`` / ``exclude_domains``.
 - Brave (keyed): ``GET {url}/web/search`` with ``X-Subscription-Token``.
 - Exa (keyed): ``POST {url}/search`` with ``x-api-key``, ``includeDomains`` / ``excludeDomains``.
@@ -135,7 +135,9 @@ class SearXNG(_HttpProvider):
         blocked_domains: Iterable[str] = (),
         country: str | None = None,
     ) -> list[SearchResult]:
-        params = urlencode({"q": self._checked(query), "format": "json"})
+        params = urlencode(
+            {"q": self._checked(query) + _site_operators(allowed_domains, blocked_domains), "format": "json"}
+        )
         answer = await self._call("GET", f"{self.url}/search?{params}", {"accept": "application/json"})
         rows = answer.get("results") if isinstance(answer, dict) else None
         results = [
@@ -149,6 +151,15 @@ class SearXNG(_HttpProvider):
             if isinstance(row, dict)
         ]
         return _kept(results, allowed_domains, blocked_domains, max_results)
+
+
+def _site_operators(allowed: Iterable[str], blocked: Iterable[str]) -> str:
+    """Domain filters as search operators (``site:`` / ``-site:``), which SearXNG passes to its engines."""
+    hosts = hosts_of(allowed)
+    wanted = (
+        " (" + " OR ".join(f"site:{h}" for h in hosts) + ")" if len(hosts) > 1 else "".join(f" site:{h}" for h in hosts)
+    )
+    return wanted + "".join(f" -site:{h}" for h in hosts_of(blocked))
 
 
 def _rows(answer: Any, *path: str) -> list[dict[str, Any]]:

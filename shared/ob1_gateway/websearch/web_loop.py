@@ -46,9 +46,13 @@ def with_web_functions(body: dict[str, Any], tools: WebTools) -> dict[str, Any]:
 
 
 def _round_body(body: dict[str, Any], extra: list[dict[str, Any]], n: int) -> dict[str, Any]:
+    """Round ``n``'s body: the rounds so far appended. A tool choice that forced a call held for the first round only
+    (as Anthropic's does: the forced search is made, then the model answers); the last round must answer."""
     out = {**body, "messages": [*body["messages"], *extra]}
     if n == MAX_ROUNDS - 1:
         out["tool_choice"] = "none"
+    elif n and (body.get("tool_choice") == "required" or isinstance(body.get("tool_choice"), dict)):
+        out["tool_choice"] = "auto"
     return out
 
 
