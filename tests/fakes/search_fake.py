@@ -88,11 +88,11 @@ class FakeSearch:
     def answer(self, method: str, path: str, query: dict[str, list[str]], headers: Any, raw: bytes) -> tuple[int, Any]:
         if self.status != 200:
             return self.status, {"error": "fake failure"}
-        if method == "GET" and path == "/search":  # SearXNG
-            q = query.get("q", [""])[0]
+        if method == "GET" and path == "/search":  # SearXNG, whose engines honour site: / -site: operators
+            q, only, never = _operators(query.get("q", [""])[0])
+            found = [p for p in pages(q) if (not only or _host(p) in only) and _host(p) not in never]
             rows = [
-                {"url": p["url"], "title": p["title"], "content": p["text"], "publishedDate": p["date"]}
-                for p in pages(q)
+                {"url": p["url"], "title": p["title"], "content": p["text"], "publishedDate": p["date"]} for p in found
             ]
             return 200, {"query": q, "results": rows}
         if method == "GET" and path == "/web/search":  # Brave
