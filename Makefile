@@ -62,6 +62,7 @@ bench:
 	$(PY) -m bench.upstream_client
 	$(PY) -m bench.cpu_per_request
 	$(PY) -m bench.responses_state
+	$(PY) -m bench.web_search
 
 # Re-capture what the newest real Anthropic clients send (tests/fixtures/clients/*.json). The clients go into
 # scratch places outside the repo: Claude Code into $(CAPTURE_CLIENTS_DIR), the Python SDKs into $(CAPTURE_VENV).
