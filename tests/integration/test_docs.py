@@ -73,6 +73,15 @@ def test_the_readmes_commands_run(tmp_path: Path) -> None:
                     wait_until_healthy(f"http://127.0.0.1:{port}", demo)
                     ran.append(command)
                     continue
+                if command.endswith(" make serve"):  # settings for a gateway that blocks: they must load
+                    assigned = dict(word.split("=", 1) for word in shlex.split(command)[:-2])
+                    loads = "from ob1_gateway.settings import load_settings; load_settings()"
+                    checked = subprocess.run(
+                        [sys.executable, "-c", loads], env={**env, **assigned}, capture_output=True
+                    )
+                    assert checked.returncode == 0, (command, checked.stderr[-1000:])
+                    ran.append(command)
+                    continue
                 if command.startswith("export "):
                     name, _, value = command.removeprefix("export ").partition("=")
                     env[name] = value
@@ -91,3 +100,4 @@ def test_the_readmes_commands_run(tmp_path: Path) -> None:
             demo.wait(timeout=10)
     assert key and "python block" in ran and "make serve SERVE_ARGS=--demo" in ran
     assert any("setup claude-code" in c for c in ran) and any("usage --by session" in c for c in ran)
+    assert any(c.startswith("OB1GW_WEB_SEARCH=tavily") for c in ran), "the web search settings were checked"

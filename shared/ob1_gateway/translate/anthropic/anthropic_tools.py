@@ -166,10 +166,6 @@ def tools_to_functions(
     for i, tool in enumerate(tools):  # their shape is AnthropicTool's (schema.py)
         kind = tool.get("type")
         name = tool["name"]
-        if web_function(kind) in web:
-            continue  # run by the gateway (web_tools_of)
-        if isinstance(kind, str) and kind.startswith(_TOOL_SEARCH_PREFIX):
-            continue  # emulated: the deferred tools it would search go upstream in full
         callers = tool.get("allowed_callers")
         if callers is not None and "direct" not in callers:
             raise InvalidRequest(
@@ -177,6 +173,10 @@ def tools_to_functions(
                 "which runs on Anthropic's servers and is not available through this gateway; allow 'direct' calls",
                 f"tools.{i}.allowed_callers",
             )
+        if web_function(kind) in web:
+            continue  # run by the gateway (web_tools_of)
+        if isinstance(kind, str) and kind.startswith(_TOOL_SEARCH_PREFIX):
+            continue  # emulated: the deferred tools it would search go upstream in full
         if tool.get("defer_loading") is True and name not in loaded and not search_present:
             continue
         if kind in (None, "custom"):
