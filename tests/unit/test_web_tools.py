@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import base64
 import zlib
+from typing import Any
 
 import pytest
 from ob1_gateway.translate.anthropic.anthropic_in import anthropic_to_chat
 from ob1_gateway.translate.anthropic.web_blocks import run_blocks, text_citations, web_result_text
+from ob1_gateway.translate.chat.chat_fields import web_search_of
 from ob1_gateway.translate.invalid import InvalidRequest
+from ob1_gateway.translate.responses.responses_in import responses_to_chat
 from ob1_gateway.translate.web_tools import (
     FETCH_FUNCTION,
     SEARCH_FUNCTION,
+    SealBudget,
     SearchOptions,
     ToolRun,
     WebHit,
@@ -189,3 +193,35 @@ def test_rounds_usage_is_summed_and_reasoning_fragments_joined() -> None:
         {"type": "reasoning.text", "index": 0, "text": "ab", "signature": "s"},
         {"type": "reasoning.encrypted", "index": 1, "data": "d"},
     ]
+
+
+def test_a_request_s_sealed_results_inflate_to_a_bounded_total() -> None:
+    envelope = "ob1gw1." + base64.urlsafe_b64encode(zlib.compress(b'{"c":"' + b"a" * 60_000 + b'"}')).decode()
+    assert len(envelope) < 1_000  # a thousand to one
+    budget = SealBudget(200_000)
+    texts = [unseal(envelope, "u", "t", budget).text for _ in range(5)]
+    assert [len(t) for t in texts[:3]] == [60_000] * 3
+    assert texts[3:] == ["", ""], "past the request's budget a result keeps only its url and title"
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: anthropic_to_chat(
+            {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}],
+             "tools": [SEARCH, {"name": "web_search", "input_schema": {"type": "object"}}]},
+            upstream_model="m", web=frozenset({SEARCH_FUNCTION}),
+        ),
+        lambda: responses_to_chat(
+            {"model": "m", "input": "x", "tools": [{"type": "web_search"}, {"type": "function", "name": "web_search"}]},
+            upstream_model="m", web=frozenset({SEARCH_FUNCTION}),
+        ),
+        lambda: web_search_of(
+            {"web_search_options": {}, "tools": [{"type": "function", "function": {"name": "web_search"}}]},
+            frozenset({SEARCH_FUNCTION}),
+        ),
+    ],
+)  # fmt: skip
+def test_a_caller_s_own_tool_named_as_the_gateway_s_is_refused(build: Any) -> None:
+    with pytest.raises(InvalidRequest, match="'web_search' and the web_search server tool"):
+        build()

@@ -34,6 +34,7 @@ __all__ = [
     "SEARCH_FUNCTION",
     "Citation",
     "FetchOptions",
+    "SealBudget",
     "SearchOptions",
     "Step",
     "ToolRun",
@@ -42,6 +43,7 @@ __all__ = [
     "citations_in",
     "domain_list",
     "hosts_of",
+    "refuse_name_clash",
     "seal",
     "unseal",
     "url_in",
@@ -54,7 +56,8 @@ FETCH_FUNCTION = "web_fetch"
 # no upstream JSON can hold), so the stream translators show it in place.
 RUN_KEY = "ob1gw_tool_run"
 _SEAL_PREFIX = "ob1gw1."
-_MAX_SEALED = 1 << 20  # bytes a sealed hit may inflate to (a small envelope must not become gigabytes)
+_MAX_SEALED = 64 << 10  # bytes one sealed hit may inflate to (results are snippets of a few KB)
+_MAX_SEALED_PER_REQUEST = 4 << 20  # and all of one request's together
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _MAX_DOMAINS = 100
 _CITE = re.compile(r"\[(\d{1,2})\]")
@@ -170,6 +173,18 @@ class WebTools:
         return out
 
 
+def refuse_name_clash(functions: Any, web: WebTools, path: str = "tools") -> None:
+    """A caller's own function named as one of the gateway's web tools it also offers is refused (the model's call
+    of that name could be either)."""
+    names = {f.get("function", {}).get("name") for f in functions or [] if isinstance(f, dict)}
+    for name in (SEARCH_FUNCTION, FETCH_FUNCTION):
+        if web.owns(name) and name in names:
+            raise InvalidRequest(
+                f"{path}: a tool named '{name}' and the {name} server tool cannot be offered together; rename yours",
+                path,
+            )
+
+
 _SEARCH_DESCRIPTION = (
     "Search the web for current information. Returns numbered results; cite what you use by its number in "
     "square brackets, e.g. [1]."
@@ -221,12 +236,25 @@ def seal(hit: WebHit) -> str:
     return _SEAL_PREFIX + base64.urlsafe_b64encode(zlib.compress(raw.encode())).decode()
 
 
-def unseal(value: Any, url: str = "", title: str = "") -> WebHit:
-    """A hit back from ``encrypted_content``; one this gateway did not make keeps only its url and title."""
-    if isinstance(value, str) and value.startswith(_SEAL_PREFIX):
+class SealBudget:
+    """How many bytes the sealed hits of one request may still inflate to: a small envelope can hold a thousand times
+    its size, so the whole request is bounded, not each envelope alone."""
+
+    def __init__(self, limit: int = _MAX_SEALED_PER_REQUEST) -> None:
+        self.left = limit
+
+
+def unseal(value: Any, url: str = "", title: str = "", budget: SealBudget | None = None) -> WebHit:
+    """A hit back from ``encrypted_content``; one this gateway did not make, or past the request's ``budget``, keeps
+    only its url and title."""
+    budget = budget or SealBudget()
+    if isinstance(value, str) and value.startswith(_SEAL_PREFIX) and budget.left > 0:
         try:
             inflate = zlib.decompressobj()
-            raw = inflate.decompress(base64.urlsafe_b64decode(value[len(_SEAL_PREFIX) :]), _MAX_SEALED)
+            raw = inflate.decompress(
+                base64.urlsafe_b64decode(value[len(_SEAL_PREFIX) :]), min(_MAX_SEALED, budget.left)
+            )
+            budget.left -= len(raw)
             data = json.loads(raw) if not inflate.unconsumed_tail else None
             if isinstance(data, dict):
                 return WebHit(str(data.get("u") or url), str(data.get("t") or title), str(data.get("c") or ""))

@@ -52,7 +52,7 @@ from ..model_limits import ModelLimits
 from ..schema import AnthropicMessagesRequest, validate
 from ..tool_names import ToolNameMap
 from ..upstream_refusals import CAPABILITY_REJECTED
-from ..web_tools import WebTools
+from ..web_tools import SealBudget, WebTools, refuse_name_clash
 from .anthropic_tools import loaded_tool_names, tools_to_functions, web_tools_of
 from .context_edits import apply_context_edits
 from .web_blocks import web_call_text, web_result_text
@@ -111,6 +111,7 @@ class _Builder:
         self.web_on = web
         self.web = web_tools_of(req.get("tools"), web)
         self._answered: set[Any] = set()  # the web tool results of the assistant message being read
+        self._sealed = SealBudget()  # what the request's sealed web results may inflate to, all together
 
     def build(self) -> ChatPlan:
         """Refusals of what the gateway cannot offer first, then the messages, then each group of fields."""
@@ -171,6 +172,7 @@ class _Builder:
         forced = choice.get("name") if isinstance(choice, dict) and isinstance(choice.get("name"), str) else None
         loaded = loaded_tool_names(self.req["messages"]) | ({forced} if forced else set())
         tools = tools_to_functions(self.req.get("tools"), self.names, loaded=loaded, web=self.web_on)
+        refuse_name_clash(tools, self.web)
         if not tools and not self.web:
             return {}
         fields: dict[str, Any] = {"tools": tools} if tools else {}
@@ -394,7 +396,7 @@ class _Builder:
         tool_use_id = block.get("tool_use_id")
         if not isinstance(tool_use_id, str) or not tool_use_id:
             raise InvalidRequest(f"{path}.tool_use_id: field required", f"{path}.tool_use_id")
-        return {"role": "tool", "tool_call_id": tool_use_id, "content": web_result_text(block)}
+        return {"role": "tool", "tool_call_id": tool_use_id, "content": web_result_text(block, self._sealed)}
 
     def _assistant_turn(self, blocks: list[dict[str, Any]], path: str, offset: int) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
@@ -411,7 +413,7 @@ class _Builder:
                 else:
                     parts.append({"type": "text", "text": web_call_text(block)})
             elif kind in _WEB_RESULT_BLOCKS:
-                parts.append({"type": "text", "text": web_result_text(block)})
+                parts.append({"type": "text", "text": web_result_text(block, self._sealed)})
             elif kind == "text":
                 if not isinstance(block.get("text"), str):
                     raise InvalidRequest(f"{bpath}.text: must be a string", f"{bpath}.text")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..web_tools import FETCH_FUNCTION, SEARCH_FUNCTION, ToolRun, WebHit, citations_in, seal, unseal
+from ..web_tools import FETCH_FUNCTION, SEARCH_FUNCTION, SealBudget, ToolRun, WebHit, citations_in, seal, unseal
 
 __all__ = ["run_blocks", "server_tool_usage", "text_citations", "web_call_text", "web_result_text"]
 
@@ -86,14 +86,15 @@ def web_call_text(block: dict[str, Any]) -> str:
     return f"[{block.get('name')}: {json.dumps(tool_input, ensure_ascii=False)[:2000]}]"
 
 
-def web_result_text(block: dict[str, Any]) -> str:
-    """A web tool result block sent back: the text the model read (``ToolRun.for_model``'s shape)."""
+def web_result_text(block: dict[str, Any], budget: SealBudget | None = None) -> str:
+    """A web tool result block sent back: the text the model read (``ToolRun.for_model``'s shape); ``budget`` bounds
+    what the request's sealed results may inflate to."""
     content = block.get("content")
     if block.get("type") == "web_search_tool_result":
         if isinstance(content, dict):
             return f"Error: {content.get('error_code')}"
         hits = [
-            unseal(item.get("encrypted_content"), str(item.get("url") or ""), str(item.get("title") or ""))
+            unseal(item.get("encrypted_content"), str(item.get("url") or ""), str(item.get("title") or ""), budget)
             for item in (content if isinstance(content, list) else [])
             if isinstance(item, dict)
         ]

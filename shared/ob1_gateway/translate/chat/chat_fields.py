@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..invalid import InvalidRequest
-from ..web_tools import SEARCH_FUNCTION, SearchOptions, WebTools
+from ..web_tools import SEARCH_FUNCTION, SearchOptions, WebTools, refuse_name_clash
 
 __all__ = ["ADMIN_FIELDS", "PASSED_FIELDS", "chat_upstream_fields", "fallback_models", "web_search_of", "with_usage"]
 
@@ -60,7 +60,9 @@ def web_search_of(body: dict[str, Any], web_on: frozenset[str]) -> WebTools:
     location = options.get("user_location")
     if location is not None and not isinstance(location, dict):
         raise InvalidRequest("web_search_options.user_location: must be an object", "web_search_options.user_location")
-    return WebTools(search=SearchOptions(user_location=location))
+    web = WebTools(search=SearchOptions(user_location=location))
+    refuse_name_clash(body.get("tools"), web)
+    return web
 
 
 def fallback_models(body: dict[str, Any]) -> list[str]:

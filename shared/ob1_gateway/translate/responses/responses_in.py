@@ -34,6 +34,7 @@ from ..chat.chat_fields import with_usage
 from ..invalid import InvalidRequest
 from ..json_codec import COMPACT_UTF8
 from ..schema import ResponsesRequest, validate
+from ..web_tools import refuse_name_clash
 from .responses_items import ItemIds, new_response_id
 from .responses_tools import ResponsesTools
 
@@ -185,6 +186,7 @@ class _Builder:
     def _tools(self) -> dict[str, Any]:
         """The tools that run (``responses_tools``), their choice and parallelism; none without tools."""
         tools = self.tools.to_chat(self.req.get("tools"), self.req.get("tool_choice"))
+        refuse_name_clash(tools, self.tools.web)
         if not tools and not self.tools.web:
             return {}
         fields: dict[str, Any] = {"tools": tools} if tools else {}
