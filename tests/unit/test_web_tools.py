@@ -225,3 +225,15 @@ def test_a_request_s_sealed_results_inflate_to_a_bounded_total() -> None:
 def test_a_caller_s_own_tool_named_as_the_gateway_s_is_refused(build: Any) -> None:
     with pytest.raises(InvalidRequest, match="'web_search' and the web_search server tool"):
         build()
+
+
+def test_a_web_tool_offered_twice_and_several_chat_choices_are_refused_by_name() -> None:
+    twice = [SEARCH, {**SEARCH, "type": "web_search_20260209"}]
+    req = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": twice}
+    with pytest.raises(InvalidRequest, match="offered twice") as refused:
+        anthropic_to_chat(req, upstream_model="m", web=frozenset({SEARCH_FUNCTION}))
+    assert refused.value.param == "tools.1.type"
+    with pytest.raises(InvalidRequest) as refused:
+        web_search_of({"web_search_options": {}, "n": 2}, frozenset({SEARCH_FUNCTION}))
+    assert refused.value.param == "n"
+    assert web_search_of({"web_search_options": {}, "n": 1}, frozenset({SEARCH_FUNCTION}))

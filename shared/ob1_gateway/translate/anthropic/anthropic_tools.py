@@ -107,6 +107,8 @@ def web_tools_of(tools: Any, runs: frozenset[str]) -> WebTools:
         if function is None or function not in runs:
             continue
         path = f"tools.{i}"
+        if (search if function == SEARCH_FUNCTION else fetch) is not None:
+            raise InvalidRequest(f"{path}: the {function} tool is offered twice; offer it once", f"{path}.type")
         allowed = domain_list(tool.get("allowed_domains"), f"{path}.allowed_domains")
         blocked = domain_list(tool.get("blocked_domains"), f"{path}.blocked_domains")
         if allowed and blocked:

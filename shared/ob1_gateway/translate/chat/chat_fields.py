@@ -57,6 +57,8 @@ def web_search_of(body: dict[str, Any], web_on: frozenset[str]) -> WebTools:
         return WebTools()
     if not isinstance(options, dict):
         raise InvalidRequest("web_search_options: must be an object", "web_search_options")
+    if body.get("n") not in (None, 1):
+        raise InvalidRequest("n: web_search_options runs the gateway's web search for one choice; ask for n=1", "n")
     location = options.get("user_location")
     if location is not None and not isinstance(location, dict):
         raise InvalidRequest("web_search_options.user_location: must be an object", "web_search_options.user_location")
