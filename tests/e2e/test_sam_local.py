@@ -274,3 +274,5 @@ def test_web_search_with_the_provider_key_from_the_stack_s_secret(sam_local: Sam
         assert "Fact 1 about sam local." in message.content[2].text  # type: ignore[union-attr]
     assert sam_local.search.queries == ["sam local", "sam local"]
     assert {r["headers"].get("authorization") for r in sam_local.search.requests} == {f"Bearer {SEARCH_KEY}"}
+    totals = json.loads(sam_local.ob1gw("usage", "--json", "--by", "key"))  # DynamoDB's records count them
+    assert sum(row["web_searches"] for row in totals) == 2

@@ -178,6 +178,8 @@ def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None
             cost_micros=i * 7,
             estimated=i % 5 == 0,  # a stream the client left
             session_id=f"session-{i % 4}" if i % 7 else "",  # some requests name no session
+            web_searches=i % 3,  # the gateway's web tools (issue 30)
+            web_fetches=int(i % 6 == 0),
         )
         assert local.record(rec) == backends.usage_store.record(rec)
     assert list(backends.usage_store.records()) == list(local.records())
@@ -189,6 +191,7 @@ def test_usage_matches_local_store(backends: Backends, tmp_path: object) -> None
             for key in [None, "k1"]:
                 kwargs = dict(group_by=group_by, key_id=key, **window)
                 assert backends.usage_store.totals(**kwargs) == local.totals(**kwargs), kwargs
+    assert sum(t.web_searches for t in local.totals(group_by=())) == sum(i % 3 for i in range(40))
 
 
 def _members(shape: object) -> list[tuple[str, str, str]] | None:
