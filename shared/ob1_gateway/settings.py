@@ -158,10 +158,11 @@ class Settings(BaseSettings):
     )
 
     # The gateway's own web tools (issue 30; docs/web-search.md)
-    web_search: Literal["off", "searxng", "tavily", "brave", "exa"] = Field(
+    web_search: Literal["off", "upstream", "searxng", "tavily", "brave", "exa"] = Field(
         default="off",
         description="Who runs the web search tool callers offer (Anthropic web_search_*, Responses web_search, "
-        "chat web_search_options): off (refused by name, as without this gateway feature), or a provider.",
+        "chat web_search_options): off (refused by name, as without this gateway feature), upstream (OpenRouter's "
+        "web plugin, asked of the upstream), or a provider the gateway calls.",
     )
     web_search_url: str | None = Field(
         default=None, description="The provider's API (its public one by default; SearXNG, self-hosted, has none)."

@@ -280,6 +280,34 @@ def _search_plan(prompt: str, body: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(WEB_SEARCH_FUNCTION, {"query": match.group(1).strip().rstrip(".?!")[:200]})]
 
 
+def web_plugin(body: dict[str, Any], reply: dict[str, Any]) -> None:
+    """OpenRouter's web plugin (``plugins: [{"id": "web", "max_results": N}]``), as its docs describe it: the results
+    are put before the prompt, the model's answer cites them, and the message carries ``url_citation`` annotations.
+    Here: N pages of ``web.example.com``, the answer's text followed by one sentence citing each."""
+    plugins = body.get("plugins")
+    web = next((p for p in plugins or [] if isinstance(p, dict) and p.get("id") == "web"), None)
+    if web is None or "text" not in reply:
+        return
+    text, annotations = reply["text"], []
+    for n in range(1, int(web.get("max_results") or 5) + 1):
+        cite = f" See source {n}."
+        url = f"https://web.example.com/page-{n}"
+        annotations.append(
+            {
+                "type": "url_citation",
+                "url_citation": {
+                    "url": url,
+                    "title": f"Web page {n}",
+                    "content": f"What page {n} says.",
+                    "start_index": len(text) + 1,
+                    "end_index": len(text) + len(cite),
+                },
+            }
+        )
+        text += cite
+    reply["text"], reply["annotations"] = text, annotations
+
+
 def _plan(prompt: str) -> Iterator[tuple[str, Any]]:
     """The ``USE_TOOL <name> <json>`` steps of a prompt, in order (ones whose JSON does not parse are skipped)."""
     for match in _USE_TOOL.finditer(prompt):
@@ -672,6 +700,7 @@ def build_app(state: FakeState) -> Starlette:
         except (AttributeError, TypeError, KeyError):  # a malformed body: a real upstream validates -> 400
             rec["status"] = 400
             return _error(400, "Invalid request body")
+        web_plugin(body, reply)
         output = reply["text"] if "text" in reply else reply["tool"][0] + reply["tool"][1]
         thought = reasoning_for(body, reply)
         if thought is not None:
@@ -801,6 +830,10 @@ def _reply_stream(model: str, reply: dict[str, Any], usage: dict[str, Any]) -> l
         items.append(S.chunk(delta, model=model))
     if "text" in reply:
         items += [S.chunk({"role": "assistant", "content": p}, model=model) for p in S.split(reply["text"])]
+        if reply.get("annotations"):  # as OpenRouter streams them: a delta of their own after the text
+            items.append(
+                S.chunk({"role": "assistant", "content": "", "annotations": reply["annotations"]}, model=model)
+            )
         finish, native = "stop", native_stop
     else:
         name, args = reply["tool"]
@@ -839,6 +872,8 @@ def _reply_completion(model: str, reply: dict[str, Any], usage: dict[str, Any]) 
     thought = reply.get("reasoning")
     if thought:
         body["choices"][0]["message"].update(reasoning=thought["text"], reasoning_details=thought["details"])
+    if reply.get("annotations"):
+        body["choices"][0]["message"]["annotations"] = reply["annotations"]
     body["usage"] = usage
     body["id"] = "gen-" + uuid.uuid4().hex[:20]
     body["created"] = int(time.time())

@@ -25,7 +25,7 @@ from ..translate.sse import Event
 from ..translate.token_count import estimate_chat_tokens
 from ..translate.token_usage import Usage, usage_from_openai
 from ..translate.upstream_refusals import CONTEXT_LENGTH_EXCEEDED, ContextOverflow, about_system_messages
-from ..translate.web_tools import WebTools
+from ..translate.web_tools import WebTools, upstream_search
 from ..upstream.catalog import Model
 from ..upstream.client import ChatStream, UpstreamError
 from ..websearch.tool_runner import ToolRunner
@@ -83,12 +83,18 @@ async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | Streami
     key, meter = await admit(request)
     body = await read_json_object(request, gw.settings)
     call = await prepare(gw, key, body)
+    searched_upstream = await _ask_upstream_to_search(gw, key, call)
     anthropic = speaks_anthropic(request.scope["path"], request.headers)
     _refuse_clear_overflow(call, request.headers.get("content-length", ""), anthropic)
     meter.model, meter.pricing, meter.stream = call.model.id, call.model.pricing, call.stream
     settlement_of(request).start_metering(request)
     refusals = _Refusals(gw, meter, anthropic, call)
     runner = await _web_runner(gw, meter, call, key)
+    if searched_upstream:  # one search, asked of the upstream (counted from here: every path on records it)
+        gw.searches.ran(key.key_id)
+        meter.web = runner or _UpstreamSearch(gw.web.search_price_usd)
+        if runner is not None:
+            runner.searches += 1
     if call.stream:
         response: JSONResponse | StreamingResponse = await _streamed(request, gw, meter, call, refusals, runner)
     else:
@@ -121,6 +127,36 @@ def _refuse_clear_overflow(call: ChatCall, content_length: str, anthropic: bool)
         param="messages",
         code=CONTEXT_LENGTH_EXCEEDED,
     )
+
+
+async def _ask_upstream_to_search(gw: Gateway, key: KeyRecord, call: ChatCall) -> bool:
+    """With ``OB1GW_WEB_SEARCH=upstream``, a request that offers web search asks the upstream for it (OpenRouter's web
+    plugin), within the key's daily allowance: past it, a 429 naming the limit (the upstream cannot be asked to
+    search fewer times, so the search cannot be refused one call at a time as the gateway's own are)."""
+    if not (call.web.search is not None and gw.web.by_upstream):
+        return False
+    call.body, call.web = upstream_search(call.body, call.web, gw.settings.web_search_max_results)
+    if not await gw.searches.allows(key):
+        raise ApiError(
+            429,
+            f"key {key.key_id} has used its {key.policy.searches_per_day} web searches for today (UTC); "
+            "ask without web search, or ask an admin to raise --searches-per-day",
+            code="web_search_limit",
+        )
+    return True
+
+
+@dataclass
+class _UpstreamSearch:
+    """A request's one search asked of the upstream (``metering.meter.WebUse``)."""
+
+    price_usd: float
+    searches: int = 1
+    fetches: int = 0
+
+    @property
+    def cost_usd(self) -> float:
+        return self.searches * self.price_usd
 
 
 async def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall, key: KeyRecord) -> ToolRunner | None:

@@ -40,12 +40,14 @@ __all__ = [
     "ToolRun",
     "WebHit",
     "WebTools",
+    "annotation_citations",
     "citations_in",
     "domain_list",
     "hosts_of",
     "refuse_name_clash",
     "seal",
     "unseal",
+    "upstream_search",
     "url_in",
     "web_url",
 ]
@@ -185,6 +187,24 @@ def refuse_name_clash(functions: Any, web: WebTools, path: str = "tools") -> Non
             )
 
 
+def upstream_search(body: dict[str, Any], web: WebTools, max_results: int) -> tuple[dict[str, Any], WebTools]:
+    """``OB1GW_WEB_SEARCH=upstream``: the search is asked of the upstream as OpenRouter's web plugin
+    (``plugins: [{"id": "web", "max_results": N}]``; its answer's ``url_citation`` annotations become the caller's
+    citations); what is left for the gateway to run (a fetch). Domain filters cannot be honoured there (the plugin
+    takes none, and the model reads the results before any filter could apply), so they are refused by name."""
+    search = web.search
+    if search is None:
+        return body, web
+    if search.allowed_domains or search.blocked_domains:
+        raise InvalidRequest(
+            "allowed_domains / blocked_domains cannot be honoured by this gateway's web search (the upstream's, "
+            "OB1GW_WEB_SEARCH=upstream, takes no domain filter); remove them",
+            "tools",
+        )
+    plugins = [p for p in body.get("plugins") or [] if not (isinstance(p, dict) and p.get("id") == "web")]
+    return {**body, "plugins": [*plugins, {"id": "web", "max_results": max_results}]}, WebTools(fetch=web.fetch)
+
+
 _SEARCH_DESCRIPTION = (
     "Search the web for current information. Returns numbered results; cite what you use by its number in "
     "square brackets, e.g. [1]."
@@ -279,6 +299,23 @@ class Citation:
     start: int
     end: int
     hit: WebHit
+
+
+def annotation_citations(annotations: Any) -> list[Citation]:
+    """An upstream answer's own ``url_citation`` annotations (OpenRouter's web search, ``OB1GW_WEB_SEARCH=upstream``,
+    in chat's shape: ``{"type": "url_citation", "url_citation": {url, title, content, start_index, end_index}}``)."""
+    out = []
+    for note in annotations if isinstance(annotations, list) else []:
+        cite = note.get("url_citation") if isinstance(note, dict) and note.get("type") == "url_citation" else None
+        if not isinstance(cite, dict) or not isinstance(cite.get("url"), str) or not web_url(cite["url"]):
+            continue
+        start, end = cite.get("start_index"), cite.get("end_index")
+        start = start if isinstance(start, int) and not isinstance(start, bool) and start >= 0 else 0
+        end = end if isinstance(end, int) and not isinstance(end, bool) and end >= start else start
+        title, content = cite.get("title"), cite.get("content")
+        hit = WebHit(cite["url"], title if isinstance(title, str) else "", content if isinstance(content, str) else "")
+        out.append(Citation(start, end, hit))
+    return out
 
 
 def citations_in(text: str, runs: list[ToolRun]) -> list[Citation]:

@@ -295,7 +295,7 @@ PUBLIC_API = {
     "brave": "https://api.search.brave.com/res/v1",
     "exa": "https://api.exa.ai",
 }
-LIST_PRICE_USD = {"searxng": 0.0, "tavily": 0.008, "brave": 0.005, "exa": 0.005}
+LIST_PRICE_USD = {"upstream": 0.0, "searxng": 0.0, "tavily": 0.008, "brave": 0.005, "exa": 0.005}
 
 
 def provider_named(name: str, url: str | None, api_key: str) -> SearchProvider:

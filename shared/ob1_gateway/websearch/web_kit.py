@@ -43,6 +43,7 @@ class WebToolsHost:
         self._settings = settings
         self._secrets = secrets
         search = settings.web_search != "off"
+        self.by_upstream = settings.web_search == "upstream"  # the upstream searches: no provider here
         self.offered = frozenset({SEARCH_FUNCTION} if search else set()) | (
             frozenset({FETCH_FUNCTION}) if settings.web_fetch else frozenset()
         )
@@ -57,7 +58,7 @@ class WebToolsHost:
             settings = self._settings
             provider = (
                 provider_named(settings.web_search, settings.web_search_url, await self._api_key())
-                if SEARCH_FUNCTION in self.offered
+                if SEARCH_FUNCTION in self.offered and not self.by_upstream
                 else None
             )
             fetcher = Fetcher() if FETCH_FUNCTION in self.offered else None

@@ -375,6 +375,7 @@ class SequencedStream(ABC):
         self.finished = False
         self.failed_status: int | None = None  # set when the stream ended with an error event
         self.runs: list[ToolRun] = []  # the gateway's tool runs shown so far (web search)
+        self.annotations: list[Any] = []  # the upstream's own url_citation annotations (its web search)
 
     @property
     def usage(self) -> Usage:
@@ -398,6 +399,12 @@ class SequencedStream(ABC):
         if isinstance(run, ToolRun):
             self.runs.append(run)
             return out + self._seq.drain() + self.ran(run)
+        choices = chunk.get("choices")
+        delta = (
+            choices[0].get("delta") if isinstance(choices, list) and choices and isinstance(choices[0], dict) else None
+        )
+        if isinstance(delta, dict) and isinstance(delta.get("annotations"), list):
+            self.annotations.extend(delta["annotations"])
         events, fault = self._seq.feed(chunk)
         out.extend(events)
         if fault is not None:

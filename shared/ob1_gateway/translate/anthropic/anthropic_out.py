@@ -52,7 +52,7 @@ def _said(message: dict[str, Any], runs: list[ToolRun]) -> list[dict[str, Any]]:
     text = _text_of(message.get("content")) or (message.get("refusal") or "")
     if isinstance(text, str) and text:
         block: dict[str, Any] = {"type": "text", "text": text}
-        cited = text_citations(text, runs)
+        cited = text_citations(text, runs, message.get("annotations"))
         if cited:
             block["citations"] = cited
         content.append(block)

@@ -146,16 +146,16 @@ class AnthropicStream(SequencedStream):
         return out
 
     def appended(self, block: Block, part: Part, value: str) -> list[Event]:
-        if part is Part.TEXT and self.runs:  # kept to find the web results it cites when it closes
-            block.wire["text"] = block.wire.get("text", "") + value
+        if part is Part.TEXT:  # kept to find the web results it cites when it closes
+            block.wire.setdefault("text", []).append(value)
         kind, key = _DELTAS[part]
         delta = {"type": "content_block_delta", "index": block.index, "delta": {"type": kind, key: value}}
         return [("content_block_delta", delta)]
 
     def closed(self, block: Block) -> list[Event]:
         out: list[Event] = []
-        if block.kind is Kind.TEXT and self.runs:
-            for citation in text_citations(block.wire.get("text", ""), self.runs):
+        if block.kind is Kind.TEXT and (self.runs or self.annotations):
+            for citation in text_citations("".join(block.wire.get("text", ())), self.runs, self.annotations):
                 delta = {"type": "citations_delta", "citation": citation}
                 out.append(
                     ("content_block_delta", {"type": "content_block_delta", "index": block.index, "delta": delta})

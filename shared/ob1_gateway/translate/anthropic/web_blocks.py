@@ -7,7 +7,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..web_tools import FETCH_FUNCTION, SEARCH_FUNCTION, SealBudget, ToolRun, WebHit, citations_in, seal, unseal
+from ..web_tools import (
+    FETCH_FUNCTION,
+    SEARCH_FUNCTION,
+    SealBudget,
+    ToolRun,
+    WebHit,
+    annotation_citations,
+    citations_in,
+    seal,
+    unseal,
+)
 
 __all__ = ["run_blocks", "server_tool_usage", "text_citations", "web_call_text", "web_result_text"]
 
@@ -50,11 +60,12 @@ def _result_block(run: ToolRun) -> dict[str, Any]:
     return {"type": "web_fetch_tool_result", "tool_use_id": run.id, "content": content}
 
 
-def text_citations(text: str, runs: list[ToolRun]) -> list[dict[str, Any]]:
-    """The ``web_search_result_location`` citations of a text that cites results by number (each result once)."""
+def text_citations(text: str, runs: list[ToolRun], annotations: Any = None) -> list[dict[str, Any]]:
+    """The ``web_search_result_location`` citations of a text that cites results by number, and of the upstream's own
+    ``url_citation`` annotations (each result once)."""
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for citation in citations_in(text, runs):
+    for citation in [*citations_in(text, runs), *annotation_citations(annotations)]:
         hit = citation.hit
         if hit.url in seen:
             continue
@@ -64,7 +75,7 @@ def text_citations(text: str, runs: list[ToolRun]) -> list[dict[str, Any]]:
                 "type": "web_search_result_location",
                 "url": hit.url,
                 "title": hit.title,
-                "cited_text": hit.text[:_CITED_CHARS],
+                "cited_text": (hit.text or text[citation.start : citation.end])[:_CITED_CHARS],
                 "encrypted_index": seal(WebHit(hit.url, hit.title, "")),
             }
         )

@@ -28,7 +28,7 @@ from typing import Any
 
 from ..answers.reasoning import ENCRYPTED, SIGNATURE, TEXT, reasoning_items
 from ..token_usage import Usage, usage_from_openai
-from ..web_tools import SEARCH_FUNCTION, Step, ToolRun, citations_in
+from ..web_tools import SEARCH_FUNCTION, Step, ToolRun, annotation_citations, citations_in
 from .responses_in import ResponsesPlan, encode_reasoning
 
 __all__ = [
@@ -176,11 +176,11 @@ def web_search_item(item_id: str, run: ToolRun, *, sources: bool) -> dict[str, A
     return {"type": "web_search_call", "id": item_id, "status": status, "action": action}
 
 
-def url_citations(text: str, runs: Sequence[ToolRun]) -> list[dict[str, Any]]:
-    """The ``url_citation`` annotations of a text that cites the runs' results by number."""
+def url_citations(text: str, runs: Sequence[ToolRun], annotations: Any = None) -> list[dict[str, Any]]:
+    """The ``url_citation`` annotations of a text that cites the runs' results by number, and the upstream's own."""
     return [
         {"type": "url_citation", "start_index": c.start, "end_index": c.end, "url": c.hit.url, "title": c.hit.title}
-        for c in citations_in(text, list(runs))
+        for c in [*citations_in(text, list(runs)), *annotation_citations(annotations)]
     ]
 
 
@@ -212,7 +212,7 @@ def _said(
     refusal = message.get("refusal")
     if text:
         item = message_item(plan.ids("msg"), text, status, logprobs=token_logprobs(choice))
-        item["content"][0]["annotations"] = url_citations(text, runs)
+        item["content"][0]["annotations"] = url_citations(text, runs, message.get("annotations"))
         output.append(item)
     elif isinstance(refusal, str) and refusal:
         output.append(message_item(plan.ids("msg"), refusal, status, refusal=True))

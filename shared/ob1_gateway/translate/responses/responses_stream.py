@@ -179,7 +179,8 @@ class ResponsesStream(SequencedStream):
         if block.kind is Kind.TEXT:
             part = item["content"][0]
             item["status"] = self._closing_status
-            for n, annotation in enumerate(url_citations(part["text"], self.runs) if self.runs else []):
+            cited = url_citations(part["text"], self.runs, self.annotations) if self.runs or self.annotations else []
+            for n, annotation in enumerate(cited):
                 part["annotations"].append(annotation)
                 out.append(
                     self._event(
