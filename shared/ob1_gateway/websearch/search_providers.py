@@ -88,7 +88,7 @@ def _kept(
 
 
 class _HttpProvider:
-    """The HTTP both providers share: one transport, the failures mapped to the tool's error codes."""
+    """The HTTP every provider shares: one transport, the failures mapped to the tool's error codes."""
 
     def __init__(self, url: str, *, timeout: float = 10.0) -> None:
         self.url = url.rstrip("/")
@@ -123,6 +123,14 @@ class _HttpProvider:
 
     async def aclose(self) -> None:
         await self._transport.aclose()
+
+
+class _KeyedProvider(_HttpProvider):
+    """A provider whose API takes a key (each sends it its own way)."""
+
+    def __init__(self, url: str, api_key: str, *, timeout: float = 10.0) -> None:
+        super().__init__(url, timeout=timeout)
+        self._api_key = api_key
 
 
 class SearXNG(_HttpProvider):
@@ -173,11 +181,7 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-class Tavily(_HttpProvider):
-    def __init__(self, url: str, api_key: str, *, timeout: float = 10.0) -> None:
-        super().__init__(url, timeout=timeout)
-        self._api_key = api_key
-
+class Tavily(_KeyedProvider):
     async def search(
         self,
         query: str,
@@ -209,13 +213,9 @@ class Tavily(_HttpProvider):
         return _kept(results, allowed, blocked, max_results)
 
 
-class Brave(_HttpProvider):
+class Brave(_KeyedProvider):
     """Brave Search API: ``GET {url}/web/search?q=…&count=…`` with the key in ``X-Subscription-Token``; domains
     only filtered after (its ``site:`` operator takes one)."""
-
-    def __init__(self, url: str, api_key: str, *, timeout: float = 10.0) -> None:
-        super().__init__(url, timeout=timeout)
-        self._api_key = api_key
 
     async def search(
         self,
@@ -244,13 +244,9 @@ class Brave(_HttpProvider):
         return _kept(results, allowed_domains, blocked_domains, max_results)
 
 
-class Exa(_HttpProvider):
+class Exa(_KeyedProvider):
     """Exa: ``POST {url}/search`` with the key in ``x-api-key``, ``includeDomains`` / ``excludeDomains``, and the
     page text asked for (``contents.text``)."""
-
-    def __init__(self, url: str, api_key: str, *, timeout: float = 10.0) -> None:
-        super().__init__(url, timeout=timeout)
-        self._api_key = api_key
 
     async def search(
         self,
