@@ -289,7 +289,9 @@ def web_plugin(body: dict[str, Any], reply: dict[str, Any]) -> None:
     if web is None or "text" not in reply:
         return
     text, annotations = reply["text"], []
-    for n in range(1, int(web.get("max_results") or 5) + 1):
+    wanted = web.get("max_results")
+    count = wanted if isinstance(wanted, int) and not isinstance(wanted, bool) and 0 < wanted <= 20 else 5
+    for n in range(1, count + 1):
         cite = f" See source {n}."
         url = f"https://web.example.com/page-{n}"
         annotations.append(

@@ -237,3 +237,18 @@ def test_a_web_tool_offered_twice_and_several_chat_choices_are_refused_by_name()
         web_search_of({"web_search_options": {}, "n": 2}, frozenset({SEARCH_FUNCTION}))
     assert refused.value.param == "n"
     assert web_search_of({"web_search_options": {}, "n": 1}, frozenset({SEARCH_FUNCTION}))
+
+
+@pytest.mark.parametrize("bad_id", [{"a": 1}, ["x"], 5, None])
+def test_hostile_ids_in_earlier_web_blocks_are_a_400_naming_them(bad_id: Any) -> None:
+    use, result = run_blocks(run())
+    blocks = [{**use, "id": bad_id}, {**result, "tool_use_id": bad_id}]
+    turns = [
+        {"role": "user", "content": "q"},
+        {"role": "assistant", "content": blocks},
+        {"role": "user", "content": "x"},
+    ]
+    req = {"model": "m", "max_tokens": 5, "tools": [SEARCH], "messages": turns}
+    with pytest.raises(InvalidRequest) as refused:
+        anthropic_to_chat(req, upstream_model="m", web=frozenset({SEARCH_FUNCTION}))
+    assert refused.value.param == "messages.1.content.1.tool_use_id"

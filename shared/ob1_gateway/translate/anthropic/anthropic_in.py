@@ -110,7 +110,7 @@ class _Builder:
         self.names = ToolNameMap()
         self.web_on = web
         self.web = web_tools_of(req.get("tools"), web)
-        self._answered: set[Any] = set()  # the web tool results of the assistant message being read
+        self._answered: set[str] = set()  # the web tool results of the assistant message being read
         self._sealed = SealBudget()  # what the request's sealed web results may inflate to, all together
 
     def build(self) -> ChatPlan:
@@ -377,7 +377,7 @@ class _Builder:
         the run's result as a tool message, and the rest after."""
         out: list[dict[str, Any]] = []
         start = 0
-        self._answered = {b.get("tool_use_id") for b in blocks if b["type"] in _WEB_RESULT_BLOCKS}
+        self._answered = _result_ids(blocks)
         for j, block in enumerate(blocks):
             if block["type"] in _WEB_RESULT_BLOCKS and self._web_call_of(blocks[:j], block) is not None:
                 out += self._assistant_turn(blocks[start:j], path, start)
@@ -402,12 +402,13 @@ class _Builder:
         parts: list[dict[str, Any]] = []
         calls: list[dict[str, Any]] = []
         details: list[dict[str, Any]] = []
-        here = {b.get("tool_use_id") for b in blocks if b["type"] in _WEB_RESULT_BLOCKS}
+        here = _result_ids(blocks)
         for j, block in enumerate(blocks, offset):
             kind = block["type"]
             bpath = f"{path}.content.{j}"
             if kind == "server_tool_use":
-                later = block.get("id") in self._answered and block.get("id") not in here
+                call_id = block.get("id")
+                later = isinstance(call_id, str) and call_id in self._answered and call_id not in here
                 if self.web.owns(str(block.get("name"))) and later:
                     calls.append(self._tool_call(block, bpath))  # its result follows this message
                 else:
@@ -528,6 +529,12 @@ class _Builder:
             raise InvalidRequest(f"{path}.source: unsupported document source {kind!r}", f"{path}.source")
         part = {"type": "file", "file": {"filename": title or "document.pdf", "file_data": file_data}}
         return self._with_cache(part, block)
+
+
+def _result_ids(blocks: list[dict[str, Any]]) -> set[str]:
+    """The ``tool_use_id`` of each web tool result block (ids that are not strings name nothing)."""
+    ids = (b.get("tool_use_id") for b in blocks if b["type"] in _WEB_RESULT_BLOCKS)
+    return {i for i in ids if isinstance(i, str)}
 
 
 def _refuse_unoffered(req: dict[str, Any]) -> None:
