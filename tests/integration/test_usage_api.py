@@ -14,7 +14,7 @@ from tests.fixtures.gateway import GatewayHandle
 
 ROW_FIELDS = {
     "day", "model", "requests", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cost_usd",
-    "estimated_requests",
+    "estimated_requests", "web_searches", "web_fetches",
 }  # fmt: skip
 
 
