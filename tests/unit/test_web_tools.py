@@ -252,3 +252,10 @@ def test_hostile_ids_in_earlier_web_blocks_are_a_400_naming_them(bad_id: Any) ->
     with pytest.raises(InvalidRequest) as refused:
         anthropic_to_chat(req, upstream_model="m", web=frozenset({SEARCH_FUNCTION}))
     assert refused.value.param == "messages.1.content.1.tool_use_id"
+
+
+@pytest.mark.parametrize("kind", [["web_search"], {"t": 1}, 5])
+def test_a_tool_choice_of_a_hostile_type_is_not_a_crash(kind: Any) -> None:
+    req = {"model": "m", "input": "x", "tools": [{"type": "web_search"}], "tool_choice": {"type": kind}}
+    plan = responses_to_chat(req, upstream_model="m", web=frozenset({SEARCH_FUNCTION}))
+    assert plan.body["tool_choice"] == "auto"

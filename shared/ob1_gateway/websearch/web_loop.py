@@ -228,7 +228,8 @@ class _RoundWatch:
         for call in calls:
             if not isinstance(call, dict):
                 continue
-            key = call.get("index") if isinstance(call.get("index"), int) else call.get("id") or self._last_key
+            call_id = call.get("id") if isinstance(call.get("id"), str) else None
+            key = call.get("index") if isinstance(call.get("index"), int) else call_id or self._last_key
             name = _function_name(call)
             if key not in self._keys or (call.get("id") and name):
                 self._keys[key] = self._tools.owns(name)

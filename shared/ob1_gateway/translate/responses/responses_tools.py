@@ -78,7 +78,7 @@ class ResponsesTools:
                 out.extend(self._namespace(tool, f"tools[{i}]"))
             elif kind in _CLIENT_TOOLS:
                 out.append(self._tool(tool, f"tools[{i}]", None))
-            elif kind in WEB_SEARCH_TOOLS and SEARCH_FUNCTION in self.web_on:
+            elif isinstance(kind, str) and kind in WEB_SEARCH_TOOLS and SEARCH_FUNCTION in self.web_on:
                 self.web = WebTools(search=_search_options(tool, f"tools[{i}]"))
             else:
                 hosted.append((i, str(kind)))
@@ -169,7 +169,7 @@ class ResponsesTools:
             return {"type": "function", "function": {"name": "local_shell"}}
         if kind == "allowed_tools":
             return "required" if choice.get("mode") == "required" else "auto"
-        if kind in WEB_SEARCH_TOOLS and self.web:
+        if isinstance(kind, str) and kind in WEB_SEARCH_TOOLS and self.web:
             return {"type": "function", "function": {"name": SEARCH_FUNCTION}}
         return "auto"  # a hosted tool that was omitted (one the request needs was refused above)
 
