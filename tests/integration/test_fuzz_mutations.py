@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -256,6 +257,7 @@ def _shape_problem(path: str, response: httpx.Response) -> str | None:
 
 def test_mutated_real_requests_break_no_guarantee(fuzz_gw: GatewayHandle, fake_ob1: Any) -> None:
     gw = fuzz_gw
+    print(f"\nfuzz seed {SEED} ({CASES} cases)", file=sys.__stderr__, flush=True)  # seen even if the run is killed
     rnd = random.Random(SEED)
     record, key = issue_key("fuzzed", policy=KeyPolicy(max_parallel=1))
     gw.backends.key_store.put(record)
