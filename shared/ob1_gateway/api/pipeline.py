@@ -178,10 +178,7 @@ async def _web_runner(gw: Gateway, meter: RequestMeter, call: ChatCall, key: Key
 
 
 async def _whole(gw: Gateway, call: ChatCall, refusals: _Refusals, runner: ToolRunner | None) -> JSONResponse:
-    if runner is None:
-        result = await answer(gw, refusals, call.body, call.shape)
-    else:
-        result = await answer(gw, refusals, call.body, call.shape, loop=runner)
+    result = await answer(gw, refusals, call.body, call.shape, loop=runner)
     return JSONResponse(await call.finisher.answered(result) if call.finisher else result)
 
 
