@@ -94,7 +94,7 @@ async def run_chat(request: Request, prepare: Prepare) -> JSONResponse | Streami
         gw.searches.ran(key.key_id)
         meter.web = runner or _UpstreamSearch(gw.web.search_price_usd)
         if runner is not None:
-            runner.searches += 1
+            runner.count_upstream_search()
     if call.stream:
         response: JSONResponse | StreamingResponse = await _streamed(request, gw, meter, call, refusals, runner)
     else:

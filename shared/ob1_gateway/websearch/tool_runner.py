@@ -49,6 +49,10 @@ class ToolRunner:
     def cost_usd(self) -> float:
         return self.searches * self.kit.search_price_usd
 
+    def count_upstream_search(self) -> None:
+        """The request's one search asked of the upstream (its web plugin), made beside this runner's fetches."""
+        self.searches += 1
+
     async def run(self, name: str, arguments: Any) -> ToolRun:
         args = _arguments(arguments)
         run = ToolRun(id="srvtoolu_" + uuid.uuid4().hex[:24], name=name, input=args, first_number=self._next_number)
