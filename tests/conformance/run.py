@@ -82,7 +82,7 @@ ALIASES = {
     "model_id": "anthropic/claude-sonnet-4.5",
     "claude-mythos-preview": "anthropic/claude-opus-4.1",  # a deprecated model the SDK warns about
     "gpt-6-astra": "openai/gpt-5",  # openai up to 3.57
-    "gpt-6.2-astra": "openai/gpt-5",  # openai 3.60
+    "gpt-6.2-astra": "openai/gpt-5",  # openai 3.60 and later
     "model": "openai/gpt-4o-mini",
 }
 

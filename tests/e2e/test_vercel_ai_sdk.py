@@ -3,7 +3,7 @@ gateway's ``/v1/responses`` on the fake OB-1's reasoning model, both backends (S
 
 ``createOpenAI({baseURL, apiKey})`` + ``openai("gpt-5.1")`` is the Responses API with ``store`` unset (OpenAI's
 default, true), and gpt-5.x is a reasoning model to the SDK. What it sends (recorded in
-``tests/fixtures/clients/vercel-ai-7.0.173-*.json``):
+``tests/fixtures/clients/vercel-ai-7.0.185-*.json``):
 
 - Every request: ``{"model": "gpt-5.1", "input": [...]}`` (+ ``"stream": true`` for streamText); no ``store``,
   ``include``, ``reasoning``, ``instructions`` or ``max_output_tokens`` on the defaults.

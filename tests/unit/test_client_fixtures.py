@@ -38,7 +38,7 @@ CASES = [
     if request["method"] == "POST" and request["path"] == "/v1/messages"
 ]
 # Requests the gateway must refuse, with the word its message must name.
-REFUSED = {("anthropic-2.16.0-client-tools", 1): "web_search"}
+REFUSED = {("anthropic-2.17.0-client-tools", 1): "web_search"}
 
 
 def resolve(name: str) -> Model:
