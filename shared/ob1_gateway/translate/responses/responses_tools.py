@@ -78,7 +78,7 @@ class ResponsesTools:
                 out.extend(self._namespace(tool, f"tools[{i}]"))
             elif kind in _CLIENT_TOOLS:
                 out.append(self._tool(tool, f"tools[{i}]", None))
-            elif isinstance(kind, str) and kind in WEB_SEARCH_TOOLS and SEARCH_FUNCTION in self.web_on:
+            elif kind in WEB_SEARCH_TOOLS and SEARCH_FUNCTION in self.web_on:
                 self.web = WebTools(search=_search_options(tool, f"tools[{i}]"))
             else:
                 hosted.append((i, str(kind)))
